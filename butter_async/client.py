@@ -1,0 +1,105 @@
+"""ButterClient: the one way in; owns the transport and exposes the resources."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+
+import aiohttp
+from yarl import URL
+
+from ._urls import DEFAULT_BASE_URL
+from .pagination import DEFAULT_PREFETCH
+from .resources import (
+    AuthorsResource,
+    CategoriesResource,
+    CollectionsResource,
+    FeedsResource,
+    PagesResource,
+    PostsResource,
+    TagsResource,
+)
+from .retries import RetryPolicy
+from .transport import DEFAULT_MAX_BODY_SIZE, ClientStats, Transport
+
+
+class ButterClient:
+    """An async client for the ButterCMS API v2.
+
+    Use it as `async with ButterClient(read_token=...) as butter:`. It creates its aiohttp
+    session lazily inside the running loop and closes it on exit; a `session=` you pass
+    is used as is and never closed.
+    """
+
+    def __init__(
+        self,
+        read_token: str,
+        write_token: str | None = None,
+        *,
+        base_url: str | URL = DEFAULT_BASE_URL,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 30.0,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        connector_limit: int = 100,
+        prefetch: int = DEFAULT_PREFETCH,
+        preview: bool = False,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+    ) -> None:
+        policy = retry or RetryPolicy()
+        if max_retries is not None:
+            policy = RetryPolicy(
+                max_retries=max_retries,
+                backoff_base=policy.backoff_base,
+                backoff_max=policy.backoff_max,
+                retry_after_cap=policy.retry_after_cap,
+            )
+        self._transport = Transport(
+            read_token=read_token,
+            write_token=write_token,
+            base_url=base_url,
+            session=session,
+            timeout=timeout,
+            retry=policy,
+            connector_limit=connector_limit,
+            preview=preview,
+            max_body_size=max_body_size,
+            trace_configs=trace_configs,
+        )
+        shared = {"prefetch": prefetch}
+        self.pages = PagesResource(self._transport, **shared)
+        self.posts = PostsResource(self._transport, **shared)
+        self.authors = AuthorsResource(self._transport, **shared)
+        self.categories = CategoriesResource(self._transport, **shared)
+        self.tags = TagsResource(self._transport, **shared)
+        self.collections = CollectionsResource(self._transport, **shared)
+        self.feeds = FeedsResource(self._transport, **shared)
+
+    def __repr__(self) -> str:
+        return f"<ButterClient {self._transport!r}>"
+
+    @property
+    def stats(self) -> ClientStats:
+        """Request, retry and status counters of this client."""
+        return self._transport.stats
+
+    @property
+    def base_url(self) -> URL:
+        """The API root this client talks to."""
+        return self._transport.base_url
+
+    async def close(self) -> None:
+        """Close the session this client created; closing twice is harmless."""
+        await self._transport.close()
+
+    async def __aenter__(self) -> ButterClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

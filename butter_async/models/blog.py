@@ -1,0 +1,85 @@
+"""Blog engine models: posts, authors, categories, tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+
+@attrs.frozen
+class Category:
+    """A blog category; `recent_posts` is set when requested with `include_recent_posts`."""
+
+    slug: str
+    name: str | None = None
+    recent_posts: list[Post] | None = None
+
+
+@attrs.frozen
+class Tag:
+    """A blog tag; `recent_posts` is set when requested with `include_recent_posts`."""
+
+    slug: str
+    name: str | None = None
+    recent_posts: list[Post] | None = None
+
+
+@attrs.frozen
+class Author:
+    """A blog author."""
+
+    slug: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    bio: str | None = None
+    title: str | None = None
+    linkedin_url: str | None = None
+    facebook_url: str | None = None
+    instagram_url: str | None = None
+    pinterest_url: str | None = None
+    twitter_handle: str | None = None
+    profile_image: str | None = None
+    recent_posts: list[Post] | None = None
+
+
+@attrs.frozen
+class Post:
+    """A blog post; `body` is None when listed with `exclude_body=True`."""
+
+    slug: str
+    title: str | None = None
+    status: str | None = None
+    url: str | None = None
+    created: datetime | None = None
+    updated: datetime | None = None
+    published: datetime | None = None
+    deleted: datetime | None = None
+    body: str | None = None
+    summary: str | None = None
+    seo_title: str | None = None
+    meta_description: str | None = None
+    featured_image: str | None = None
+    featured_image_alt: str | None = None
+    author: Author | None = None
+    categories: list[Category] = attrs.field(factory=list)
+    tags: list[Tag] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class PostSummary:
+    """The short form of a neighbouring post in a post detail response."""
+
+    slug: str
+    title: str | None = None
+    featured_image: str | None = None
+
+
+@attrs.frozen
+class PostDetail:
+    """One post with its neighbours in publication order."""
+
+    post: Post
+    next_post: PostSummary | None = None
+    previous_post: PostSummary | None = None

@@ -1,0 +1,40 @@
+"""Pages and collection items, whose `fields` follow the user's own schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic
+
+import attrs
+from typing_extensions import TypeVar
+
+Fields = dict[str, Any]
+#: The type of a page's or item's `fields`: a plain mapping unless the caller names a class.
+FieldsT = TypeVar("FieldsT", default=Fields)
+
+
+@attrs.frozen
+class Page(Generic[FieldsT]):
+    """A page: a single page (`page_type` None) or a page of a page type."""
+
+    slug: str
+    fields: FieldsT
+    name: str | None = None
+    page_type: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    scheduled: datetime | None = None
+    status: str | None = None
+
+
+@attrs.frozen
+class CollectionItem(Generic[FieldsT]):
+    """One item of a collection: its numeric `id` (the API's `meta.id`) and its fields."""
+
+    id: int
+    fields: FieldsT
+
+
+def with_fields(model: Any, fields_type: type[Any] | None) -> Any:
+    """`model[fields_type]`: the structuring target of a page or item with those fields."""
+    return model[fields_type if fields_type is not None else Fields]

@@ -1,0 +1,69 @@
+"""The one cattrs converter that turns API JSON into models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar, get_args, get_origin
+
+import attrs
+from cattrs import BaseValidationError
+from cattrs.preconf.orjson import make_converter
+
+from ..errors import ResponseValidationError
+from .blog import Author, Category, Post, Tag
+from .content import CollectionItem
+
+T = TypeVar("T")
+
+converter = make_converter(forbid_extra_keys=False)
+
+for _cls in (Author, Category, Tag, Post):
+    attrs.resolve_types(_cls)
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    """ISO 8601 to an aware datetime; a naive timestamp is taken as UTC, as the API means."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+    else:
+        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+converter.register_structure_hook(datetime, _structure_datetime)
+
+
+def _is_collection_item(cls: Any) -> bool:
+    return cls is CollectionItem or get_origin(cls) is CollectionItem
+
+
+def _collection_item_hook(cls: Any) -> Callable[[Any, Any], CollectionItem[Any]]:
+    args = get_args(cls)
+    fields_type: Any = args[0] if args else dict[str, Any]
+
+    def structure(value: Any, _: Any) -> CollectionItem[Any]:
+        if not isinstance(value, dict) or not isinstance(value.get("meta"), dict):
+            raise ValueError("a collection item needs a 'meta' object with its 'id'")
+        fields = {key: item for key, item in value.items() if key != "meta"}
+        return CollectionItem(
+            id=int(value["meta"]["id"]),
+            fields=converter.structure(fields, fields_type),
+        )
+
+    return structure
+
+
+converter.register_structure_hook_factory(_is_collection_item, _collection_item_hook)
+
+
+def structure(value: Any, cls: type[T] | Any) -> T:
+    """Structure `value` into `cls`, raising `ResponseValidationError` if it does not fit."""
+    try:
+        result: T = converter.structure(value, cls)
+    except (BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as error:
+        name = getattr(cls, "__name__", str(cls))
+        raise ResponseValidationError(f"response does not fit {name}: {error!r}") from error
+    return result

@@ -1,0 +1,176 @@
+"""AsyncPager: streams a list endpoint page by page, fetching ahead but yielding in order."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from typing import Generic, Literal, TypeVar
+
+import attrs
+
+from .errors import ConfigurationError
+from .models.meta import ListMeta
+
+T = TypeVar("T")
+PaginationMode = Literal["page", "offset"]
+MAX_PAGE_SIZE = 100
+DEFAULT_PREFETCH = 16
+
+
+@attrs.frozen
+class Cursor:
+    """Where a walk resumes: the page (or offset) holding the next item, minus `skip` items."""
+
+    page: int | None = None
+    offset: int | None = None
+    skip: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if (self.page is None) == (self.offset is None):
+            raise ConfigurationError("a Cursor needs exactly one of page= or offset=")
+        if (self.page is not None and self.page < 1) or (self.offset or 0) < 0 or self.skip < 0:
+            raise ConfigurationError(f"invalid cursor {self!r}")
+
+
+@attrs.frozen
+class ResultPage(Generic[T]):
+    """One page of results with its metadata and position (page number or offset)."""
+
+    items: list[T]
+    meta: ListMeta
+    position: int
+
+
+
+class AsyncPager(Generic[T]):
+    """An async iterable over every item of a list endpoint, in API order, each exactly once.
+
+    The first page reveals `meta.count`; the pager then keeps up to `prefetch` further
+    pages in flight, so memory is bounded by `prefetch * page_size` items. Breaking out
+    of `async for` cancels the fetches still in flight. `cursor` tells where to resume
+    an interrupted walk (`resume_from=` on the list call).
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[dict[str, int], int], Awaitable[ResultPage[T]]],
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        prefetch: int = DEFAULT_PREFETCH,
+        mode: PaginationMode = "page",
+        resume_from: Cursor | None = None,
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ConfigurationError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        if prefetch < 1:
+            raise ConfigurationError("prefetch must be at least 1 (1 fetches one page at a time)")
+        if mode not in ("page", "offset"):
+            raise ConfigurationError("pagination must be 'page' or 'offset'")
+        if resume_from is not None and (resume_from.page is None) != (mode == "offset"):
+            raise ConfigurationError(f"cursor {resume_from!r} does not fit {mode!r} pagination")
+        self._fetch = fetch
+        self.page_size = page_size
+        self.prefetch = prefetch
+        self.mode = mode
+        self._start = resume_from or (Cursor(page=1) if mode == "page" else Cursor(offset=0))
+        self._cursor = self._start
+
+    @property
+    def cursor(self) -> Cursor:
+        """The position of the first item not yet yielded by the latest walk."""
+        return self._cursor
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()
+
+    async def first(self) -> T | None:
+        """The first item, or None when the list is empty."""
+        async with aclosing(self._items()) as items:
+            async for item in items:
+                return item
+        return None
+
+    async def collect(self, limit: int | None = None) -> list[T]:
+        """Every item (or the first `limit`) in a list; mind memory on big lists."""
+        if limit is not None and limit < 0:
+            raise ConfigurationError("limit must not be negative")
+        collected: list[T] = []
+        if limit == 0:
+            return collected
+        async with aclosing(self._items()) as items:
+            async for item in items:
+                collected.append(item)
+                if limit is not None and len(collected) >= limit:
+                    break
+        return collected
+
+    async def _items(self) -> AsyncGenerator[T, None]:
+        skip = self._start.skip
+        async with aclosing(self.pages()) as pages:
+            async for page in pages:
+                items = page.items[skip:] if skip else page.items
+                first_index = skip
+                skip = 0
+                for index, item in enumerate(items, start=first_index + 1):
+                    self._cursor = self._position_after(page, index)
+                    yield item
+
+    def _position_after(self, page: ResultPage[T], consumed: int) -> Cursor:
+        if self.mode == "offset":
+            return Cursor(offset=page.position + consumed)
+        if consumed >= len(page.items):
+            return Cursor(page=page.position + 1)
+        return Cursor(page=page.position, skip=consumed)
+
+    def _request(self, position: int) -> Awaitable[ResultPage[T]]:
+        if self.mode == "page":
+            params = {"page": position, "page_size": self.page_size}
+        else:
+            params = {"limit": self.page_size, "offset": position}
+        return self._fetch(params, position)
+
+    def _end(self, meta: ListMeta) -> int | None:
+        """The first position past the last page, as far as `meta.count` tells."""
+        if meta.count is None:
+            return None
+        if self.mode == "page":
+            return math.ceil(meta.count / self.page_size) + 1
+        return meta.count
+
+    def _has_more(self, page: ResultPage[T]) -> bool:
+        if not page.items:
+            return False
+        if self.mode == "page":
+            return page.meta.next_page is not None
+        return page.meta.next_offset is not None
+
+    async def pages(self) -> AsyncGenerator[ResultPage[T], None]:
+        """Yield whole pages with their meta, in order; earlier pages always come first."""
+        step = 1 if self.mode == "page" else self.page_size
+        start = self._start.page if self.mode == "page" else self._start.offset
+        assert start is not None
+        in_flight: deque[asyncio.Task[ResultPage[T]]] = deque()
+        try:
+            page = await self._request(start)
+            next_position = start + step
+            while True:
+                yield page
+                if not self._has_more(page):
+                    return
+                end = self._end(page.meta)
+                while len(in_flight) < self.prefetch and (
+                    end is None or next_position < end or not in_flight
+                ):
+                    in_flight.append(asyncio.ensure_future(self._request(next_position)))
+                    next_position += step
+                    if end is None:
+                        break
+                page = await in_flight.popleft()
+        finally:
+            for task in in_flight:
+                task.cancel()
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)

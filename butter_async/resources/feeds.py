@@ -1,0 +1,44 @@
+"""RSS, Atom and sitemap feeds, returned as XML text."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ..errors import ResponseValidationError
+from ._base import Resource
+
+FeedKind = Literal["rss", "atom", "sitemap"]
+
+
+class FeedsResource(Resource):
+    """`butter.feeds`: the blog's syndication feeds and the sitemap."""
+
+    async def get(
+        self,
+        kind: FeedKind,
+        *,
+        category_slug: str | None = None,
+        tag_slug: str | None = None,
+    ) -> str:
+        """The XML of the feed `kind`, optionally filtered by category or tag."""
+        payload = await self._transport.get(
+            ["feeds", kind], {"category_slug": category_slug, "tag_slug": tag_slug}
+        )
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, str):
+            raise ResponseValidationError(f"{kind} feed response has no XML text in 'data'")
+        return data
+
+    async def rss(self, *, category_slug: str | None = None, tag_slug: str | None = None) -> str:
+        """The RSS 2.0 feed."""
+        return await self.get("rss", category_slug=category_slug, tag_slug=tag_slug)
+
+    async def atom(self, *, category_slug: str | None = None, tag_slug: str | None = None) -> str:
+        """The Atom feed."""
+        return await self.get("atom", category_slug=category_slug, tag_slug=tag_slug)
+
+    async def sitemap(
+        self, *, category_slug: str | None = None, tag_slug: str | None = None
+    ) -> str:
+        """The sitemap XML."""
+        return await self.get("sitemap", category_slug=category_slug, tag_slug=tag_slug)

@@ -1,0 +1,374 @@
+"""The session manager: one aiohttp session, auth, retries, timeouts and error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import aiohttp
+import attrs
+import orjson
+from yarl import URL
+
+from ._urls import api_url, parse_base_url, redact_url
+from ._version import __version__
+from .errors import (
+    APIError,
+    ClientClosedError,
+    ConfigurationError,
+    InvalidResponseError,
+    MissingWriteTokenError,
+    RateLimitError,
+    RequestTimeoutError,
+    TransportError,
+    error_class_for,
+)
+from .retries import RetryPolicy, parse_retry_after
+
+logger = logging.getLogger("butter_async")
+
+Auth = Literal["read", "write"]
+QueryValue = str | int | float | bool
+Params = Mapping[str, QueryValue | None]
+
+USER_AGENT = f"butter-async/{__version__} (Python-async; aiohttp/{aiohttp.__version__})"
+CLIENT_HEADER = f"Python-async/{__version__}"
+DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
+_RETRYABLE_READ_STATUSES = frozenset({429, 502, 503, 504})
+# A write refused with 429 or 503 was not applied; any other failure might have been.
+_RETRYABLE_WRITE_STATUSES = frozenset({429, 503})
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
+
+
+@attrs.define
+class ClientStats:
+    """Counters of what one client sent and received."""
+
+    requests: int = 0
+    retries: int = 0
+    bytes_received: int = 0
+    by_status: Counter[int] = attrs.field(factory=Counter)
+
+
+def _query_text(value: QueryValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Transport:
+    """Owns (or borrows) the aiohttp session and turns calls into checked JSON responses."""
+
+    def __init__(
+        self,
+        *,
+        read_token: str,
+        write_token: str | None = None,
+        base_url: str | URL,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        connector_limit: int = 100,
+        preview: bool = False,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+    ) -> None:
+        if not read_token:
+            raise ConfigurationError("read_token is required")
+        if timeout <= 0:
+            raise ConfigurationError("timeout must be positive")
+        if connector_limit < 1:
+            raise ConfigurationError("connector_limit must be at least 1")
+        self.base_url = parse_base_url(base_url)
+        self._read_token = read_token
+        self._write_token = write_token
+        self._session = session
+        self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.connector_limit = connector_limit
+        self.preview = preview
+        self.max_body_size = max_body_size
+        self._trace_configs = list(trace_configs)
+        self.stats = ClientStats()
+        self._secrets = tuple(t for t in (read_token, write_token) if t)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Transport base_url={str(self.base_url)!r} "
+            f"write_token={'set' if self._write_token else 'unset'} closed={self._closed}>"
+        )
+
+    @property
+    def has_write_token(self) -> bool:
+        """Whether writes can be sent."""
+        return bool(self._write_token)
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` was called."""
+        return self._closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("this ButterClient is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise ClientClosedError(
+                "this ButterClient belongs to another event loop; create one client per loop"
+            )
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connector_limit),
+                trace_configs=self._trace_configs or None,
+            )
+        elif self._session.closed:
+            raise ClientClosedError("the aiohttp session given to ButterClient is closed")
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if we created it; closing twice is harmless."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+
+    def redact(self, text: str) -> str:
+        """`text` with every token value masked."""
+        for secret in self._secrets:
+            text = text.replace(secret, "REDACTED")
+        return text
+
+    def url_for(self, segments: Sequence[str | int]) -> URL:
+        """The endpoint URL for path segments, each percent-encoded."""
+        return api_url(self.base_url, segments)
+
+    async def get(
+        self,
+        segments: Sequence[str | int],
+        params: Params | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Any:
+        """GET an endpoint with the read token; retried on transient failures."""
+        query = dict(params or {})
+        if self.preview and query.get("preview") is None:
+            query["preview"] = 1
+            query["test"] = 1
+        return await self.request("GET", segments, params=query, auth="read", timeout=timeout)
+
+    async def request(
+        self,
+        method: str,
+        segments: Sequence[str | int],
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        auth: Auth = "read",
+        timeout: float | None = None,
+    ) -> Any:
+        """Send one API call with retries; return the parsed JSON body (None for 204)."""
+        if auth == "write" and not self._write_token:
+            raise MissingWriteTokenError(
+                "this operation needs a write token: pass write_token= to ButterClient"
+            )
+        session = self._get_session()
+        url = self.url_for(segments)
+        query = {k: _query_text(v) for k, v in (params or {}).items() if v is not None}
+        body = self._encode_body(json)
+        is_read = method in ("GET", "HEAD")
+        retryable = _RETRYABLE_READ_STATUSES if is_read else _RETRYABLE_WRITE_STATUSES
+        attempt = 0
+        while True:
+            try:
+                return await self._send(session, method, url, query, body, auth, timeout, attempt)
+            except APIError as error:
+                if error.status not in retryable or attempt >= self.retry.max_retries:
+                    raise
+                delay = self._delay_for(error, attempt)
+            except (InvalidResponseError, TransportError) as error:
+                # A connect failure never reached the server; anything else may have.
+                safe = is_read or isinstance(error.__cause__, aiohttp.ClientConnectorError)
+                if not safe or attempt >= self.retry.max_retries:
+                    raise
+                delay = self.retry.backoff(attempt)
+            attempt += 1
+            self.stats.retries += 1
+            logger.warning(
+                "retrying %s %s in %.2fs (attempt %d)", method, redact_url(url), delay, attempt + 1
+            )
+            await asyncio.sleep(delay)
+
+    def _delay_for(self, error: APIError, attempt: int) -> float:
+        retry_after = error.retry_after if isinstance(error, RateLimitError) else None
+        if retry_after is None:
+            return self.retry.backoff(attempt)
+        if retry_after > self.retry.retry_after_cap:
+            raise error
+        return retry_after
+
+    @staticmethod
+    def _encode_body(json: Any) -> bytes | None:
+        if json is None:
+            return None
+        try:
+            return orjson.dumps(json)
+        except TypeError as error:
+            raise ConfigurationError(f"request body is not JSON-serialisable: {error}") from None
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        query: dict[str, str],
+        body: bytes | None,
+        auth: Auth,
+        timeout: float | None,
+        attempt: int,
+    ) -> Any:
+        headers = {
+            "User-Agent": USER_AGENT,
+            "X-Butter-Client": CLIENT_HEADER,
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip",
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if auth == "write":
+            headers["Authorization"] = f"Token {self._write_token}"
+        else:
+            query = {**query, "auth_token": self._read_token}
+        target = url.update_query(query) if query else url
+        client_timeout = aiohttp.ClientTimeout(total=timeout or self.timeout)
+        started = time.perf_counter()
+        self.stats.requests += 1
+        for _hop in range(_MAX_REDIRECTS + 1):
+            try:
+                async with session.request(
+                    method,
+                    target,
+                    data=body,
+                    headers=headers,
+                    timeout=client_timeout,
+                    allow_redirects=False,
+                ) as response:
+                    if response.status in _REDIRECT_STATUSES and "Location" in response.headers:
+                        target, headers = self._redirect(target, response, headers)
+                        continue
+                    raw = await self._read_body(response, method, target)
+                    status = response.status
+                    response_headers = response.headers
+            except TimeoutError as error:
+                raise RequestTimeoutError(
+                    f"request timed out after {timeout or self.timeout:g}s",
+                    method=method,
+                    url=redact_url(target),
+                ) from error
+            except aiohttp.ClientError as error:
+                raise TransportError(
+                    self.redact(f"{type(error).__name__}: {error}"),
+                    method=method,
+                    url=redact_url(target),
+                ) from error
+            break
+        else:
+            raise TransportError("too many redirects", method=method, url=redact_url(target))
+        self.stats.by_status[status] += 1
+        self.stats.bytes_received += len(raw)
+        logger.debug(
+            "%s %s -> %d in %.1f ms (attempt %d)",
+            method,
+            redact_url(target),
+            status,
+            (time.perf_counter() - started) * 1000,
+            attempt + 1,
+        )
+        return self._decode(status, raw, response_headers, method, target)
+
+    def _redirect(
+        self, target: URL, response: aiohttp.ClientResponse, headers: dict[str, str]
+    ) -> tuple[URL, dict[str, str]]:
+        """Follow a redirect; credentials go along only to the same origin."""
+        location = target.join(URL(response.headers["Location"]))
+        if location.origin() == target.origin():
+            if "auth_token" in target.query and "auth_token" not in location.query:
+                location = location.update_query(auth_token=target.query["auth_token"])
+            return location, headers
+        stripped = {k: v for k, v in headers.items() if k != "Authorization"}
+        return location.without_query_params("auth_token"), stripped
+
+    async def _read_body(self, response: aiohttp.ClientResponse, method: str, url: URL) -> bytes:
+        declared = response.content_length
+        if declared is not None and declared > self.max_body_size:
+            raise InvalidResponseError(
+                f"response body of {declared} bytes exceeds max_body_size={self.max_body_size}",
+                status=response.status,
+                method=method,
+                url=redact_url(url),
+                body="",
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > self.max_body_size:
+                raise InvalidResponseError(
+                    f"response body exceeds max_body_size={self.max_body_size}",
+                    status=response.status,
+                    method=method,
+                    url=redact_url(url),
+                    body="",
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decode(
+        self, status: int, raw: bytes, headers: Mapping[str, str], method: str, url: URL
+    ) -> Any:
+        safe_url = redact_url(url)
+        if status == 204 or (not raw and status < 400):
+            return None
+        try:
+            payload: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            snippet = self.redact(raw[:200].decode("utf-8", "replace"))
+            if status < 400:
+                raise InvalidResponseError(
+                    "response body is not valid JSON (truncated, or an HTML page from a proxy?)",
+                    status=status,
+                    method=method,
+                    url=safe_url,
+                    body=snippet,
+                ) from None
+            payload = snippet
+        if status < 400:
+            return payload
+        detail = payload.get("detail") if isinstance(payload, dict) else None
+        if not isinstance(detail, str):
+            detail = (
+                f"non-JSON error body: {payload[:80]!r}" if isinstance(payload, str)
+                else orjson.dumps(payload).decode()[:200]
+            )
+        detail = self.redact(detail)
+        error_class = error_class_for(status)
+        if error_class is RateLimitError:
+            raise RateLimitError(
+                status=status,
+                detail=detail,
+                method=method,
+                url=safe_url,
+                body=payload,
+                retry_after=parse_retry_after(headers.get("Retry-After")),
+            )
+        raise error_class(status=status, detail=detail, method=method, url=safe_url, body=payload)
+
