@@ -62,6 +62,7 @@ def redact_url(url: URL | str) -> str:
     """The URL as text with every token-bearing query parameter masked."""
     parsed = URL(url) if isinstance(url, str) else url
     if any(key in parsed.query for key in _SECRET_QUERY_KEYS):
-        parsed = parsed.update_query({key: REDACTED for key in _SECRET_QUERY_KEYS
-                                      if key in parsed.query})
+        parsed = parsed.update_query(
+            {key: REDACTED for key in _SECRET_QUERY_KEYS if key in parsed.query}
+        )
     return str(parsed.with_user(None))

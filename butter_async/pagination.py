@@ -44,7 +44,6 @@ class ResultPage(Generic[T]):
     position: int
 
 
-
 class AsyncPager(Generic[T]):
     """An async iterable over every item of a list endpoint, in API order, each exactly once.
 

@@ -356,7 +356,8 @@ class Transport:
         detail = payload.get("detail") if isinstance(payload, dict) else None
         if not isinstance(detail, str):
             detail = (
-                f"non-JSON error body: {payload[:80]!r}" if isinstance(payload, str)
+                f"non-JSON error body: {payload[:80]!r}"
+                if isinstance(payload, str)
                 else orjson.dumps(payload).decode()[:200]
             )
         detail = self.redact(detail)
@@ -371,4 +372,3 @@ class Transport:
                 retry_after=parse_retry_after(headers.get("Retry-After")),
             )
         raise error_class(status=status, detail=detail, method=method, url=safe_url, body=payload)
-

@@ -53,9 +53,7 @@ class Resource:
             resume_from=resume_from,
         )
 
-    async def _get_data(
-        self, segments: Sequence[str | int], params: Params, model: Any
-    ) -> Any:
+    async def _get_data(self, segments: Sequence[str | int], params: Params, model: Any) -> Any:
         """GET a detail endpoint and structure its `data` into `model`."""
         payload = await self._transport.get(segments, params)
         if not isinstance(payload, dict) or "data" not in payload:

@@ -90,6 +90,7 @@ class CollectionsResource(Resource):
         if isinstance(data, dict) and isinstance(data.get(key), list) and data[key]:
             data = data[key][0]
         item: CollectionItem[FieldsT] = structure(
-            data, with_fields(CollectionItem, fields_type),
+            data,
+            with_fields(CollectionItem, fields_type),
         )
         return item

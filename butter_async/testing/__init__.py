@@ -1,0 +1,19 @@
+"""A local emulator of the ButterCMS API for tests, demos and benchmarks."""
+
+from .app import RequestRecord
+from .emulator import Emulator
+from .faults import Fault, FaultPlan, TokenBucket
+from .seed import SeedSpec, seeded_store
+from .store import ContentStore, PageType
+
+__all__ = [
+    "ContentStore",
+    "Emulator",
+    "Fault",
+    "FaultPlan",
+    "PageType",
+    "RequestRecord",
+    "SeedSpec",
+    "TokenBucket",
+    "seeded_store",
+]

@@ -1,0 +1,139 @@
+"""Emulator: the ButterCMS API served from memory on 127.0.0.1 over real TCP."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from ..client import ButterClient
+from .app import EmulatorState, RequestRecord, build_app
+from .faults import Fault, FaultPlan, Latency
+from .seed import SeedSpec, seeded_store
+from .store import ContentStore
+
+
+class Emulator:
+    """A running emulated ButterCMS account: `async with Emulator() as emu: emu.url ...`.
+
+    The store is seeded with the objects of the real recorded responses plus what
+    `seed` asks for. Knobs (latency, rate limit, quota, faults, processing delay) can
+    be changed while it runs through `emu.state`.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: SeedSpec | None = None,
+        store: ContentStore | None = None,
+        locales: tuple[str, ...] = (),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        read_token: str | None = None,
+        write_token: str | None = None,
+        latency: Latency = 0.0,
+        write_latency: Latency | None = None,
+        rate_limit: float | None = None,
+        quota: int | None = None,
+        processing_delay: float = 0.0,
+        faults: list[Fault] | None = None,
+        fault_seed: int = 0,
+        fractional_retry_after: bool = False,
+        redirect_base: str | None = None,
+    ) -> None:
+        self.host = host
+        self._port = port
+        self.store = store if store is not None else seeded_store(seed, locales=locales)
+        self.read_token = read_token or f"emu-read-{secrets.token_hex(8)}"
+        self.write_token = write_token or f"emu-write-{secrets.token_hex(8)}"
+        self.state = EmulatorState(
+            self.store,
+            read_token=self.read_token,
+            write_token=self.write_token,
+            latency=latency,
+            write_latency=write_latency,
+            rate_limit=rate_limit,
+            quota=quota,
+            processing_delay=processing_delay,
+            faults=FaultPlan(faults, seed=fault_seed),
+            fractional_retry_after=fractional_retry_after,
+            redirect_base=redirect_base,
+        )
+        self._runner: web.AppRunner | None = None
+
+    def __repr__(self) -> str:
+        return f"<Emulator url={self.url if self._runner else 'not started'!r}>"
+
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on (known once started)."""
+        return self._port
+
+    @property
+    def origin(self) -> str:
+        """`http://host:port`."""
+        return f"http://{self.host}:{self._port}"
+
+    @property
+    def url(self) -> str:
+        """The API root to give `ButterClient(base_url=...)`."""
+        return f"{self.origin}/v2/"
+
+    @property
+    def faults(self) -> FaultPlan:
+        """The fault plan; add faults while running."""
+        return self.state.faults
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request served so far."""
+        return self.state.requests
+
+    def client(self, *, write: bool = True, **options: Any) -> ButterClient:
+        """A ButterClient pointed at this emulator with its tokens."""
+        return ButterClient(
+            self.read_token,
+            self.write_token if write else None,
+            base_url=self.url,
+            **options,
+        )
+
+    async def start(self) -> None:
+        """Bind the port and start serving."""
+        if self._runner is not None:
+            return
+        runner = web.AppRunner(build_app(self.state), access_log=None)
+        await runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self._port))
+            self._port = sock.getsockname()[1]
+            await web.SockSite(runner, sock, shutdown_timeout=0.5).start()
+        except BaseException:
+            sock.close()
+            await runner.cleanup()
+            raise
+        self._runner = runner
+
+    async def close(self) -> None:
+        """Stop serving; pending writes are applied first so the store is final."""
+        self.state.flush_pending()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,129 @@
+"""Realism and fault knobs of the emulator: latency, rate limits, quotas, planned faults."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from typing import Literal
+
+import attrs
+
+FaultKind = Literal[
+    "status",  # answer `status` with a JSON error body (before the request is applied)
+    "html",  # answer `status` with an HTML error page, as a CDN or proxy would
+    "truncate",  # apply, then send half of the JSON body and drop the connection
+    "reset_before",  # drop the connection without applying the request
+    "reset_after",  # apply the request, then drop the connection before answering
+    "hang_after",  # apply the request, then wait `seconds` before answering
+    "delay",  # wait `seconds`, then handle the request normally
+    "redirect",  # answer 301 to `location` (default: the same URL on `redirect_base`)
+]
+
+
+@attrs.define
+class Fault:
+    """One planned fault: which requests it hits and what happens to them.
+
+    A request matches when its method is in `methods` (all when empty) and its path,
+    relative to the API root (e.g. `posts/`), starts with `path`. Of the matching
+    requests it fires on the `nth` (1-based), on every `every`-th, or with probability
+    `probability` (seeded), at most `times` times in all.
+    """
+
+    kind: FaultKind
+    path: str = ""
+    methods: tuple[str, ...] = ()
+    nth: int | None = None
+    every: int | None = None
+    probability: float | None = None
+    times: int | None = None
+    status: int = 503
+    retry_after: str | None = None
+    seconds: float = 0.0
+    location: str | None = None
+    body: dict[str, object] | None = None
+    seen: int = attrs.field(default=0, init=False)
+    fired: int = attrs.field(default=0, init=False)
+
+    def matches(self, method: str, path: str, rng: random.Random) -> bool:
+        """Count a request and tell whether this fault fires on it."""
+        if self.methods and method not in self.methods:
+            return False
+        if not path.startswith(self.path):
+            return False
+        self.seen += 1
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if self.nth is not None:
+            hit = self.seen == self.nth
+        elif self.every is not None:
+            hit = self.seen % self.every == 0
+        elif self.probability is not None:
+            hit = rng.random() < self.probability
+        else:
+            hit = True
+        if hit:
+            self.fired += 1
+        return hit
+
+
+class FaultPlan:
+    """An ordered list of faults; the first that fires on a request decides its fate."""
+
+    def __init__(self, faults: list[Fault] | None = None, *, seed: int = 0) -> None:
+        self.faults = list(faults or [])
+        self._rng = random.Random(seed)
+
+    def add(self, fault: Fault) -> Fault:
+        """Add a fault to the plan and return it (for its counters)."""
+        self.faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        self.faults.clear()
+
+    def pick(self, method: str, path: str) -> Fault | None:
+        """The fault that fires on this request, if any."""
+        fired = None
+        for fault in self.faults:
+            if fault.matches(method, path, self._rng) and fired is None:
+                fired = fault
+        return fired
+
+
+class TokenBucket:
+    """A rate limit of `rate` requests per second with bursts up to `burst`."""
+
+    def __init__(
+        self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1.0, rate)
+        self._clock = clock
+        self._tokens = self.burst
+        self._stamp = clock()
+
+    def take(self) -> float:
+        """Take a token: 0.0 when allowed, else the seconds until one is free."""
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return 0.0
+        return (1 - self._tokens) / self.rate
+
+
+def retry_after_header(seconds: float, *, fractional: bool) -> str:
+    """A `Retry-After` value: whole seconds as HTTP specifies, or exact when asked."""
+    if fractional:
+        return f"{seconds:.3f}"
+    return str(max(1, math.ceil(seconds)))
+
+
+Latency = float | Callable[[], float]
