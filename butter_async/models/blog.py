@@ -65,6 +65,8 @@ class Post:
     author: Author | None = None
     categories: list[Category] = attrs.field(factory=list)
     tags: list[Tag] = attrs.field(factory=list)
+    rank: float | None = None
+    """Search relevance, set on search results only."""
 
 
 @attrs.frozen

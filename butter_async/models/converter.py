@@ -34,6 +34,8 @@ def _structure_datetime(value: Any, _: type) -> datetime:
 
 
 converter.register_structure_hook(datetime, _structure_datetime)
+# User field classes may type free-form values as `object`: keep them as parsed.
+converter.register_structure_hook_func(lambda cls: cls is object, lambda value, _: value)
 
 
 def _is_collection_item(cls: Any) -> bool:

@@ -267,7 +267,8 @@ async def _drop_connection(
 async def trailing_slash(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer 301 to the slashed URL for a path without its trailing slash, as the API does."""
     if request.path.startswith(API_ROOT) and not request.path.endswith("/"):
-        raise web.HTTPMovedPermanently(location=str(request.rel_url.with_path(request.path + "/")))
+        slashed = request.rel_url.with_path(request.path + "/").with_query(request.rel_url.query)
+        raise web.HTTPMovedPermanently(location=str(slashed))
     return await handler(request)
 
 
@@ -363,10 +364,10 @@ async def search_pages(request: web.Request) -> web.Response:
     return json_response({"meta": listing.meta, "data": data})
 
 
-def _post_json(data: JSON, *, exclude_body: bool) -> JSON:
-    if exclude_body:
-        return {k: v for k, v in data.items() if k != "body"}
-    return data
+def _list_post_json(data: JSON, *, exclude_body: bool) -> JSON:
+    """A post as list responses show it: without `deleted`, and without `body` if asked."""
+    dropped = ("deleted", "body") if exclude_body else ("deleted",)
+    return {k: v for k, v in data.items() if k not in dropped}
 
 
 async def list_posts(request: web.Request) -> web.Response:
@@ -379,15 +380,17 @@ async def list_posts(request: web.Request) -> web.Response:
     records = store.visible_posts(preview=_flag(request, "preview"), filters=filters)
     listing = _paginate(records, request)
     exclude_body = _flag(request, "exclude_body")
-    data = [_post_json(record.data, exclude_body=exclude_body) for record in listing.items]
+    data = [_list_post_json(record.data, exclude_body=exclude_body) for record in listing.items]
     return json_response({"meta": listing.meta, "data": data})
 
 
 async def search_posts(request: web.Request) -> web.Response:
     store = state_of(request).store
-    records = store.search_posts(request.query.get("query", ""), preview=_flag(request, "preview"))
+    query = request.query.get("query", "")
+    records = store.search_posts(query, preview=_flag(request, "preview"))
     listing = _paginate(records, request)
-    return json_response({"meta": listing.meta, "data": [r.data for r in listing.items]})
+    data = [{**r.data, "rank": store.search_rank(r, query)} for r in listing.items]
+    return json_response({"meta": listing.meta, "data": data})
 
 
 async def get_post(request: web.Request) -> web.Response:

@@ -105,14 +105,14 @@ class Emulator:
         """Bind the port and start serving."""
         if self._runner is not None:
             return
-        runner = web.AppRunner(build_app(self.state), access_log=None)
+        runner = web.AppRunner(build_app(self.state), access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self._port))
             self._port = sock.getsockname()[1]
-            await web.SockSite(runner, sock, shutdown_timeout=0.5).start()
+            await web.SockSite(runner, sock).start()
         except BaseException:
             sock.close()
             await runner.cleanup()

@@ -216,20 +216,26 @@ class ContentStore:
         tag_slug = filters.get("tag_slug")
         return not tag_slug or tag_slug in {t["slug"] for t in data["tags"]}
 
+    @staticmethod
+    def _searchable(record: PostRecord) -> str:
+        parts = ("title", "summary", "body")
+        return " ".join(str(record.data.get(part) or "") for part in parts).lower()
+
     def search_posts(self, query: str, *, preview: bool) -> list[PostRecord]:
         """Posts whose title, summary or body contains every word of `query`."""
         words = query.lower().split()
         return [
             record
             for record in self.visible_posts(preview=preview, filters={})
-            if all(
-                word
-                in " ".join(
-                    str(record.data.get(part) or "") for part in ("title", "summary", "body")
-                ).lower()
-                for word in words
-            )
+            if all(word in self._searchable(record) for word in words)
         ]
+
+    def search_rank(self, record: PostRecord, query: str) -> float:
+        """A relevance score in (0, 1]: the share of the post's words that match the query."""
+        text = self._searchable(record).split()
+        words = set(query.lower().split())
+        hits = sum(1 for word in text if any(w in word for w in words))
+        return round(hits / max(1, len(text)), 8)
 
     def post_neighbours(self, slug: str, *, preview: bool) -> tuple[JSON | None, JSON | None]:
         """(next_post, previous_post): the newer and the older published neighbour."""
@@ -264,7 +270,6 @@ class ContentStore:
             "updated": record.updated,
             "page_type": record.page_type,
             "fields": record.fields.get(self._locale(locale), {}),
-            "status": record.status,
         }
 
     def visible_pages(

@@ -1,0 +1,192 @@
+"""The SDK's read resources against the emulator over real TCP return the seeded content."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import attrs
+import pytest
+import pytest_asyncio
+
+from butter_async import (
+    AuthenticationError,
+    ButterClient,
+    Cursor,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from butter_async.testing import Emulator, SeedSpec
+
+SPEC = SeedSpec(posts=250, pages=120, single_pages=3, collection_items=130, drafts_every=10)
+
+
+@pytest_asyncio.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    async with Emulator(seed=SPEC) as emu:
+        yield emu
+
+
+@pytest_asyncio.fixture
+async def butter(emulator: Emulator) -> AsyncIterator[ButterClient]:
+    async with emulator.client() as client:
+        yield client
+
+
+def published_post_slugs(emulator: Emulator) -> list[str]:
+    posts = [r.data for r in emulator.store.posts.values() if r.status == "published"]
+    posts.sort(key=lambda data: data["published"], reverse=True)
+    return [data["slug"] for data in posts]
+
+
+async def test_posts_stream_in_api_order_exactly_once(
+    emulator: Emulator, butter: ButterClient
+) -> None:
+    slugs = [post.slug async for post in butter.posts.list(page_size=20)]
+    assert slugs == published_post_slugs(emulator)
+    assert len(slugs) == 1 + 250 - 25  # the recorded example + generated, minus drafts
+    assert emulator.state.endpoint_counts["GET posts"] == -(-len(slugs) // 20)
+
+
+async def test_preview_shows_drafts(emulator: Emulator, butter: ButterClient) -> None:
+    everything = await butter.posts.list(preview=True).collect()
+    assert len(everything) == 251
+    assert sum(post.status == "draft" for post in everything) == 25
+    with pytest.raises(NotFoundError):
+        await butter.posts.get("post-000009")
+    assert (await butter.posts.get("post-000009", preview=True)).post.status == "draft"
+
+
+async def test_post_filters_and_exclude_body(butter: ButterClient) -> None:
+    by_author = await butter.posts.list(author_slug="author-1").collect()
+    assert by_author and all(post.author and post.author.slug == "author-1" for post in by_author)
+    by_tag = await butter.posts.list(tag_slug="tag-2", exclude_body=True).collect()
+    assert by_tag and all("tag-2" in {t.slug for t in post.tags} for post in by_tag)
+    assert all(post.body is None for post in by_tag)
+    by_category = await butter.posts.list(category_slug="category-4").collect()
+    assert {c.slug for post in by_category for c in post.categories} == {"category-4"}
+
+
+async def test_post_detail_neighbours(emulator: Emulator, butter: ButterClient) -> None:
+    slugs = published_post_slugs(emulator)
+    detail = await butter.posts.get(slugs[5])
+    assert detail.post.slug == slugs[5]
+    assert detail.next_post is not None and detail.next_post.slug == slugs[4]
+    assert detail.previous_post is not None and detail.previous_post.slug == slugs[6]
+    assert isinstance(detail.post.published, datetime)
+    assert detail.post.published.tzinfo is not None
+
+
+async def test_post_search(butter: ButterClient) -> None:
+    found = await butter.posts.search("Post 117:").collect()
+    assert [post.slug for post in found] == ["post-000117"]
+
+
+async def test_offset_pagination_gives_the_same_posts(butter: ButterClient) -> None:
+    by_page = [p.slug async for p in butter.posts.list(page_size=30)]
+    by_offset = [p.slug async for p in butter.posts.list(page_size=30, pagination="offset")]
+    assert by_offset == by_page
+
+
+async def test_resume_a_stream_from_its_cursor(butter: ButterClient) -> None:
+    everything = [p.slug async for p in butter.posts.list(page_size=25)]
+    pager = butter.posts.list(page_size=25)
+    head = []
+    async for post in pager:
+        head.append(post.slug)
+        if len(head) == 60:
+            break
+    assert pager.cursor == Cursor(page=3, skip=10)
+    tail = [p.slug async for p in butter.posts.list(page_size=25, resume_from=pager.cursor)]
+    assert head + tail == everything
+
+
+async def test_pages_of_a_type_with_filters_and_order(butter: ButterClient) -> None:
+    recipes = await butter.pages.list("recipe").collect()
+    assert len(recipes) == 120 - 12
+    assert recipes[0].fields["ingredients"][0]["grams"] == 10
+    four = await butter.pages.list("recipe", fields={"servings": 4}).collect()
+    assert four and all(page.fields["servings"] == 4 for page in four)
+    ordered = await butter.pages.list("recipe", order="-fields.servings").collect()
+    servings = [page.fields["servings"] for page in ordered]
+    assert servings == sorted(servings, reverse=True)
+
+
+@attrs.frozen
+class Recipe:
+    headline: str
+    servings: int
+    ingredients: list[dict[str, object]]
+
+
+async def test_pages_structure_into_a_user_class(butter: ButterClient) -> None:
+    page = await butter.pages.get("recipe", "recipe-000003", fields_type=Recipe)
+    assert isinstance(page.fields, Recipe)
+    assert page.fields.servings == 4
+    first = await butter.pages.list("recipe", fields_type=Recipe).first()
+    assert first is not None and isinstance(first.fields, Recipe)
+
+
+async def test_single_pages_and_search(butter: ButterClient) -> None:
+    singles = await butter.pages.list("*").collect()
+    assert {page.slug for page in singles} == {
+        "simple-page",
+        "single-page-0000",
+        "single-page-0001",
+        "single-page-0002",
+    }
+    assert all(page.page_type is None for page in singles)
+    found = await butter.pages.search("sample landing page").collect()
+    assert [page.slug for page in found] == ["landing-page-with-components"]
+    with pytest.raises(NotFoundError, match="Page not found"):
+        await butter.pages.get("recipe", "no-such-recipe")
+
+
+async def test_collections(emulator: Emulator, butter: ButterClient) -> None:
+    items = [item async for item in butter.collections.list("products", page_size=50)]
+    assert len(items) == 130
+    assert [item.fields["sku"] for item in items[:2]] == ["SKU-000000", "SKU-000001"]
+    ids = sorted(emulator.store.items["products"])
+    assert [item.id for item in items] == ids
+    one = await butter.collections.get_item("products", ids[7])
+    assert one.fields["name"] == "Product 7"
+    both = await butter.collections.get_many(["products", "navigation_menu_item"])
+    assert len(both["products"]) == 130 and len(both["navigation_menu_item"]) == 6
+    cheap = await butter.collections.list("products", fields={"price": 105}).collect()
+    assert [item.fields["name"] for item in cheap] == ["Product 5"]
+    with pytest.raises(PermissionDeniedError):
+        await butter.collections.list("products", fields={"colour": "red"}).first()
+    with pytest.raises(NotFoundError, match="Content key nope not found"):
+        await butter.collections.get_many(["nope"])
+
+
+async def test_blog_metadata_and_feeds(butter: ButterClient) -> None:
+    authors = await butter.authors.list()
+    assert [a.slug for a in authors] == ["sdk-tests", "author-0", "author-1", "author-2"]
+    author = await butter.authors.get("author-0", include_recent_posts=True)
+    assert author.recent_posts and len(author.recent_posts) == 10
+    assert {len(await butter.categories.list()), len(await butter.tags.list())} == {6, 9}
+    rss = await butter.feeds.rss(tag_slug="tag-1")
+    assert rss.startswith("<?xml") and "<rss" in rss
+    assert "<urlset" in await butter.feeds.sitemap()
+    assert "<feed" in await butter.feeds.atom()
+
+
+async def test_wrong_token_is_refused(emulator: Emulator) -> None:
+    async with ButterClient("wrong", base_url=emulator.url) as butter:
+        with pytest.raises(AuthenticationError, match="Invalid token"):
+            await butter.posts.list().first()
+
+
+async def test_locales(emulator: Emulator) -> None:
+    async with Emulator(locales=("en", "fr")) as emu, emu.client() as butter:
+        emu.store.pages["simple-page"].fields["fr"]["headline"] = "Bonjour"
+        page = await butter.pages.get("*", "simple-page", locale="fr")
+        assert page.fields["headline"] == "Bonjour"
+        default = await butter.pages.get("*", "simple-page")
+        assert default.fields["headline"].startswith("Acme")
+
+
+async def test_pytest_plugin_fixture(butter_client: ButterClient) -> None:
+    detail = await butter_client.posts.get("example-post")
+    assert detail.post.title == "Example Post"

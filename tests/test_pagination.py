@@ -1,0 +1,204 @@
+"""AsyncPager: order, exactly-once, bounded prefetch, cancellation, failures and resume."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from butter_async import ConfigurationError, Cursor, ListMeta, ResultPage, ServerError
+from butter_async.pagination import AsyncPager, PaginationMode
+
+
+class FakeAPI:
+    """A list endpoint over `items` with page or offset pagination and random latency."""
+
+    def __init__(self, items: list[int], *, seed: int = 0, max_latency: float = 0.003) -> None:
+        self.items = items
+        self.rng = random.Random(seed)
+        self.max_latency = max_latency
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.requests: list[dict[str, int]] = []
+        self.completed = 0
+        self.fail_at: set[int] = set()
+        self.two_pages_done = asyncio.Event()
+
+    async def fetch(self, params: dict[str, int], position: int) -> ResultPage[int]:
+        self.requests.append(params)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.rng.uniform(0, self.max_latency))
+            if position in self.fail_at:
+                raise ServerError(status=503, detail="down", method="GET", url="u")
+            count = len(self.items)
+            if "page" in params:
+                size = params["page_size"]
+                start = (params["page"] - 1) * size
+                chunk = self.items[start : start + size]
+                more = start + size < count
+                meta = ListMeta(count=count, next_page=params["page"] + 1 if more else None)
+            else:
+                start, size = params["offset"], params["limit"]
+                chunk = self.items[start : start + size]
+                more = start + size < count
+                meta = ListMeta(count=count, next_offset=start + size if more else None)
+            self.completed += 1
+            if self.completed >= 2:
+                self.two_pages_done.set()
+            return ResultPage(items=chunk, meta=meta, position=position)
+        finally:
+            self.in_flight -= 1
+
+
+def pager(api: FakeAPI, mode: PaginationMode = "page", **options: int) -> AsyncPager[int]:
+    return AsyncPager(api.fetch, mode=mode, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["page", "offset"])
+@pytest.mark.parametrize(
+    ("count", "page_size", "prefetch"),
+    [(0, 10, 4), (1, 10, 4), (10, 10, 4), (11, 10, 4), (997, 13, 8), (500, 100, 1), (250, 7, 32)],
+)
+async def test_items_arrive_in_order_exactly_once(
+    mode: PaginationMode, count: int, page_size: int, prefetch: int
+) -> None:
+    api = FakeAPI(list(range(count)), seed=count)
+    got = [item async for item in pager(api, mode, page_size=page_size, prefetch=prefetch)]
+    assert got == list(range(count))
+    pages = max(1, -(-count // page_size))
+    assert len(api.requests) == pages
+    assert api.max_in_flight <= prefetch
+
+
+async def test_prefetch_fetches_concurrently_but_bounded() -> None:
+    api = FakeAPI(list(range(1000)), max_latency=0.01)
+    await pager(api, page_size=10, prefetch=8).collect()
+    assert api.max_in_flight == 8
+
+
+async def test_prefetch_one_is_sequential() -> None:
+    api = FakeAPI(list(range(100)))
+    await pager(api, page_size=10, prefetch=1).collect()
+    assert api.max_in_flight == 1
+
+
+async def test_pages_carry_meta_and_position() -> None:
+    api = FakeAPI(list(range(25)))
+    pages = [page async for page in pager(api, page_size=10).pages()]
+    assert [page.position for page in pages] == [1, 2, 3]
+    assert [len(page.items) for page in pages] == [10, 10, 5]
+    assert pages[0].meta.count == 25
+    assert pages[-1].meta.next_page is None
+
+
+async def test_early_break_cancels_in_flight_fetches() -> None:
+    api = FakeAPI(list(range(10_000)), max_latency=0.05)
+    async for item in pager(api, page_size=10, prefetch=16):
+        if item == 15:
+            break
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert api.in_flight == 0
+    assert api.completed < 20
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def test_collect_limit_and_first_stop_early_without_leftover_tasks() -> None:
+    api = FakeAPI(list(range(10_000)), max_latency=0.02)
+    assert await pager(api, page_size=10).collect(limit=25) == list(range(25))
+    assert await pager(api, page_size=10).first() == 0
+    assert api.in_flight == 0
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    assert await pager(FakeAPI([])).first() is None
+
+
+async def test_cancelling_the_consumer_cancels_fetches() -> None:
+    api = FakeAPI(list(range(10_000)), max_latency=0.05)
+    consumer = asyncio.ensure_future(pager(api, page_size=10, prefetch=8).collect())
+    await api.two_pages_done.wait()
+    consumer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await consumer
+    assert api.in_flight == 0
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+@pytest.mark.parametrize("mode", ["page", "offset"])
+async def test_failed_page_raises_after_the_items_before_it(mode: PaginationMode) -> None:
+    api = FakeAPI(list(range(100)))
+    api.fail_at = {5} if mode == "page" else {40}
+    got: list[int] = []
+    with pytest.raises(ServerError):
+        async for item in pager(api, mode, page_size=10, prefetch=4):
+            got.append(item)
+    assert got == list(range(40))
+    assert api.in_flight == 0
+
+
+@pytest.mark.parametrize("mode", ["page", "offset"])
+async def test_resume_from_cursor_continues_without_duplicates(mode: PaginationMode) -> None:
+    api = FakeAPI(list(range(95)))
+    first = pager(api, mode, page_size=10)
+    seen: list[int] = []
+    async for item in first:
+        seen.append(item)
+        if item == 33:
+            break
+    cursor = first.cursor
+    rest = await pager(api, mode, page_size=10, resume_from=cursor).collect()  # type: ignore[arg-type]
+    assert seen + rest == list(range(95))
+
+
+def test_cursor_positions() -> None:
+    assert Cursor(page=4, skip=3).skip == 3
+    with pytest.raises(ConfigurationError):
+        Cursor()
+    with pytest.raises(ConfigurationError):
+        Cursor(page=1, offset=0)
+    with pytest.raises(ConfigurationError):
+        Cursor(page=0)
+
+
+async def test_cursor_after_a_full_walk_points_past_the_end() -> None:
+    api = FakeAPI(list(range(20)))
+    walk = pager(api, page_size=10)
+    await walk.collect()
+    assert walk.cursor == Cursor(page=3)
+
+
+async def test_list_growing_during_the_walk_is_followed_to_its_end() -> None:
+    api = FakeAPI(list(range(30)))
+    walk = pager(api, page_size=10, prefetch=4)
+    got = []
+    async for item in walk:
+        got.append(item)
+        if item == 0:
+            api.items = list(range(45))
+    assert got == list(range(45))
+
+
+async def test_list_shrinking_during_the_walk_stops_cleanly() -> None:
+    api = FakeAPI(list(range(100)), max_latency=0)
+    got = []
+    async for item in pager(api, page_size=10, prefetch=1):
+        got.append(item)
+        if item == 0:
+            api.items = list(range(25))
+    assert got == list(range(25))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"page_size": 0}, {"page_size": 101}, {"prefetch": 0}],
+)
+def test_invalid_options_are_refused(options: dict[str, int]) -> None:
+    with pytest.raises(ConfigurationError):
+        pager(FakeAPI([]), **options)
+
+
+def test_cursor_must_fit_the_mode() -> None:
+    with pytest.raises(ConfigurationError, match="does not fit"):
+        AsyncPager(FakeAPI([]).fetch, mode="offset", resume_from=Cursor(page=2))
