@@ -209,7 +209,7 @@ async def realism(request: web.Request, handler: Handler) -> web.StreamResponse:
         if wait > 0:
             header = retry_after_header(wait, fractional=state.fractional_retry_after)
             return json_response(RATE_LIMITED, 429, {"Retry-After": header})
-    fault = state.faults.pick(request.method, request.path.removeprefix(API_ROOT))
+    fault = state.faults.pick(request.method, request.path.removeprefix(API_ROOT), request.query)
     if fault is None:
         return await handler(request)
     return await _inject(fault, request, handler, state)

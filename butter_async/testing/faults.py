@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import attrs
@@ -26,8 +26,9 @@ FaultKind = Literal[
 class Fault:
     """One planned fault: which requests it hits and what happens to them.
 
-    A request matches when its method is in `methods` (all when empty) and its path,
-    relative to the API root (e.g. `posts/`), starts with `path`. Of the matching
+    A request matches when its method is in `methods` (all when empty), its path,
+    relative to the API root (e.g. `posts/`), starts with `path`, and its query has
+    every item of `params` (e.g. `{"page": "3"}`). Of the matching
     requests it fires on the `nth` (1-based), on every `every`-th, or with probability
     `probability` (seeded), at most `times` times in all.
     """
@@ -35,6 +36,7 @@ class Fault:
     kind: FaultKind
     path: str = ""
     methods: tuple[str, ...] = ()
+    params: Mapping[str, str] = attrs.field(factory=dict)
     nth: int | None = None
     every: int | None = None
     probability: float | None = None
@@ -47,11 +49,13 @@ class Fault:
     seen: int = attrs.field(default=0, init=False)
     fired: int = attrs.field(default=0, init=False)
 
-    def matches(self, method: str, path: str, rng: random.Random) -> bool:
+    def matches(self, method: str, path: str, query: Mapping[str, str], rng: random.Random) -> bool:
         """Count a request and tell whether this fault fires on it."""
         if self.methods and method not in self.methods:
             return False
         if not path.startswith(self.path):
+            return False
+        if any(query.get(key) != value for key, value in self.params.items()):
             return False
         self.seen += 1
         if self.times is not None and self.fired >= self.times:
@@ -85,11 +89,11 @@ class FaultPlan:
         """Remove every fault."""
         self.faults.clear()
 
-    def pick(self, method: str, path: str) -> Fault | None:
-        """The fault that fires on this request, if any."""
+    def pick(self, method: str, path: str, query: Mapping[str, str]) -> Fault | None:
+        """The fault that fires on this request, if any (every fault counts the request)."""
         fired = None
         for fault in self.faults:
-            if fault.matches(method, path, self._rng) and fired is None:
+            if fault.matches(method, path, query, self._rng) and fired is None:
                 fired = fault
         return fired
 
