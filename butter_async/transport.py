@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import aiohttp
@@ -98,6 +98,7 @@ class Transport:
         self.max_body_size = max_body_size
         self._trace_configs = list(trace_configs)
         self.stats = ClientStats()
+        self.rate_limit_listeners: list[Callable[[float | None], None]] = []
         self._secrets = tuple(t for t in (read_token, write_token) if t)
 
     def __repr__(self) -> str:
@@ -175,8 +176,13 @@ class Transport:
         json: Any = None,
         auth: Auth = "read",
         timeout: float | None = None,
+        idempotent: bool | None = None,
     ) -> Any:
-        """Send one API call with retries; return the parsed JSON body (None for 204)."""
+        """Send one API call with retries; return the parsed JSON body (None for 204).
+
+        `idempotent` (default: only for GET) allows retrying failures after which the
+        request may already have been applied; a PATCH of absolute values is idempotent.
+        """
         if auth == "write" and not self._write_token:
             raise MissingWriteTokenError(
                 "this operation needs a write token: pass write_token= to ButterClient"
@@ -185,19 +191,22 @@ class Transport:
         url = self.url_for(segments)
         query = {k: _query_text(v) for k, v in (params or {}).items() if v is not None}
         body = self._encode_body(json)
-        is_read = method in ("GET", "HEAD")
-        retryable = _RETRYABLE_READ_STATUSES if is_read else _RETRYABLE_WRITE_STATUSES
+        repeatable = idempotent if idempotent is not None else method in ("GET", "HEAD")
+        retryable = _RETRYABLE_READ_STATUSES if repeatable else _RETRYABLE_WRITE_STATUSES
         attempt = 0
         while True:
             try:
                 return await self._send(session, method, url, query, body, auth, timeout, attempt)
             except APIError as error:
+                if isinstance(error, RateLimitError):
+                    for listener in self.rate_limit_listeners:
+                        listener(error.retry_after)
                 if error.status not in retryable or attempt >= self.retry.max_retries:
                     raise
                 delay = self._delay_for(error, attempt)
             except (InvalidResponseError, TransportError) as error:
                 # A connect failure never reached the server; anything else may have.
-                safe = is_read or isinstance(error.__cause__, aiohttp.ClientConnectorError)
+                safe = repeatable or isinstance(error.__cause__, aiohttp.ClientConnectorError)
                 if not safe or attempt >= self.retry.max_retries:
                     raise
                 delay = self.retry.backoff(attempt)

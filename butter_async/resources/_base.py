@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, MissingWriteTokenError
 from ..models.converter import structure
 from ..models.meta import ListMeta
 from ..pagination import AsyncPager, Cursor, PaginationMode, ResultPage
 from ..transport import Params, QueryValue, Transport
+from ..writes import WriteResult
+
+PublishStatus = Literal["draft", "published"]
+PREVIEW: dict[str, QueryValue | None] = {"preview": 1}
 
 T = TypeVar("T")
 
@@ -53,6 +57,39 @@ class Resource:
             resume_from=resume_from,
         )
 
+    def _require_write_token(self) -> None:
+        """Fail before any request when the client cannot write."""
+        if not self._transport.has_write_token:
+            raise MissingWriteTokenError(
+                "this operation needs a write token: pass write_token= to ButterClient"
+            )
+
+    async def _write(
+        self,
+        method: str,
+        segments: Sequence[str | int],
+        body: Any = None,
+        *,
+        locale: str | None = None,
+        idempotent: bool = False,
+    ) -> Any:
+        """Send a Write API request with the write token."""
+        return await self._transport.request(
+            method,
+            segments,
+            json=body,
+            params={"locale": locale},
+            auth="write",
+            idempotent=idempotent,
+        )
+
+    @staticmethod
+    async def _settle(result: WriteResult, verify: bool, verify_timeout: float) -> WriteResult:
+        """Wait for the write to show in the read API when `verify` is set."""
+        if verify:
+            await result.wait_until_visible(verify_timeout)
+        return result
+
     async def _get_data(self, segments: Sequence[str | int], params: Params, model: Any) -> Any:
         """GET a detail endpoint and structure its `data` into `model`."""
         payload = await self._transport.get(segments, params)
@@ -85,3 +122,22 @@ def read_params(
             raise ConfigurationError("field filter keys must not be empty")
         params[f"fields.{key}"] = value
     return params
+
+
+def require_text(**values: object) -> None:
+    """Refuse empty or non-string identifiers before any request is sent."""
+    for name, value in values.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"{name} must be a non-empty string")
+
+
+def check_status(status: str | None) -> None:
+    """Refuse a publication status the Write API does not know."""
+    if status is not None and status not in ("draft", "published"):
+        raise ConfigurationError("status must be 'draft' or 'published'")
+
+
+def check_method(method: str) -> None:
+    """Refuse an update method other than PATCH or PUT."""
+    if method not in ("PATCH", "PUT"):
+        raise ConfigurationError("method must be 'PATCH' or 'PUT'")

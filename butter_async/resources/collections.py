@@ -6,12 +6,21 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import ConfigurationError, ResponseValidationError
+from ..errors import ConfigurationError, NotFoundError, ResponseValidationError
 from ..models.content import CollectionItem, FieldsT, with_fields
 from ..models.converter import structure
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
 from ..transport import QueryValue
-from ._base import Resource, read_params
+from ..writes import Probe, WriteResult, create_resolving, delete_resolving, exists, shows_scalars
+from ._base import (
+    PREVIEW,
+    PublishStatus,
+    Resource,
+    check_method,
+    check_status,
+    read_params,
+    require_text,
+)
 
 
 class CollectionsResource(Resource):
@@ -94,3 +103,109 @@ class CollectionsResource(Resource):
             with_fields(CollectionItem, fields_type),
         )
         return item
+
+    async def create_item(
+        self,
+        key: str,
+        fields: Mapping[str, Any],
+        *,
+        status: PublishStatus = "draft",
+        locale: str | None = None,
+        check_first: bool = False,
+        verify: bool = False,
+        verify_timeout: float = 30.0,
+    ) -> WriteResult:
+        """Create an item in the collection `key`.
+
+        `fields` is one locale's fields (with `locale=`, or without localization) or a
+        mapping of locale to fields. The API does not return the new item's id; an
+        ambiguous failure is resolved by looking the item up by its scalar field values.
+        """
+        self._require_write_token()
+        require_text(key=key)
+        check_status(status)
+        if not isinstance(fields, Mapping) or not fields:
+            raise ConfigurationError("fields must be a non-empty mapping")
+        body = {"key": key, "status": status, "fields": [dict(fields)]}
+        probe = self._item_probe(key, fields, locale)
+        outcome, attempts, confirmed = await create_resolving(
+            lambda: self._write("POST", ["content"], body, locale=locale),
+            probe,
+            retry=self._transport.retry,
+            check_first=check_first,
+        )
+        result = WriteResult(
+            "collection_item", key, outcome, attempts, outcome == "created", confirmed, probe
+        )
+        return await self._settle(result, verify, verify_timeout)
+
+    def _item_probe(self, key: str, fields: Mapping[str, Any], locale: str | None) -> Probe | None:
+        """A read-back check for an item by its scalar field values, if it has any."""
+        if locale is None and fields and all(isinstance(v, Mapping) for v in fields.values()):
+            locale, fields = next(iter(fields.items()))
+        scalars = {
+            k: v for k, v in fields.items() if isinstance(v, str | int | float | bool) and v != ""
+        }
+        if not scalars:
+            return None
+        params = read_params(preview=True, locale=locale, fields=scalars, page=1, page_size=1)
+
+        async def probe() -> bool:
+            payload = await self._transport.get(["content", key], params)
+            return bool((payload.get("meta") or {}).get("count"))
+
+        return probe
+
+    async def update_item(
+        self,
+        key: str,
+        item_id: int,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        status: PublishStatus | None = None,
+        locale: str | None = None,
+        method: str = "PATCH",
+        verify: bool = False,
+        verify_timeout: float = 30.0,
+    ) -> WriteResult:
+        """Partially update an item; PATCH and PUT both send only what is given."""
+        self._require_write_token()
+        require_text(key=key)
+        check_status(status)
+        check_method(method)
+        body: dict[str, Any] = {}
+        if fields is not None:
+            body["fields"] = dict(fields)
+        if status is not None:
+            body["status"] = status
+        if not body:
+            raise ConfigurationError("nothing to update: give fields and/or status=")
+        segments: list[str | int] = ["content", key, int(item_id)]
+        await self._write(method, segments, body, locale=locale, idempotent=True)
+        wanted = dict(fields or {})
+
+        async def probe() -> bool:
+            try:
+                payload = await self._transport.get(segments, {**PREVIEW, "locale": locale})
+            except NotFoundError:
+                return False
+            return shows_scalars(payload.get("data"), wanted)
+
+        result = WriteResult("collection_item", f"{key}/{item_id}", "updated", 1, visible=probe)
+        return await self._settle(result, verify, verify_timeout)
+
+    async def delete_item(self, key: str, item_id: int) -> WriteResult:
+        """Delete an item by collection key and id."""
+        self._require_write_token()
+        require_text(key=key)
+        segments: list[str | int] = ["content", key, int(item_id)]
+        attempts, confirmed = await delete_resolving(
+            lambda: self._write("DELETE", segments), retry=self._transport.retry
+        )
+
+        async def gone() -> bool:
+            return not await exists(lambda: self._transport.get(segments, PREVIEW))
+
+        return WriteResult(
+            "collection_item", f"{key}/{item_id}", "deleted", attempts, False, confirmed, gone
+        )

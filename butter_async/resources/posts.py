@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from ..errors import ConfigurationError, ResponseValidationError
+from ..errors import ConfigurationError, NotFoundError, ResponseValidationError
 from ..models.blog import Post, PostDetail, PostSummary
 from ..models.converter import structure
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
-from ._base import Resource
+from ..writes import WriteResult, create_resolving, delete_resolving, exists, shows_scalars
+from ._base import PREVIEW, PublishStatus, Resource, check_method, check_status, require_text
 
 
 class PostsResource(Resource):
@@ -77,3 +80,165 @@ class PostsResource(Resource):
             pagination="page",
             resume_from=resume_from,
         )
+
+    async def create(
+        self,
+        slug: str,
+        title: str,
+        *,
+        body: str | None = None,
+        summary: str | None = None,
+        status: PublishStatus = "draft",
+        author_slug: str | None = None,
+        author_email: str | None = None,
+        categories: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+        featured_image: str | None = None,
+        featured_image_alt: str | None = None,
+        seo_title: str | None = None,
+        meta_description: str | None = None,
+        published: datetime | str | None = None,
+        upload_images_to_media_library: bool | None = None,
+        check_first: bool = False,
+        verify: bool = False,
+        verify_timeout: float = 30.0,
+    ) -> WriteResult:
+        """Create a blog post; the author (by slug or email) must exist.
+
+        Categories and tags are names, created when missing. `check_first` looks for the
+        post before sending (for resumed jobs); `verify` waits until it is readable.
+        """
+        self._require_write_token()
+        require_text(slug=slug, title=title)
+        check_status(status)
+        payload = post_body(
+            title=title,
+            body=body,
+            summary=summary,
+            status=status,
+            author_slug=author_slug,
+            author_email=author_email,
+            categories=categories,
+            tags=tags,
+            featured_image=featured_image,
+            featured_image_alt=featured_image_alt,
+            seo_title=seo_title,
+            meta_description=meta_description,
+            published=published,
+            upload_images_to_media_library=upload_images_to_media_library,
+        )
+        payload["slug"] = slug
+
+        async def probe() -> bool:
+            return await exists(lambda: self._transport.get(["posts", slug], PREVIEW))
+
+        outcome, attempts, confirmed = await create_resolving(
+            lambda: self._write("POST", ["posts"], payload),
+            probe,
+            retry=self._transport.retry,
+            check_first=check_first,
+        )
+        result = WriteResult(
+            "post", slug, outcome, attempts, outcome == "created", confirmed, probe
+        )
+        return await self._settle(result, verify, verify_timeout)
+
+    async def update(
+        self,
+        slug: str,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        summary: str | None = None,
+        status: PublishStatus | None = None,
+        author_slug: str | None = None,
+        author_email: str | None = None,
+        categories: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+        featured_image: str | None = None,
+        featured_image_alt: str | None = None,
+        seo_title: str | None = None,
+        meta_description: str | None = None,
+        published: datetime | str | None = None,
+        upload_images_to_media_library: bool | None = None,
+        method: str = "PATCH",
+        verify: bool = False,
+        verify_timeout: float = 30.0,
+    ) -> WriteResult:
+        """Partially update a post: only the arguments given are sent."""
+        self._require_write_token()
+        require_text(slug=slug)
+        check_status(status)
+        check_method(method)
+        payload = post_body(
+            title=title,
+            body=body,
+            summary=summary,
+            status=status,
+            author_slug=author_slug,
+            author_email=author_email,
+            categories=categories,
+            tags=tags,
+            featured_image=featured_image,
+            featured_image_alt=featured_image_alt,
+            seo_title=seo_title,
+            meta_description=meta_description,
+            published=published,
+            upload_images_to_media_library=upload_images_to_media_library,
+        )
+        if not payload:
+            raise ConfigurationError("nothing to update")
+        await self._write(method, ["posts", slug], payload, idempotent=True)
+
+        async def probe() -> bool:
+            try:
+                data = (await self._transport.get(["posts", slug], PREVIEW)).get("data")
+            except NotFoundError:
+                return False
+            return shows_scalars(data, payload)
+
+        result = WriteResult("post", slug, "updated", 1, visible=probe)
+        return await self._settle(result, verify, verify_timeout)
+
+    async def delete(self, slug: str) -> WriteResult:
+        """Delete a post by slug."""
+        self._require_write_token()
+        require_text(slug=slug)
+        attempts, confirmed = await delete_resolving(
+            lambda: self._write("DELETE", ["posts", slug]), retry=self._transport.retry
+        )
+
+        async def gone() -> bool:
+            return not await exists(lambda: self._transport.get(["posts", slug], PREVIEW))
+
+        return WriteResult("post", slug, "deleted", attempts, False, confirmed, gone)
+
+
+def post_body(
+    *,
+    author_slug: str | None,
+    author_email: str | None,
+    categories: Sequence[str] | None,
+    tags: Sequence[str] | None,
+    published: datetime | str | None,
+    **scalars: str | bool | None,
+) -> dict[str, Any]:
+    """The Write API body of a post from the arguments that were given."""
+    if author_slug and author_email:
+        raise ConfigurationError("give the author by slug or by email, not both")
+    payload: dict[str, Any] = {key: value for key, value in scalars.items() if value is not None}
+    if author_slug:
+        payload["author"] = {"slug": author_slug}
+    elif author_email:
+        payload["author"] = {"email": author_email}
+    for key, names in (("categories", categories), ("tags", tags)):
+        if names is None:
+            continue
+        if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
+            raise ConfigurationError(f"{key} must be a list of non-empty names")
+        payload[key] = list(names)
+    if published is not None:
+        payload["published"] = (
+            published.isoformat() if isinstance(published, datetime) else published
+        )
+    return payload

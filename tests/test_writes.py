@@ -1,0 +1,232 @@
+"""Write methods against the emulator: results, validation, and ambiguous failures resolved."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from butter_async import (
+    BadRequestError,
+    ButterClient,
+    ConfigurationError,
+    MissingWriteTokenError,
+    NotFoundError,
+    RetryPolicy,
+)
+from butter_async.testing import Emulator, Fault, SeedSpec
+from butter_async.writes import VisibilityTimeoutError
+
+FAST = RetryPolicy(max_retries=3, backoff_base=0.0, backoff_max=0.0, retry_after_cap=5)
+
+
+def recipe(**overrides: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "headline": "Soup",
+        "servings": 2,
+        "hero_image": "",
+        "ingredients": [{"name": "leek", "grams": 200}],
+        "seo": {"title": "Soup", "description": "Warm"},
+        "sections": [{"hero": {"headline": "Hot", "image": ""}}],
+    }
+    return {**fields, **overrides}
+
+
+@pytest_asyncio.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with Emulator(seed=SeedSpec(pages=2, collection_items=2)) as e:
+        yield e
+
+
+@pytest_asyncio.fixture
+async def butter(emu: Emulator) -> AsyncIterator[ButterClient]:
+    async with emu.client(retry=FAST, timeout=2) as client:
+        yield client
+
+
+def posts_sent(emu: Emulator, path: str) -> int:
+    return sum(1 for r in emu.requests if r.method == "POST" and r.path == path)
+
+
+async def test_page_create_update_delete(emu: Emulator, butter: ButterClient) -> None:
+    created = await butter.pages.create("recipe", "soup", "Soup", recipe(), verify=True)
+    assert (created.kind, created.key, created.outcome, created.pending) == (
+        "page",
+        "soup",
+        "created",
+        True,
+    )
+    assert created.attempts == 1 and not created.confirmed_by_read
+    page = await butter.pages.get("recipe", "soup", preview=True)
+    assert page.fields["sections"][0]["type"] == "hero"
+
+    updated = await butter.pages.update(
+        "recipe", "soup", fields={"servings": 4}, status="published", method="PUT", verify=True
+    )
+    assert (await butter.pages.update("*", "soup", fields={"headline": "Stew"})).pending
+    assert updated.outcome == "updated"
+    assert (await butter.pages.get("recipe", "soup")).fields["servings"] == 4
+
+    deleted = await butter.pages.delete("soup")
+    assert deleted.outcome == "deleted"
+    await deleted.wait_until_visible(timeout=1)
+    assert "soup" not in emu.store.pages
+    with pytest.raises(NotFoundError):
+        await butter.pages.delete("soup")
+
+
+async def test_duplicate_slug_is_reported_as_already_existing(
+    emu: Emulator, butter: ButterClient
+) -> None:
+    await butter.pages.create("recipe", "soup", "Soup", recipe())
+    again = await butter.pages.create("recipe", "soup", "Soup", recipe())
+    assert again.outcome == "already_existed"
+    assert len([p for p in emu.store.pages if p == "soup"]) == 1
+
+
+async def test_schema_errors_surface_as_bad_request(butter: ButterClient) -> None:
+    fields = recipe()
+    del fields["servings"]
+    with pytest.raises(BadRequestError) as caught:
+        await butter.pages.create("recipe", "soup", "Soup", fields)
+    assert "servings" in caught.value.field_errors["fields"][0]
+    with pytest.raises(BadRequestError) as caught:
+        await butter.pages.update("recipe", "recipe-000000", fields={"nope": 1})
+    assert "fields" in caught.value.field_errors
+
+
+async def test_writes_need_a_write_token_before_any_request(emu: Emulator) -> None:
+    async with emu.client(write=False) as reader:
+        with pytest.raises(MissingWriteTokenError):
+            await reader.pages.create("recipe", "soup", "Soup", recipe())
+        with pytest.raises(MissingWriteTokenError):
+            await reader.posts.delete("example-post")
+        with pytest.raises(MissingWriteTokenError):
+            await reader.collections.create_item("products", {"name": "x"})
+    assert emu.requests == []
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda b: b.pages.create("recipe", "", "Soup", {}), "slug"),
+        (lambda b: b.pages.create("recipe", "s", "Soup", {}, status="live"), "status"),
+        (lambda b: b.pages.update("recipe", "s"), "nothing to update"),
+        (lambda b: b.pages.update("recipe", "s", fields={}, method="POST"), "PATCH"),
+        (lambda b: b.posts.create("s", "T", author_slug="a", author_email="e"), "not both"),
+        (lambda b: b.posts.create("s", "T", tags="news"), "tags"),
+        (lambda b: b.collections.create_item("products", {}), "fields"),
+    ],
+)
+async def test_bad_arguments_fail_before_any_request(
+    emu: Emulator, butter: ButterClient, call: Any, message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        await call(butter)
+    assert emu.requests == []
+
+
+async def test_ambiguous_create_is_resolved_by_reading_back(
+    emu: Emulator, butter: ButterClient
+) -> None:
+    emu.faults.add(Fault("reset_after", path="pages/", methods=("POST",), nth=1))
+    result = await butter.pages.create("recipe", "soup", "Soup", recipe())
+    assert (result.outcome, result.confirmed_by_read, result.attempts) == ("created", True, 1)
+    assert posts_sent(emu, "pages/") == 1
+    assert "soup" in emu.store.pages
+
+
+async def test_ambiguous_create_still_processing_is_not_duplicated(
+    emu: Emulator, butter: ButterClient
+) -> None:
+    emu.state.processing_delay = 3600
+    emu.faults.add(Fault("reset_after", path="posts/", methods=("POST",), nth=1))
+    result = await butter.posts.create("hello", "Hello", author_slug="sdk-tests")
+    # Not readable yet, so it was sent again; the API refused the duplicate slug.
+    assert (result.outcome, result.confirmed_by_read, result.attempts) == ("created", True, 2)
+    emu.state.flush_pending()
+    assert sum(1 for slug in emu.store.posts if slug == "hello") == 1
+
+
+async def test_create_timing_out_after_apply_is_resolved(emu: Emulator) -> None:
+    hang = emu.faults.add(Fault("hang_after", path="posts/", methods=("POST",), nth=1, seconds=2))
+    async with emu.client(retry=FAST, timeout=0.1) as butter:
+        result = await butter.posts.create("hello", "Hello", status="published")
+    assert (result.outcome, result.confirmed_by_read) == ("created", True)
+    assert hang.seen == 1  # one POST reached the server: the read-back stopped a second
+    assert "hello" in emu.store.posts
+
+
+async def test_create_refused_with_503_is_simply_retried(
+    emu: Emulator, butter: ButterClient
+) -> None:
+    emu.faults.add(Fault("status", path="posts/", methods=("POST",), nth=1, status=503))
+    result = await butter.posts.create("hello", "Hello")
+    assert (result.outcome, result.confirmed_by_read) == ("created", False)
+    assert posts_sent(emu, "posts/") == 2
+
+
+async def test_post_write_fields(emu: Emulator, butter: ButterClient) -> None:
+    await butter.posts.create(
+        "hello",
+        "Hello",
+        body="<p>Hi</p>",
+        summary="Short",
+        status="published",
+        author_email="sdktests@buttercms.com",
+        categories=["Guides"],
+        tags=["Async", "Python"],
+        featured_image="https://example.com/a.png",
+        seo_title="Hello SEO",
+        meta_description="Desc",
+        upload_images_to_media_library=True,
+    )
+    detail = await butter.posts.get("hello")
+    post = detail.post
+    assert post.author is not None and post.author.slug == "sdk-tests"
+    assert [c.slug for c in post.categories] == ["guides"]
+    assert [t.name for t in post.tags] == ["Async", "Python"]
+    assert (post.seo_title, post.featured_image) == ("Hello SEO", "https://example.com/a.png")
+    await butter.posts.update("hello", title="Hello again", verify=True)
+    assert (await butter.posts.get("hello")).post.title == "Hello again"
+    assert (await butter.posts.delete("hello")).outcome == "deleted"
+    with pytest.raises(BadRequestError, match="author"):
+        await butter.posts.create("x", "X", author_slug="ghost")
+
+
+async def test_collection_item_writes(emu: Emulator, butter: ButterClient) -> None:
+    fields = {"name": "Lamp", "sku": "L-1", "price": 30, "in_stock": True}
+    emu.faults.add(Fault("reset_after", path="content/", methods=("POST",), nth=1))
+    created = await butter.collections.create_item("products", fields, status="published")
+    assert (created.outcome, created.confirmed_by_read) == ("created", True)
+    lamps = [i for i in emu.store.items["products"].values() if i.fields[None]["sku"] == "L-1"]
+    assert len(lamps) == 1
+    item_id = lamps[0].id
+    await butter.collections.update_item("products", item_id, {"price": 35}, verify=True)
+    assert (await butter.collections.get_item("products", item_id)).fields["price"] == 35
+    assert (await butter.collections.delete_item("products", item_id)).outcome == "deleted"
+    assert item_id not in emu.store.items["products"]
+
+
+async def test_verify_times_out_when_processing_lags(emu: Emulator, butter: ButterClient) -> None:
+    emu.state.processing_delay = 3600
+    with pytest.raises(VisibilityTimeoutError):
+        await butter.pages.create(
+            "recipe", "soup", "Soup", recipe(), verify=True, verify_timeout=0.05
+        )
+
+
+async def test_multi_locale_page_create() -> None:
+    async with Emulator(seed=SeedSpec(pages=1), locales=("en", "fr")) as emu:
+        async with emu.client(retry=FAST) as butter:
+            fields = {"en": recipe(), "fr": recipe(headline="Soupe")}
+            await butter.pages.create("recipe", "soup", "Soup", fields, status="published")
+            french = await butter.pages.get("recipe", "soup", locale="fr")
+            assert french.fields["headline"] == "Soupe"
+            await butter.pages.update("recipe", "soup", fields={"headline": "Potage"}, locale="fr")
+            assert (await butter.pages.get("recipe", "soup", locale="fr")).fields[
+                "headline"
+            ] == "Potage"
+            assert (await butter.pages.get("recipe", "soup")).fields["headline"] == "Soup"
