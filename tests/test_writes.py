@@ -219,14 +219,13 @@ async def test_verify_times_out_when_processing_lags(emu: Emulator, butter: Butt
 
 
 async def test_multi_locale_page_create() -> None:
-    async with Emulator(seed=SeedSpec(pages=1), locales=("en", "fr")) as emu:
-        async with emu.client(retry=FAST) as butter:
-            fields = {"en": recipe(), "fr": recipe(headline="Soupe")}
-            await butter.pages.create("recipe", "soup", "Soup", fields, status="published")
-            french = await butter.pages.get("recipe", "soup", locale="fr")
-            assert french.fields["headline"] == "Soupe"
-            await butter.pages.update("recipe", "soup", fields={"headline": "Potage"}, locale="fr")
-            assert (await butter.pages.get("recipe", "soup", locale="fr")).fields[
-                "headline"
-            ] == "Potage"
-            assert (await butter.pages.get("recipe", "soup")).fields["headline"] == "Soup"
+    emu = Emulator(seed=SeedSpec(pages=1), locales=("en", "fr"))
+    async with emu, emu.client(retry=FAST) as butter:
+        fields = {"en": recipe(), "fr": recipe(headline="Soupe")}
+        await butter.pages.create("recipe", "soup", "Soup", fields, status="published")
+        french = await butter.pages.get("recipe", "soup", locale="fr")
+        assert french.fields["headline"] == "Soupe"
+        await butter.pages.update("recipe", "soup", fields={"headline": "Potage"}, locale="fr")
+        french = await butter.pages.get("recipe", "soup", locale="fr")
+        assert french.fields["headline"] == "Potage"
+        assert (await butter.pages.get("recipe", "soup")).fields["headline"] == "Soup"
