@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 from yarl import URL
 
 from ._urls import DEFAULT_BASE_URL
+from .bulk import BulkReport, BulkWriter
+from .operations import Operation
 from .pagination import DEFAULT_PREFETCH
 from .resources import (
     AuthorsResource,
@@ -88,6 +91,24 @@ class ButterClient:
     def base_url(self) -> URL:
         """The API root this client talks to."""
         return self._transport.base_url
+
+    def bulk(self, **options: Any) -> BulkWriter:
+        """A BulkWriter on this client: `async with butter.bulk(concurrency=32) as writer:`.
+
+        Options are those of `BulkWriter`: concurrency, rate_limit, journal, fail_fast,
+        max_failures, progress, adaptive, max_payload_bytes.
+        """
+        return BulkWriter(self, **options)
+
+    async def bulk_run(
+        self,
+        operations: Iterable[Operation] | AsyncIterable[Operation],
+        *,
+        keep_results: bool = True,
+        **options: Any,
+    ) -> BulkReport:
+        """Run write operations through a BulkWriter and return its report."""
+        return await BulkWriter(self, **options).run(operations, keep_results=keep_results)
 
     async def close(self) -> None:
         """Close the session this client created; closing twice is harmless."""

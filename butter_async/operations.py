@@ -1,0 +1,345 @@
+"""Write operations for the bulk writer: one class per create, update and delete."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+import orjson
+
+from .resources.posts import PostsResource
+from .writes import WriteResult
+
+if TYPE_CHECKING:
+    from .client import ButterClient
+
+DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+
+
+class InvalidOperationError(ValueError):
+    """An operation that cannot be sent: the message says which field is wrong."""
+
+
+def _require(**values: object) -> None:
+    for name, value in values.items():
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidOperationError(f"{name} is required and must be a non-empty string")
+
+
+def _check_payload(payload: Any, max_bytes: int) -> None:
+    try:
+        size = len(orjson.dumps(payload))
+    except TypeError as error:
+        raise InvalidOperationError(f"payload is not JSON-serialisable: {error}") from None
+    if size > max_bytes:
+        raise InvalidOperationError(f"payload of {size} bytes exceeds the {max_bytes}-byte limit")
+
+
+def _canonical_digest(value: Any) -> str:
+    try:
+        raw = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        raw = repr(value).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+@attrs.frozen
+class CreatePage:
+    """Create a page of a page type."""
+
+    page_type: str
+    slug: str
+    title: str
+    fields: Mapping[str, Any]
+    status: str = "draft"
+    locale: str | None = None
+    name: ClassVar[str] = "create_page"
+
+    @property
+    def key(self) -> str:
+        """The identity of this operation within a job (and its journal)."""
+        return f"page:{self.slug}"
+
+    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """Raise InvalidOperationError if the operation cannot be sent."""
+        _require(page_type=self.page_type, slug=self.slug, title=self.title)
+        if not isinstance(self.fields, Mapping):
+            raise InvalidOperationError("fields must be an object")
+        _check_payload(self.fields, max_bytes)
+
+    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+        """Send the operation through the client's resources."""
+        return await butter.pages.create(
+            self.page_type,
+            self.slug,
+            self.title,
+            self.fields,
+            status=self.status,  # type: ignore[arg-type]
+            locale=self.locale,
+            check_first=check_first,
+        )
+
+
+@attrs.frozen
+class UpdatePage:
+    """Partially update a page."""
+
+    slug: str
+    fields: Mapping[str, Any] | None = None
+    page_type: str = "*"
+    status: str | None = None
+    locale: str | None = None
+    method: str = "PATCH"
+    name: ClassVar[str] = "update_page"
+
+    @property
+    def key(self) -> str:
+        """The identity of this operation within a job."""
+        return f"page-update:{self.slug}:{_canonical_digest([self.fields, self.status])}"
+
+    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """Raise InvalidOperationError if the operation cannot be sent."""
+        _require(page_type=self.page_type, slug=self.slug)
+        if self.fields is None and self.status is None:
+            raise InvalidOperationError("nothing to update: give fields and/or status")
+        _check_payload(self.fields, max_bytes)
+
+    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+        """Send the operation (updates are idempotent, so `check_first` changes nothing)."""
+        return await butter.pages.update(
+            self.page_type,
+            self.slug,
+            fields=self.fields,
+            status=self.status,  # type: ignore[arg-type]
+            locale=self.locale,
+            method=self.method,
+        )
+
+
+@attrs.frozen
+class DeletePage:
+    """Delete a page."""
+
+    slug: str
+    page_type: str = "*"
+    name: ClassVar[str] = "delete_page"
+
+    @property
+    def key(self) -> str:
+        """The identity of this operation within a job."""
+        return f"page-delete:{self.slug}"
+
+    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """Raise InvalidOperationError if the operation cannot be sent."""
+        _require(page_type=self.page_type, slug=self.slug)
+
+    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+        """Send the operation."""
+        return await butter.pages.delete(self.slug, page_type=self.page_type)
+
+
+_CONTROL_ARGUMENTS = {"self", "slug", "title", "check_first", "verify", "verify_timeout", "method"}
+POST_CREATE_FIELDS = (
+    frozenset(inspect.signature(PostsResource.create).parameters) - _CONTROL_ARGUMENTS
+)
+POST_UPDATE_FIELDS = frozenset(inspect.signature(PostsResource.update).parameters) - {
+    "self",
+    "slug",
+    "verify",
+    "verify_timeout",
+}
+
+
+def _check_post_fields(
+    fields: Mapping[str, Any], max_bytes: int, *, updating: bool = False
+) -> None:
+    if not isinstance(fields, Mapping):
+        raise InvalidOperationError("fields must be an object")
+    allowed = POST_UPDATE_FIELDS if updating else POST_CREATE_FIELDS
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        expected = ", ".join(sorted(allowed))
+        raise InvalidOperationError(
+            f"unknown post field(s) {', '.join(unknown)}; expected some of {expected}"
+        )
+    _check_payload(dict(fields), max_bytes)
+
+
+@attrs.frozen
+class CreatePost:
+    """Create a blog post; `fields` are the keyword arguments of `posts.create`."""
+
+    slug: str
+    title: str
+    fields: Mapping[str, Any] = attrs.field(factory=dict)
+    name: ClassVar[str] = "create_post"
+
+    @property
+    def key(self) -> str:
+        """The identity of this operation within a job."""
+        return f"post:{self.slug}"
+
+    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """Raise InvalidOperationError if the operation cannot be sent."""
+        _require(slug=self.slug, title=self.title)
+        _check_post_fields(self.fields, max_bytes)
+
+    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+        """Send the operation."""
+        return await butter.posts.create(
+            self.slug, self.title, check_first=check_first, **self.fields
+        )
+
+
+@attrs.frozen
+class UpdatePost:
+    """Partially update a blog post; `fields` are the keyword arguments of `posts.update`."""
+
+    slug: str
+    fields: Mapping[str, Any]
+    name: ClassVar[str] = "update_post"
+
+    @property
+    def key(self) -> str:
+        """The identity of this operation within a job."""
+        return f"post-update:{self.slug}:{_canonical_digest(self.fields)}"
+
+    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """Raise InvalidOperationError if the operation cannot be sent."""
+        _require(slug=self.slug)
+        if not self.fields:
+            raise InvalidOperationError("nothing to update")
+        _check_post_fields(self.fields, max_bytes, updating=True)
+
+    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+        """Send the operation."""
+        return await butter.posts.update(self.slug, **self.fields)
+
+
+@attrs.frozen
+class DeletePost:
+    """Delete a blog post."""
+
+    slug: str
+    name: ClassVar[str] = "delete_post"
+
+    @property
+    def key(self) -> str:
+        """The identity of this operation within a job."""
+        return f"post-delete:{self.slug}"
+
+    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """Raise InvalidOperationError if the operation cannot be sent."""
+        _require(slug=self.slug)
+
+    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+        """Send the operation."""
+        return await butter.posts.delete(self.slug)
+
+
+@attrs.frozen
+class CreateItem:
+    """Create a collection item; `ref` names it in the journal (default: its content)."""
+
+    collection: str
+    fields: Mapping[str, Any]
+    status: str = "draft"
+    locale: str | None = None
+    ref: str | None = None
+    name: ClassVar[str] = "create_item"
+
+    @property
+    def key(self) -> str:
+        """The identity of this operation within a job."""
+        identity = self.ref or _canonical_digest([self.fields, self.locale])
+        return f"item:{self.collection}:{identity}"
+
+    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """Raise InvalidOperationError if the operation cannot be sent."""
+        _require(collection=self.collection)
+        if not isinstance(self.fields, Mapping) or not self.fields:
+            raise InvalidOperationError("fields must be a non-empty object")
+        _check_payload(self.fields, max_bytes)
+
+    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+        """Send the operation."""
+        return await butter.collections.create_item(
+            self.collection,
+            self.fields,
+            status=self.status,  # type: ignore[arg-type]
+            locale=self.locale,
+            check_first=check_first,
+        )
+
+
+@attrs.frozen
+class UpdateItem:
+    """Partially update a collection item."""
+
+    collection: str
+    item_id: int
+    fields: Mapping[str, Any] | None = None
+    status: str | None = None
+    locale: str | None = None
+    name: ClassVar[str] = "update_item"
+
+    @property
+    def key(self) -> str:
+        """The identity of this operation within a job."""
+        digest = _canonical_digest([self.fields, self.status])
+        return f"item-update:{self.collection}:{self.item_id}:{digest}"
+
+    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """Raise InvalidOperationError if the operation cannot be sent."""
+        _require(collection=self.collection)
+        if self.fields is None and self.status is None:
+            raise InvalidOperationError("nothing to update: give fields and/or status")
+        _check_payload(self.fields, max_bytes)
+
+    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+        """Send the operation."""
+        return await butter.collections.update_item(
+            self.collection,
+            self.item_id,
+            self.fields,
+            status=self.status,  # type: ignore[arg-type]
+            locale=self.locale,
+        )
+
+
+@attrs.frozen
+class DeleteItem:
+    """Delete a collection item."""
+
+    collection: str
+    item_id: int
+    name: ClassVar[str] = "delete_item"
+
+    @property
+    def key(self) -> str:
+        """The identity of this operation within a job."""
+        return f"item-delete:{self.collection}:{self.item_id}"
+
+    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """Raise InvalidOperationError if the operation cannot be sent."""
+        _require(collection=self.collection)
+
+    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+        """Send the operation."""
+        return await butter.collections.delete_item(self.collection, self.item_id)
+
+
+Operation = (
+    CreatePage
+    | UpdatePage
+    | DeletePage
+    | CreatePost
+    | UpdatePost
+    | DeletePost
+    | CreateItem
+    | UpdateItem
+    | DeleteItem
+)

@@ -1,0 +1,316 @@
+"""BulkWriter end to end against the emulator: lossless, duplicate-free, resumable."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from butter_async import ButterClient, ConfigurationError, RetryPolicy
+from butter_async.bulk import BulkProgress
+from butter_async.operations import (
+    CreateItem,
+    CreatePage,
+    CreatePost,
+    DeleteItem,
+    DeletePage,
+    DeletePost,
+    Operation,
+    UpdateItem,
+    UpdatePage,
+    UpdatePost,
+)
+from butter_async.testing import Emulator, Fault, SeedSpec
+
+FAST = RetryPolicy(max_retries=6, backoff_base=0.0, backoff_max=0.0, retry_after_cap=5)
+
+
+def recipe(i: int) -> dict[str, Any]:
+    return {
+        "headline": f"Recipe {i}",
+        "servings": i % 6,
+        "hero_image": "",
+        "ingredients": [{"name": "salt", "grams": i}],
+        "seo": {"title": f"R{i}"},
+        "sections": [],
+    }
+
+
+def creates(n: int, start: int = 0) -> Iterator[CreatePage]:
+    for i in range(start, start + n):
+        yield CreatePage("recipe", f"bulk-{i:05d}", f"Bulk {i}", recipe(i), status="published")
+
+
+def bulk_pages(emu: Emulator) -> list[str]:
+    return [slug for slug in emu.store.pages if slug.startswith("bulk-")]
+
+
+async def test_2000_creates_under_faults_end_with_exactly_2000_objects() -> None:
+    faults = [
+        Fault(
+            "status",
+            path="pages/",
+            methods=("POST",),
+            probability=0.04,
+            status=429,
+            retry_after="0",
+        ),
+        Fault("status", path="pages/", methods=("POST",), probability=0.04, status=503),
+        Fault("reset_after", path="pages/", methods=("POST",), probability=0.03),
+        Fault("html", path="pages/", methods=("POST",), probability=0.02, status=502),
+    ]
+    emu = Emulator(seed=SeedSpec(pages=1), faults=faults, fault_seed=42)
+    async with emu, emu.client(retry=FAST) as butter:
+        report = await butter.bulk_run(creates(2000), concurrency=40)
+    assert all(fault.fired > 0 for fault in faults)
+    assert report.total == 2000
+    assert report.ok, report.failures[:3]
+    assert report.counts["created"] == 2000
+    assert len(bulk_pages(emu)) == 2000
+    assert sum(r.confirmed_by_read for r in report.results or []) > 0
+    assert sorted(r.index for r in report.results or []) == list(range(2000))
+    assert report.retries > 0 and report.rate_limited > 0
+
+
+async def test_every_operation_kind_through_bulk() -> None:
+    async with Emulator(seed=SeedSpec(pages=3, collection_items=3)) as emu:
+        ids = sorted(emu.store.items["products"])
+        ops: list[Operation] = [
+            CreatePage("recipe", "p1", "P1", recipe(1)),
+            UpdatePage("recipe-000000", {"servings": 9}, page_type="recipe"),
+            DeletePage("recipe-000001"),
+            CreatePost("post-a", "Post A", {"author_slug": "sdk-tests", "tags": ["x"]}),
+            UpdatePost("example-post", {"summary": "new summary"}),
+            DeletePost("example-post-does-not-exist"),
+            CreateItem("products", {"name": "N", "sku": "S", "price": 1, "in_stock": True}),
+            UpdateItem("products", ids[0], {"price": 7}),
+            DeleteItem("products", ids[1]),
+        ]
+        async with emu.client(retry=FAST) as butter, butter.bulk(concurrency=4) as writer:
+            report = await writer.run(ops)
+        outcomes = [r.outcome for r in sorted(report.results or [], key=lambda r: r.index)]
+        assert outcomes == [
+            "created",
+            "updated",
+            "deleted",
+            "created",
+            "updated",
+            "failed",
+            "created",
+            "updated",
+            "deleted",
+        ]
+        assert report.failures[0].detail == "Not found."
+        assert emu.store.pages["recipe-000000"].fields[None]["servings"] == 9
+        assert emu.store.posts["example-post"].data["summary"] == "new summary"
+        assert emu.store.items["products"][ids[0]].fields[None]["price"] == 7
+
+
+async def test_invalid_inputs_fail_alone_with_a_clear_message() -> None:
+    ops: list[Any] = [
+        CreatePage("recipe", "", "No slug", recipe(0)),
+        CreatePage("recipe", "ok-1", "OK", recipe(1)),
+        CreatePage("recipe", "big", "Big", {"blob": "x" * 2000}),
+        CreatePage("recipe", "bad-json", "Bad", {"when": object()}),
+        CreatePost("p", "P", {"colour": "red"}),
+        "not an operation",
+        CreatePage("recipe", "ok-2", "OK", recipe(2)),
+    ]
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        report = await butter.bulk_run(ops, max_payload_bytes=1000)
+    by_index = {r.index: r for r in report.results or []}
+    assert [by_index[i].outcome for i in range(7)] == [
+        "failed",
+        "created",
+        "failed",
+        "failed",
+        "failed",
+        "failed",
+        "created",
+    ]
+    assert "slug is required" in str(by_index[0].detail)
+    assert "exceeds the 1000-byte limit" in str(by_index[2].detail)
+    assert "JSON-serialisable" in str(by_index[3].detail)
+    assert "unknown post field(s) colour" in str(by_index[4].detail)
+    assert by_index[5].detail is not None and "invalid operation" in by_index[5].detail
+    assert {"ok-1", "ok-2"} <= set(emu.store.pages)
+
+
+async def test_fail_fast_stops_and_reports_the_rest_as_not_attempted() -> None:
+    ops = [CreatePage("recipe", "x", "X", recipe(0)), CreatePage("nope", "y", "Y", {})]
+    ops += list(creates(50))
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        report = await butter.bulk_run(ops, concurrency=1, fail_fast=True)
+    assert report.total == 52
+    assert report.counts["failed"] == 1
+    assert report.counts["not_attempted"] == 50
+    assert not report.ok
+    assert bulk_pages(emu) == []
+
+
+async def test_max_failures_caps_the_damage() -> None:
+    ops = [CreatePage("nope", f"n{i}", "N", {}) for i in range(10)] + list(creates(5))
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        report = await butter.bulk_run(ops, concurrency=1, max_failures=3)
+    assert report.total == 15
+    assert report.counts["failed"] == 3
+    assert report.counts["not_attempted"] == 12
+
+
+async def test_cancelled_job_reports_every_input(tmp_path: Path) -> None:
+    ops = list(creates(300))
+    async with Emulator(seed=SeedSpec(pages=1), latency=0.01) as emu:
+        async with emu.client(retry=FAST) as butter:
+            forty_done = asyncio.Event()
+
+            def watch(progress: BulkProgress) -> None:
+                if progress.done >= 40:
+                    forty_done.set()
+
+            writer = butter.bulk(
+                concurrency=8, journal=tmp_path / "job.jsonl", progress=watch, progress_interval=0
+            )
+            job = asyncio.ensure_future(writer.run(ops))
+            await forty_done.wait()
+            job.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await job
+            report = writer.report
+            assert report.total == 300
+            assert report.counts["interrupted"] + report.counts["not_attempted"] > 0
+            client_tasks = [
+                task
+                for task in asyncio.all_tasks()
+                if task is not asyncio.current_task() and "web_protocol" not in repr(task)
+            ]
+            assert client_tasks == []  # only the emulator's own request handlers remain
+            # Resuming finishes the job without creating anything twice.
+            resumed = await butter.bulk_run(ops, concurrency=8, journal=tmp_path / "job.jsonl")
+        assert resumed.counts["skipped"] >= 40
+        assert resumed.ok
+        assert len(bulk_pages(emu)) == 300
+
+
+async def test_journal_resume_skips_done_work(tmp_path: Path) -> None:
+    journal = tmp_path / "job.jsonl"
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        first = await butter.bulk_run(creates(30), journal=journal)
+        again = await butter.bulk_run(creates(40), journal=journal)
+    assert first.counts["created"] == 30
+    assert (again.counts["skipped"], again.counts["created"]) == (30, 10)
+    assert len(bulk_pages(emu)) == 40
+    lines = [orjson.loads(line) for line in journal.read_bytes().splitlines()]
+    assert {line["key"] for line in lines if line.get("outcome") == "created"} == {
+        f"page:bulk-{i:05d}" for i in range(40)
+    }
+
+
+async def test_adaptive_rate_rides_out_429s() -> None:
+    async with Emulator(seed=SeedSpec(pages=1), rate_limit=150, fractional_retry_after=True) as emu:
+        assert emu.state.limiter is not None
+        emu.state.limiter.burst = 5
+        async with emu.client(retry=RetryPolicy(max_retries=30, retry_after_cap=5)) as butter:
+            writer = butter.bulk(concurrency=32)
+            report = await writer.run(creates(300))
+    assert report.ok and report.counts["created"] == 300
+    assert report.rate_limited > 0
+    assert writer._gate.limit < 32
+    assert len(bulk_pages(emu)) == 300
+
+
+async def test_fixed_rate_limit_paces_requests() -> None:
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        started = time.monotonic()
+        report = await butter.bulk_run(creates(30), rate_limit=20, concurrency=30)
+        elapsed = time.monotonic() - started
+    assert report.counts["created"] == 30
+    assert elapsed >= 0.4  # 20 at once, then 10 more at 20 per second
+
+
+async def test_progress_and_streamed_results_from_an_async_source() -> None:
+    async def source() -> AsyncIterator[Operation]:
+        for op in creates(120):
+            yield op
+
+    snapshots: list[BulkProgress] = []
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        writer = butter.bulk(concurrency=10, progress=snapshots.append, progress_interval=0)
+        seen = [result.index async for result in writer.stream(source())]
+    assert sorted(seen) == list(range(120))
+    assert snapshots[-1].done == 120 and snapshots[-1].failed == 0
+    assert all(s.in_flight <= 10 for s in snapshots)
+    assert writer.report.total == 120
+
+
+def test_bad_writer_options_are_refused() -> None:
+    butter = ButterClient("read", "write")
+    for options in ({"concurrency": 0}, {"rate_limit": 0}, {"max_failures": 0}):
+        with pytest.raises(ConfigurationError):
+            butter.bulk(**options)
+
+
+JOB = """
+import asyncio, sys
+from butter_async import ButterClient, RetryPolicy
+from butter_async.operations import CreatePage
+
+def ops(n):
+    for i in range(n):
+        fields = {"headline": f"K{i}", "servings": 1, "hero_image": "", "ingredients": [],
+                  "seo": {"title": "t"}, "sections": []}
+        yield CreatePage("recipe", f"bulk-{i:05d}", f"K {i}", fields)
+
+async def main(url, read, write, journal, n):
+    async with ButterClient(read, write, base_url=url, retry=RetryPolicy(backoff_base=0)) as b:
+        report = await b.bulk_run(ops(int(n)), concurrency=16, journal=journal, keep_results=False)
+    print(dict(report.counts))
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def test_sigkill_mid_job_then_resume_creates_each_object_once(tmp_path: Path) -> None:
+    n = 600
+    journal = tmp_path / "import.jsonl"
+    script = tmp_path / "job.py"
+    script.write_text(JOB)
+    async with Emulator(seed=SeedSpec(pages=1), write_latency=0.005) as emu:
+        args = [
+            sys.executable,
+            str(script),
+            emu.url,
+            emu.read_token,
+            emu.write_token,
+            str(journal),
+            str(n),
+        ]
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+        first = await asyncio.create_subprocess_exec(*args, env=env, stdout=asyncio.subprocess.PIPE)
+        # Another process writes the journal: polling the file is the only way to watch it.
+        while not journal.exists() or journal.read_bytes().count(b'"outcome"') < n // 3:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        assert first.returncode == -signal.SIGKILL
+        assert 0 < len(bulk_pages(emu)) < n
+        second = await asyncio.create_subprocess_exec(
+            *args, env=env, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await second.communicate()
+        assert second.returncode == 0, out
+    assert sorted(bulk_pages(emu)) == [f"bulk-{i:05d}" for i in range(n)]
+    explained = {
+        line["key"]
+        for line in map(orjson.loads, journal.read_bytes().splitlines())
+        if line.get("outcome") in ("created", "already_existed")
+    }
+    assert explained == {f"page:bulk-{i:05d}" for i in range(n)}
+    assert b"'skipped'" in out
