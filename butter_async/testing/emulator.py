@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 import socket
+import threading
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -137,3 +141,40 @@ class Emulator:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+@contextlib.contextmanager
+def emulator_in_thread(**options: Any) -> Iterator[Emulator]:
+    """A running Emulator served from a background thread, for synchronous code and tests.
+
+    Options are those of `Emulator`. Touch `emu.store` and `emu.state` only while no
+    request is in flight: they belong to the emulator's thread.
+    """
+    emulator = Emulator(**options)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    stop = asyncio.Event()
+    failure: list[BaseException] = []
+
+    async def serve() -> None:
+        try:
+            async with emulator:
+                started.set()
+                await stop.wait()
+        except BaseException as error:
+            failure.append(error)
+            started.set()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    started.wait()
+    if failure:
+        thread.join()
+        loop.close()
+        raise failure[0]
+    try:
+        yield emulator
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join()
+        loop.close()

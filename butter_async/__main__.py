@@ -1,0 +1,5 @@
+"""`python -m butter_async`: the command line."""
+
+from .cli import main
+
+main()

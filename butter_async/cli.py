@@ -1,0 +1,463 @@
+"""The `butter-async` command line: demo, export, import and emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+import orjson
+
+from .bulk import BulkReport
+from .client import ButterClient
+from .errors import ButterError, NotFoundError
+from .jsonl import ImportKind, JsonLinesError, operation_from_line, read_json_lines
+from .models.converter import converter
+from .operations import Operation
+from .pagination import AsyncPager, Cursor
+from .progress import progress_bar
+
+T = TypeVar("T")
+ENV_READ = "BUTTER_READ_TOKEN"
+ENV_WRITE = "BUTTER_WRITE_TOKEN"
+ENV_BASE = "BUTTER_BASE_URL"
+
+
+def run(coroutine: Awaitable[T], *, verbose: bool) -> T:
+    """Run a command's coroutine; SDK and input errors become one-line messages."""
+    try:
+        return asyncio.run(coroutine)  # type: ignore[arg-type]
+    except (ButterError, JsonLinesError, OSError) as error:
+        if verbose:
+            raise
+        raise click.ClickException(str(error)) from None
+
+
+def fail_usage(message: str) -> None:
+    """A bad-input error: one line, exit code 2."""
+    raise click.UsageError(message)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--verbose", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def main(context: click.Context, verbose: bool) -> None:
+    """Stream, export and bulk-import ButterCMS content, or serve a local emulator."""
+    context.obj = {"verbose": verbose}
+
+
+def connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--token, --write-token and --base-url, read from the environment when not given."""
+    function = click.option(
+        "--base-url", envvar=ENV_BASE, default=None, help=f"API root (env {ENV_BASE})."
+    )(function)
+    function = click.option(
+        "--write-token",
+        envvar=ENV_WRITE,
+        default=None,
+        show_default=False,
+        help=f"Write API token (env {ENV_WRITE}); never printed.",
+    )(function)
+    return click.option(
+        "--token",
+        envvar=ENV_READ,
+        default=None,
+        show_default=False,
+        help=f"Read API token (env {ENV_READ}); never printed.",
+    )(function)
+
+
+def make_client(
+    token: str | None, write_token: str | None, base_url: str | None, **options: Any
+) -> ButterClient:
+    """A client from the connection options; a missing token is a usage error."""
+    if not token:
+        fail_usage(f"a read token is required: --token or ${ENV_READ}")
+    assert token is not None
+    if base_url:
+        options["base_url"] = base_url
+    return ButterClient(token, write_token, **options)
+
+
+# -- demo ----------------------------------------------------------------------------
+
+
+@main.command()
+@connection_options
+@click.option("--posts", default=5000, show_default=True, help="Posts to seed in the emulator.")
+@click.option("--pages", default=2000, show_default=True, help="Recipe pages to seed.")
+@click.option("--items", default=500, show_default=True, help="Collection items to seed.")
+@click.option("--writes", default=3000, show_default=True, help="Pages to bulk-import.")
+@click.option("--latency", default=0.02, show_default=True, help="Emulated latency (s).")
+@click.option("--concurrency", default=50, show_default=True, help="Bulk writer concurrency.")
+@click.option(
+    "--write",
+    "allow_write",
+    is_flag=True,
+    help="With a real account: also run the bulk import (needs a write token).",
+)
+@click.pass_context
+def demo(
+    context: click.Context,
+    token: str | None,
+    write_token: str | None,
+    base_url: str | None,
+    posts: int,
+    pages: int,
+    items: int,
+    writes: int,
+    latency: float,
+    concurrency: int,
+    allow_write: bool,
+) -> None:
+    """Stream and bulk-write against the embedded emulator (or, with a token, your account)."""
+    from .demo import run_demo
+
+    if token and allow_write and not write_token:
+        fail_usage(f"--write needs a write token: --write-token or ${ENV_WRITE}")
+    report = run(
+        run_demo(
+            token=token,
+            write_token=write_token if allow_write else None,
+            base_url=base_url,
+            posts=posts,
+            pages=pages,
+            items=items,
+            writes=writes,
+            latency=latency,
+            concurrency=concurrency,
+        ),
+        verbose=context.obj["verbose"],
+    )
+    click.echo(report)
+
+
+# -- export --------------------------------------------------------------------------
+
+
+def parse_filters(values: tuple[str, ...]) -> dict[str, str]:
+    """`k=v` pairs into a filter mapping."""
+    filters = {}
+    for value in values:
+        key, sep, wanted = value.partition("=")
+        if not sep or not key:
+            fail_usage(f"--fields expects key=value, got {value!r}")
+        filters[key] = wanted
+    return filters
+
+
+@main.command()
+@connection_options
+@click.argument("kind", type=click.Choice(["pages", "posts", "collection"]))
+@click.argument("name", required=False)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of stdout.",
+)
+@click.option("--preview", is_flag=True, help="Include drafts.")
+@click.option("--locale", default=None, help="Locale of pages or items.")
+@click.option(
+    "--fields",
+    "field_filters",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Filter on a field (pages and collections); repeatable.",
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted export to --output.")
+@click.pass_context
+def export(
+    context: click.Context,
+    token: str | None,
+    write_token: str | None,
+    base_url: str | None,
+    kind: str,
+    name: str | None,
+    output: Path | None,
+    preview: bool,
+    locale: str | None,
+    field_filters: tuple[str, ...],
+    resume: bool,
+) -> None:
+    """Stream posts, the pages of type NAME, or collection NAME to JSON Lines."""
+    if kind != "posts" and not name:
+        fail_usage(
+            f"export {kind} needs the {'page type' if kind == 'pages' else 'collection key'}"
+        )
+    if resume and output is None:
+        fail_usage("--resume needs --output")
+    filters = parse_filters(field_filters)
+    if kind == "posts" and (filters or locale):
+        fail_usage("posts take neither --fields nor --locale")
+
+    async def go() -> int:
+        cursor_file = ExportCursor(output) if output else None
+        start = cursor_file.load() if resume and cursor_file else None
+        async with make_client(token, write_token, base_url) as butter:
+            pager: AsyncPager[Any]
+            if kind == "posts":
+                pager = butter.posts.list(preview=preview, resume_from=start and start[0])
+            elif kind == "pages":
+                assert name is not None
+                pager = butter.pages.list(
+                    name,
+                    preview=preview,
+                    locale=locale,
+                    fields=filters,
+                    resume_from=start and start[0],
+                )
+            else:
+                assert name is not None
+                pager = butter.collections.list(
+                    name,
+                    preview=preview,
+                    locale=locale,
+                    fields=filters,
+                    resume_from=start and start[0],
+                )
+            with open_output(output, start[1] if start else None) as sink:
+                return await write_pages(pager, sink, cursor_file)
+
+    count = run(go(), verbose=context.obj["verbose"])
+    click.echo(f"exported {count} {kind if kind != 'collection' else 'items'}", err=True)
+
+
+class ExportCursor:
+    """The sidecar file of an export: the next page and the output size consistent with it."""
+
+    def __init__(self, output: Path) -> None:
+        self.path = output.with_name(output.name + ".cursor")
+
+    def load(self) -> tuple[Cursor, int] | None:
+        """The cursor and output size saved by an interrupted export."""
+        if not self.path.exists():
+            return None
+        saved = orjson.loads(self.path.read_bytes())
+        return Cursor(page=saved["page"]), int(saved["size"])
+
+    def save(self, next_page: int, size: int) -> None:
+        """Record that the output holds every item before `next_page` in `size` bytes."""
+        self.path.write_bytes(orjson.dumps({"page": next_page, "size": size}))
+
+    def clear(self) -> None:
+        """Remove the cursor once the export is complete."""
+        self.path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def open_output(output: Path | None, size: int | None) -> Iterator[IO[bytes]]:
+    """The export sink; a resumed file is cut back to its last consistent size."""
+    if output is None:
+        yield sys.stdout.buffer
+        return
+    with output.open("r+b" if size is not None and output.exists() else "wb") as sink:
+        if size is not None:
+            sink.truncate(size)
+            sink.seek(size)
+        yield sink
+
+
+async def write_pages(
+    pager: AsyncPager[Any], sink: IO[bytes], cursor_file: ExportCursor | None
+) -> int:
+    """Write each item as a JSON line, saving a resume cursor after every page."""
+    count = 0
+    async for page in pager.pages():
+        lines = b"".join(orjson.dumps(converter.unstructure(item)) + b"\n" for item in page.items)
+        sink.write(lines)
+        sink.flush()
+        count += len(page.items)
+        if cursor_file is not None:
+            cursor_file.save(page.position + 1, sink.tell())
+    if cursor_file is not None:
+        cursor_file.clear()
+    return count
+
+
+# -- import --------------------------------------------------------------------------
+
+
+@main.command(name="import")
+@connection_options
+@click.argument("kind", type=click.Choice(["pages", "posts", "collection"]))
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--page-type", default=None, help="Page type for lines that name none.")
+@click.option("--collection", "collection_key", default=None, help="Collection key (collection).")
+@click.option(
+    "--status",
+    type=click.Choice(["draft", "published"]),
+    default=None,
+    help="Status for lines that give none (default: the line's, else draft).",
+)
+@click.option("--concurrency", default=32, show_default=True)
+@click.option("--rate-limit", type=float, default=None, help="Requests per second ceiling.")
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Journal file: re-run with the same journal to resume.",
+)
+@click.option(
+    "--failed",
+    "failed_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where failed lines go (default: SOURCE.failed.jsonl).",
+)
+@click.option("--dry-run", is_flag=True, help="Validate every line; send nothing.")
+@click.pass_context
+def import_(
+    context: click.Context,
+    token: str | None,
+    write_token: str | None,
+    base_url: str | None,
+    kind: ImportKind,
+    source: Path,
+    page_type: str | None,
+    collection_key: str | None,
+    status: str | None,
+    concurrency: int,
+    rate_limit: float | None,
+    journal: Path | None,
+    failed_path: Path | None,
+    dry_run: bool,
+) -> None:
+    """Bulk-import JSON Lines of pages, posts or collection items."""
+    if kind == "collection" and not collection_key:
+        fail_usage("import collection needs --collection KEY")
+    defaults = {"page_type": page_type, "collection": collection_key, "status": status}
+    try:
+        page_types = validate_file(source, kind, defaults)
+    except JsonLinesError as error:
+        fail_usage(str(error))
+    if dry_run:
+        click.echo(f"{source}: every line is valid", err=True)
+        return
+    if not write_token:
+        fail_usage(f"import needs a write token: --write-token or ${ENV_WRITE}")
+    failed_file = failed_path or source.with_name(source.name + ".failed.jsonl")
+
+    async def go() -> BulkReport:
+        async with make_client(token, write_token, base_url) as butter:
+            for name in sorted(page_types):
+                try:
+                    await butter.pages.list(name, page_size=1, preview=True).first()
+                except NotFoundError:
+                    fail_usage(f"{source}: unknown page type {name!r}")
+            with progress_bar("importing") as update:
+                report = await butter.bulk_run(
+                    operations(source, kind, defaults),
+                    concurrency=concurrency,
+                    rate_limit=rate_limit,
+                    journal=journal,
+                    progress=update,
+                )
+        write_failures(report, source, failed_file)
+        return report
+
+    report = run(go(), verbose=context.obj["verbose"])
+    click.echo(describe(report, failed_file))
+    if not report.ok:
+        context.exit(1)
+
+
+def validate_file(source: Path, kind: ImportKind, defaults: dict[str, str | None]) -> set[str]:
+    """Check every line before anything is sent; return the page types it names."""
+    page_types: set[str] = set()
+    for number, line in read_json_lines(source):
+        operation = operation_from_line(kind, line, defaults, number)
+        try:
+            operation.validate()
+        except ValueError as error:
+            raise JsonLinesError(f"{source}:{number}: {error}") from None
+        if kind == "pages":
+            page_types.add(line.get("page_type") or defaults["page_type"] or "")
+    return page_types
+
+
+def operations(
+    source: Path, kind: ImportKind, defaults: dict[str, str | None]
+) -> Iterator[Operation]:
+    """The file's lines as operations, read lazily."""
+    for number, line in read_json_lines(source):
+        yield operation_from_line(kind, line, defaults, number)
+
+
+def write_failures(report: BulkReport, source: Path, failed_file: Path) -> None:
+    """Copy the lines that did not make it, so the file can be fed back to `import`."""
+    unfinished = {result.index for result in report.failures}
+    if not unfinished:
+        failed_file.unlink(missing_ok=True)
+        return
+    with failed_file.open("wb") as sink:
+        for index, (_, line) in enumerate(read_json_lines(source)):
+            if index in unfinished:
+                sink.write(orjson.dumps(line) + b"\n")
+
+
+def describe(report: BulkReport, failed_file: Path) -> str:
+    """A short human summary of a bulk report."""
+    counts = ", ".join(f"{outcome} {n}" for outcome, n in sorted(report.counts.items()))
+    lines = [
+        f"{report.total} operations in {report.elapsed:.1f}s "
+        f"({report.throughput:,.0f}/s): {counts}",
+        f"retries {report.retries}, rate limited {report.rate_limited}",
+    ]
+    for failure in report.failures[:5]:
+        lines.append(f"  #{failure.index + 1} {failure.key}: {failure.outcome}: {failure.detail}")
+    if report.failures:
+        lines.append(f"failed lines written to {failed_file}")
+    return "\n".join(lines)
+
+
+# -- emulator ------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--posts", default=100, show_default=True)
+@click.option("--pages", default=100, show_default=True)
+@click.option("--items", default=100, show_default=True)
+@click.option("--latency", default=0.0, show_default=True, help="Seconds added to each answer.")
+@click.option("--rate-limit", type=float, default=None, help="Requests per second (429 above).")
+@click.option("--fault-rate", type=float, default=0.0, help="Share of requests answered 503.")
+@click.option("--read-token", default="emulator-read-token", show_default=True)
+@click.option("--write-token", default="emulator-write-token", show_default=True)
+def emulator(
+    host: str,
+    port: int,
+    posts: int,
+    pages: int,
+    items: int,
+    latency: float,
+    rate_limit: float | None,
+    fault_rate: float,
+    read_token: str,
+    write_token: str,
+) -> None:
+    """Serve the local ButterCMS emulator until interrupted."""
+    from .testing import Emulator, Fault, SeedSpec
+
+    async def serve() -> None:
+        faults = [Fault("status", status=503, probability=fault_rate)] if fault_rate else []
+        async with Emulator(
+            seed=SeedSpec(posts=posts, pages=pages, collection_items=items),
+            host=host,
+            port=port,
+            read_token=read_token,
+            write_token=write_token,
+            latency=latency,
+            rate_limit=rate_limit,
+            faults=faults,
+        ) as emu:
+            click.echo(f"ButterCMS emulator at {emu.url} (Ctrl-C to stop)")
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
