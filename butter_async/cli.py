@@ -418,46 +418,13 @@ def describe(report: BulkReport, failed_file: Path) -> str:
 # -- emulator ------------------------------------------------------------------------
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True)
-@click.option("--posts", default=100, show_default=True)
-@click.option("--pages", default=100, show_default=True)
-@click.option("--items", default=100, show_default=True)
-@click.option("--latency", default=0.0, show_default=True, help="Seconds added to each answer.")
-@click.option("--rate-limit", type=float, default=None, help="Requests per second (429 above).")
-@click.option("--fault-rate", type=float, default=0.0, help="Share of requests answered 503.")
-@click.option("--read-token", default="emulator-read-token", show_default=True)
-@click.option("--write-token", default="emulator-write-token", show_default=True)
-def emulator(
-    host: str,
-    port: int,
-    posts: int,
-    pages: int,
-    items: int,
-    latency: float,
-    rate_limit: float | None,
-    fault_rate: float,
-    read_token: str,
-    write_token: str,
-) -> None:
-    """Serve the local ButterCMS emulator until interrupted."""
-    from .testing import Emulator, Fault, SeedSpec
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def emulator(context: click.Context) -> None:
+    """Serve the local ButterCMS emulator until interrupted (see `emulator --help`)."""
+    from .testing.__main__ import main as serve_emulator
 
-    async def serve() -> None:
-        faults = [Fault("status", status=503, probability=fault_rate)] if fault_rate else []
-        async with Emulator(
-            seed=SeedSpec(posts=posts, pages=pages, collection_items=items),
-            host=host,
-            port=port,
-            read_token=read_token,
-            write_token=write_token,
-            latency=latency,
-            rate_limit=rate_limit,
-            faults=faults,
-        ) as emu:
-            click.echo(f"ButterCMS emulator at {emu.url} (Ctrl-C to stop)")
-            await asyncio.Event().wait()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+    serve_emulator(list(context.args), prog="butter-async emulator")
