@@ -75,12 +75,22 @@ class AsyncPager(Generic[T]):
         self.prefetch = prefetch
         self.mode = mode
         self._start = resume_from or (Cursor(page=1) if mode == "page" else Cursor(offset=0))
-        self._cursor = self._start
+        # Where the latest walk stands: the current page and how many of its items were
+        # yielded. Kept as plain values because it changes on every item.
+        self._page: ResultPage[T] | None = None
+        self._consumed = 0
 
     @property
     def cursor(self) -> Cursor:
         """The position of the first item not yet yielded by the latest walk."""
-        return self._cursor
+        page, consumed = self._page, self._consumed
+        if page is None:
+            return self._start
+        if self.mode == "offset":
+            return Cursor(offset=page.position + consumed)
+        if consumed >= len(page.items):
+            return Cursor(page=page.position + 1)
+        return Cursor(page=page.position, skip=consumed)
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
@@ -107,22 +117,16 @@ class AsyncPager(Generic[T]):
         return collected
 
     async def _items(self) -> AsyncGenerator[T, None]:
+        self._page, self._consumed = None, 0
         skip = self._start.skip
         async with aclosing(self.pages()) as pages:
             async for page in pages:
+                self._page, self._consumed = page, skip
                 items = page.items[skip:] if skip else page.items
-                first_index = skip
                 skip = 0
-                for index, item in enumerate(items, start=first_index + 1):
-                    self._cursor = self._position_after(page, index)
+                for item in items:
+                    self._consumed += 1
                     yield item
-
-    def _position_after(self, page: ResultPage[T], consumed: int) -> Cursor:
-        if self.mode == "offset":
-            return Cursor(offset=page.position + consumed)
-        if consumed >= len(page.items):
-            return Cursor(page=page.position + 1)
-        return Cursor(page=page.position, skip=consumed)
 
     def _request(self, position: int) -> Awaitable[ResultPage[T]]:
         if self.mode == "page":

@@ -7,7 +7,7 @@ from datetime import datetime
 import attrs
 
 
-@attrs.frozen
+@attrs.define
 class Category:
     """A blog category; `recent_posts` is set when requested with `include_recent_posts`."""
 
@@ -16,7 +16,7 @@ class Category:
     recent_posts: list[Post] | None = None
 
 
-@attrs.frozen
+@attrs.define
 class Tag:
     """A blog tag; `recent_posts` is set when requested with `include_recent_posts`."""
 
@@ -25,7 +25,7 @@ class Tag:
     recent_posts: list[Post] | None = None
 
 
-@attrs.frozen
+@attrs.define
 class Author:
     """A blog author."""
 
@@ -44,7 +44,7 @@ class Author:
     recent_posts: list[Post] | None = None
 
 
-@attrs.frozen
+@attrs.define
 class Post:
     """A blog post; `body` is None when listed with `exclude_body=True`."""
 
@@ -69,7 +69,7 @@ class Post:
     """Search relevance, set on search results only."""
 
 
-@attrs.frozen
+@attrs.define
 class PostSummary:
     """The short form of a neighbouring post in a post detail response."""
 
@@ -78,7 +78,7 @@ class PostSummary:
     featured_image: str | None = None
 
 
-@attrs.frozen
+@attrs.define
 class PostDetail:
     """One post with its neighbours in publication order."""
 

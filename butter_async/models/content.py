@@ -13,7 +13,7 @@ Fields = dict[str, Any]
 FieldsT = TypeVar("FieldsT", default=Fields)
 
 
-@attrs.frozen
+@attrs.define
 class Page(Generic[FieldsT]):
     """A page: a single page (`page_type` None) or a page of a page type."""
 
@@ -27,7 +27,7 @@ class Page(Generic[FieldsT]):
     status: str | None = None
 
 
-@attrs.frozen
+@attrs.define
 class CollectionItem(Generic[FieldsT]):
     """One item of a collection: its numeric `id` (the API's `meta.id`) and its fields."""
 

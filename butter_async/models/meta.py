@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 
-@attrs.frozen
+@attrs.define
 class ListMeta:
     """`count` plus the page-based or offset-based neighbours, whichever the request used."""
 
