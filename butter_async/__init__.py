@@ -1,5 +1,7 @@
 """butter_async: an async, typed, streaming SDK for the ButterCMS API."""
 
+import logging
+
 from ._version import __version__
 from .client import ButterClient
 from .errors import (
@@ -35,6 +37,9 @@ from .models import (
 from .pagination import AsyncPager, Cursor, ResultPage
 from .retries import RetryPolicy
 from .transport import ClientStats
+
+# A library logs to "butter_async" and leaves output to the application.
+logging.getLogger("butter_async").addHandler(logging.NullHandler())
 
 __all__ = [
     "APIError",

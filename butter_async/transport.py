@@ -294,14 +294,15 @@ class Transport:
             raise TransportError("too many redirects", method=method, url=redact_url(target))
         self.stats.by_status[status] += 1
         self.stats.bytes_received += len(raw)
-        logger.debug(
-            "%s %s -> %d in %.1f ms (attempt %d)",
-            method,
-            redact_url(target),
-            status,
-            (time.perf_counter() - started) * 1000,
-            attempt + 1,
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms (attempt %d)",
+                method,
+                redact_url(target),
+                status,
+                (time.perf_counter() - started) * 1000,
+                attempt + 1,
+            )
         return self._decode(status, raw, response_headers, method, target)
 
     def _redirect(

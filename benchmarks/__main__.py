@@ -1,0 +1,25 @@
+"""`python -m benchmarks [--quick]`: every benchmark, one table each."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+from . import bulk, memory, stream, structure
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    args = parser.parse_args()
+    flags = ["--quick"] if args.quick else []
+    print(f"butter_async benchmarks on {platform.platform()}, Python {platform.python_version()}")
+    for module in (stream, bulk, structure, memory):
+        started = time.perf_counter()
+        module.main(flags)
+        print(f"  ({module.__name__} took {time.perf_counter() - started:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""What structuring into typed models costs, per object and as a share of a page fetch."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from butter_async import ButterClient, Page, Post
+from butter_async.models.converter import structure
+
+from .emulator_process import EmulatorProcess
+from .table import print_table
+
+RECORDED = Path(__file__).parent.parent / "tests" / "fixtures" / "recorded"
+
+
+def recorded_data(name: str) -> Any:
+    return json.loads((RECORDED / f"{name}.json").read_text())[0]["body"]["data"]
+
+
+def per_object_us(function: Any, raw: bytes, count: int, repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function(raw)
+        best = min(best, time.perf_counter() - started)
+    return best / count * 1e6
+
+
+def objects(kind: str, count: int) -> tuple[bytes, Any]:
+    if kind == "post":
+        post = recorded_data("posts__test_post_all")[0]
+        return orjson.dumps([dict(post, slug=f"p{i}") for i in range(count)]), list[Post]
+    page = recorded_data("pages__test_page_get")
+    return orjson.dumps([dict(page, slug=f"p{i}") for i in range(count)]), list[Page]
+
+
+async def fetch_share(url: str, token: str) -> tuple[float, float]:
+    """(seconds to stream every post through the SDK, seconds spent structuring them)."""
+    bodies = []
+    async with ButterClient(token, base_url=url) as butter:
+        started = time.perf_counter()
+        async for page in butter.posts.list().pages():
+            bodies.append(page)
+        total = time.perf_counter() - started
+        raw = [
+            await butter._transport.get(["posts"], {"page": p, "page_size": 100})
+            for p in range(1, len(bodies) + 1)
+        ]
+    started = time.perf_counter()
+    for payload in raw:
+        structure(payload["data"], list[Post])
+    return total, time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=5_000)
+    parser.add_argument("--posts", type=int, default=10_000, help="posts for the fetch share")
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    args = parser.parse_args(argv)
+    count, posts = (300, 1_000) if args.quick else (args.count, args.posts)
+    rows = []
+    for kind in ("post", "page"):
+        raw, model = objects(kind, count)
+        stdlib = per_object_us(json.loads, raw, count)
+        fast = per_object_us(orjson.loads, raw, count)
+        typed = per_object_us(lambda body, m=model: structure(orjson.loads(body), m), raw, count)
+        label = "real-shaped post" if kind == "post" else "component-heavy page"
+        rows.append([label, len(raw) // count, stdlib, fast, typed, typed - fast, typed / stdlib])
+    print_table(
+        f"structuring cost per object (best of 5, {count:,} objects)",
+        [
+            "object",
+            "bytes",
+            "json.loads us",
+            "orjson us",
+            "orjson+structure us",
+            "structure us",
+            "x json.loads",
+        ],
+        rows,
+    )
+    with EmulatorProcess(posts=posts) as emu:
+        total, structuring = asyncio.run(fetch_share(emu.url, emu.read_token))
+    print_table(
+        f"share of streaming {posts:,} posts spent structuring (0 ms latency)",
+        ["measure", "seconds", "share"],
+        [
+            ["stream through the SDK", total, 1.0],
+            ["structuring alone", structuring, structuring / total],
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
