@@ -397,6 +397,8 @@ class BulkWriter:
 
     def _on_rate_limited(self, retry_after: float | None) -> None:
         self.report.rate_limited += 1
+        if retry_after is not None and retry_after > self.client._transport.retry.retry_after_cap:
+            return  # a spent quota: the requests fail with RateLimitError, nobody waits days
         self._gate.rate_limited(retry_after)
 
     def _snapshot(self, started: float) -> BulkProgress:

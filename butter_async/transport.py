@@ -132,6 +132,12 @@ class Transport:
                 connector=aiohttp.TCPConnector(limit=self.connector_limit),
                 trace_configs=self._trace_configs or None,
             )
+            # aiohttp silently resends an idempotent request (GET, PUT, DELETE) once when a
+            # reused connection drops. We retry ourselves, resolving writes that may have
+            # been applied; a hidden resend would make an applied DELETE look like a 404.
+            # There is no public switch, so this is set only when aiohttp has the attribute.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         elif self._session.closed:
             raise ClientClosedError("the aiohttp session given to ButterClient is closed")
         return self._session
@@ -195,6 +201,10 @@ class Transport:
         retryable = _RETRYABLE_READ_STATUSES if repeatable else _RETRYABLE_WRITE_STATUSES
         attempt = 0
         while True:
+            if self._closed or session.closed:
+                raise ClientClosedError(
+                    "the ButterClient was closed while this request was retrying"
+                )
             try:
                 return await self._send(session, method, url, query, body, auth, timeout, attempt)
             except APIError as error:
@@ -282,6 +292,12 @@ class Transport:
                     f"request timed out after {timeout or self.timeout:g}s",
                     method=method,
                     url=redact_url(target),
+                ) from error
+            except RuntimeError as error:
+                if not session.closed:
+                    raise
+                raise ClientClosedError(
+                    "the ButterClient was closed during this request"
                 ) from error
             except aiohttp.ClientError as error:
                 raise TransportError(

@@ -106,7 +106,7 @@ def structure(value: Any, cls: type[T] | Any) -> T:
     """Structure `value` into `cls`, raising `ResponseValidationError` if it does not fit."""
     try:
         result: T = converter.structure(value, cls)
-    except (BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as error:
+    except (BaseValidationError, Exception) as error:  # any shape mismatch, one error type
         name = getattr(cls, "__name__", str(cls))
         raise ResponseValidationError(f"response does not fit {name}: {error!r}") from error
     return result
