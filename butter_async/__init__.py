@@ -3,6 +3,7 @@
 import logging
 
 from ._version import __version__
+from .bulk import BulkProgress, BulkReport, BulkResult, BulkWriter
 from .client import ButterClient
 from .errors import (
     APIError,
@@ -34,19 +35,38 @@ from .models import (
     PostSummary,
     Tag,
 )
+from .operations import (
+    CreateItem,
+    CreatePage,
+    CreatePost,
+    DeleteItem,
+    DeletePage,
+    DeletePost,
+    InvalidOperationError,
+    Operation,
+    UpdateItem,
+    UpdatePage,
+    UpdatePost,
+)
 from .pagination import AsyncPager, Cursor, ResultPage
 from .retries import RetryPolicy
 from .transport import ClientStats
+from .writes import AmbiguousWriteError, VisibilityTimeoutError, WriteResult
 
 # A library logs to "butter_async" and leaves output to the application.
 logging.getLogger("butter_async").addHandler(logging.NullHandler())
 
 __all__ = [
     "APIError",
+    "AmbiguousWriteError",
     "AsyncPager",
     "AuthenticationError",
     "Author",
     "BadRequestError",
+    "BulkProgress",
+    "BulkReport",
+    "BulkResult",
+    "BulkWriter",
     "ButterClient",
     "ButterError",
     "Category",
@@ -54,13 +74,21 @@ __all__ = [
     "ClientStats",
     "CollectionItem",
     "ConfigurationError",
+    "CreateItem",
+    "CreatePage",
+    "CreatePost",
     "Cursor",
+    "DeleteItem",
+    "DeletePage",
+    "DeletePost",
     "Fields",
+    "InvalidOperationError",
     "InvalidResponseError",
     "ListMeta",
     "MethodNotAllowedError",
     "MissingWriteTokenError",
     "NotFoundError",
+    "Operation",
     "Page",
     "PermissionDeniedError",
     "Post",
@@ -74,5 +102,10 @@ __all__ = [
     "ServerError",
     "Tag",
     "TransportError",
+    "UpdateItem",
+    "UpdatePage",
+    "UpdatePost",
+    "VisibilityTimeoutError",
+    "WriteResult",
     "__version__",
 ]
