@@ -1,0 +1,193 @@
+"""Typed ButterCMS webhook events, a parser, and ready handlers for aiohttp or any framework.
+
+ButterCMS POSTs `{"data": {...}, "webhook": {"event": "page.published", "target": ...}}`.
+Webhooks can carry custom headers configured in the dashboard: put a shared secret in
+one and pass it here as `secret=` to reject calls that do not carry it. ButterCMS waits
+5 seconds for an answer and does not redeliver, so handlers should answer quickly.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+import attrs
+import orjson
+from aiohttp import web
+
+from .errors import ButterError
+from .models.converter import structure
+
+ContentKind = Literal["page", "post", "collectionitem"]
+Action = Literal["published", "draft", "unpublished", "delete"]
+DEFAULT_SECRET_HEADER = "X-Butter-Webhook-Secret"
+DEFAULT_MAX_BODY = 1024 * 1024
+_ITEM_ID = re.compile(r"_id=(\d+)")
+
+
+class WebhookError(ButterError):
+    """A webhook call that must be refused; `status` is the HTTP answer to give."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@attrs.define
+class PageEvent:
+    """A page changed: `slug` (the payload's `id`) and the page's state."""
+
+    slug: str
+    buttercms_id: int | None = None
+    page_type: str | None = None
+    name: str | None = None
+    editor: str | None = None
+    locale: str | None = None
+    status: str | None = None
+    timestamp: datetime | None = None
+    updated: datetime | None = None
+    published: datetime | None = None
+    scheduled: datetime | None = None
+
+
+@attrs.define
+class PostEvent:
+    """A blog post changed: `slug` (the payload's `id`) and its numeric id (`_id`)."""
+
+    slug: str
+    buttercms_id: int | None = None
+
+
+@attrs.define
+class CollectionItemEvent:
+    """A collection item changed: the collection `key` (the payload's `id`) and the item."""
+
+    key: str
+    item_id: int | None = None
+    item_path: str | None = None
+    label: str | None = None
+    editor: str | None = None
+    locale: str | None = None
+    status: str | None = None
+    timestamp: datetime | None = None
+
+
+@attrs.define
+class WebhookEvent:
+    """One webhook call: the event name, split into kind and action, and its typed data."""
+
+    event: str
+    kind: ContentKind
+    action: Action
+    target: str | None
+    data: PageEvent | PostEvent | CollectionItemEvent
+    raw: dict[str, Any] = attrs.field(repr=False)
+
+
+_KINDS = ("page", "post", "collectionitem")
+_ACTIONS = ("published", "draft", "unpublished", "delete")
+
+
+def _data_of(kind: str, data: dict[str, Any]) -> PageEvent | PostEvent | CollectionItemEvent:
+    if not isinstance(data.get("id"), str) or not data["id"]:
+        raise WebhookError(400, "webhook data has no 'id'")
+    if kind == "page":
+        page: PageEvent = structure({**data, "slug": data["id"]}, PageEvent)
+        return page
+    if kind == "post":
+        return PostEvent(slug=data["id"], buttercms_id=structure(data.get("_id"), int | None))
+    item_path = data.get("itemid")
+    match = _ITEM_ID.search(item_path) if isinstance(item_path, str) else None
+    fields = {**data, "key": data["id"], "item_path": item_path}
+    item: CollectionItemEvent = structure(fields, CollectionItemEvent)
+    item.item_id = int(match.group(1)) if match else None
+    return item
+
+
+def verify_secret(headers: Mapping[str, str], secret: str, header: str) -> None:
+    """Raise WebhookError(401) unless `header` carries `secret` (constant-time compare)."""
+    given = next((v for k, v in headers.items() if k.lower() == header.lower()), None)
+    if given is None or not hmac.compare_digest(given.encode(), secret.encode()):
+        raise WebhookError(401, f"missing or wrong {header} header")
+
+
+def parse_event(
+    body: bytes | str | Mapping[str, Any],
+    headers: Mapping[str, str] | None = None,
+    *,
+    secret: str | None = None,
+    secret_header: str = DEFAULT_SECRET_HEADER,
+    max_body: int = DEFAULT_MAX_BODY,
+) -> WebhookEvent:
+    """Validate and structure one webhook call; raises WebhookError with the status to answer.
+
+    Framework-neutral: give it the raw body and the request headers (FastAPI:
+    `parse_event(await request.body(), request.headers, secret=...)`).
+    """
+    if secret is not None:
+        verify_secret(headers or {}, secret, secret_header)
+    if isinstance(body, Mapping):
+        payload: Any = dict(body)
+    else:
+        raw = body.encode() if isinstance(body, str) else body
+        if len(raw) > max_body:
+            raise WebhookError(413, f"webhook body over {max_body} bytes")
+        try:
+            payload = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise WebhookError(400, "webhook body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise WebhookError(400, "webhook body is not a JSON object")
+    meta, data = payload.get("webhook"), payload.get("data")
+    if not isinstance(meta, dict) or not isinstance(data, dict):
+        raise WebhookError(400, "webhook body needs 'webhook' and 'data' objects")
+    event = meta.get("event")
+    if not isinstance(event, str):
+        raise WebhookError(400, "webhook has no event name")
+    kind, _, action = event.partition(".")
+    if kind not in _KINDS or action not in _ACTIONS:
+        raise WebhookError(400, f"unknown webhook event {event!r}")
+    try:
+        typed = _data_of(kind, data)
+    except ButterError as error:
+        raise WebhookError(400, str(error)) from None
+    target = meta.get("target")
+    return WebhookEvent(
+        event=event,
+        kind=kind,  # type: ignore[arg-type]
+        action=action,  # type: ignore[arg-type]
+        target=target if isinstance(target, str) else None,
+        data=typed,
+        raw=payload,
+    )
+
+
+def aiohttp_handler(
+    on_event: Callable[[WebhookEvent], Awaitable[None]],
+    *,
+    secret: str | None = None,
+    secret_header: str = DEFAULT_SECRET_HEADER,
+    max_body: int = DEFAULT_MAX_BODY,
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An aiohttp.web handler: checks, parses, awaits `on_event(event)`, answers 200.
+
+    Bad calls get 401 (secret), 413 (body too large) or 400 (payload) with a JSON detail.
+    """
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > max_body:
+            return web.json_response({"detail": f"body over {max_body} bytes"}, status=413)
+        try:
+            if secret is not None:
+                verify_secret(request.headers, secret, secret_header)
+            body = await request.content.read(max_body + 1)
+            event = parse_event(body, max_body=max_body)
+        except WebhookError as error:
+            return web.json_response({"detail": str(error)}, status=error.status)
+        await on_event(event)
+        return web.json_response({"received": event.event})
+
+    return handle
