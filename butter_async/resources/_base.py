@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
-from ..errors import ConfigurationError, MissingWriteTokenError
+from ..errors import ConfigurationError, MissingWriteTokenError, NotFoundError
 from ..models.converter import structure
 from ..models.meta import ListMeta
 from ..pagination import AsyncPager, Cursor, PaginationMode, ResultPage
 from ..transport import Params, QueryValue, Transport
-from ..writes import WriteResult
+from ..writes import (
+    ObjectKind,
+    Probe,
+    WriteResult,
+    create_resolving,
+    delete_resolving,
+    exists,
+    shows_scalars,
+)
 
 PublishStatus = Literal["draft", "published"]
 PREVIEW: dict[str, QueryValue | None] = {"preview": 1}
@@ -89,6 +97,75 @@ class Resource:
         if verify:
             await result.wait_until_visible(verify_timeout)
         return result
+
+    async def _create(
+        self,
+        kind: ObjectKind,
+        key: str,
+        send: Callable[[], Awaitable[object]],
+        probe: Probe | None,
+        *,
+        check_first: bool,
+        verify: bool,
+        verify_timeout: float,
+    ) -> WriteResult:
+        """Send a create, resolving ambiguous failures with `probe` (see `writes`)."""
+        outcome, attempts, confirmed = await create_resolving(
+            send, probe, retry=self._transport.retry, check_first=check_first
+        )
+        result = WriteResult(kind, key, outcome, attempts, outcome == "created", confirmed, probe)
+        return await self._settle(result, verify, verify_timeout)
+
+    async def _update(
+        self,
+        kind: ObjectKind,
+        key: str,
+        method: str,
+        segments: Sequence[str | int],
+        body: dict[str, Any],
+        *,
+        locale: str | None,
+        shown: Callable[[Any], Any],
+        wanted: Mapping[str, Any],
+        verify: bool,
+        verify_timeout: float,
+    ) -> WriteResult:
+        """Send a partial update; visible once `shown(read payload)` has `wanted`'s scalars."""
+        check_method(method)
+        if not body:
+            raise ConfigurationError("nothing to update: give fields and/or status")
+        await self._write(method, segments, body, locale=locale, idempotent=True)
+
+        async def probe() -> bool:
+            try:
+                payload = await self._transport.get(segments, {**PREVIEW, "locale": locale})
+            except NotFoundError:
+                return False
+            return shows_scalars(shown(payload), wanted)
+
+        result = WriteResult(kind, key, "updated", 1, visible=probe)
+        return await self._settle(result, verify, verify_timeout)
+
+    async def _delete(
+        self, kind: ObjectKind, key: str, segments: Sequence[str | int]
+    ) -> WriteResult:
+        """Send a delete; a 404 after an ambiguous attempt means it was done."""
+        attempts, confirmed = await delete_resolving(
+            lambda: self._write("DELETE", segments), retry=self._transport.retry
+        )
+
+        async def gone() -> bool:
+            return not await exists(lambda: self._transport.get(segments, PREVIEW))
+
+        return WriteResult(kind, key, "deleted", attempts, False, confirmed, gone)
+
+    def _exists_probe(self, segments: Sequence[str | int]) -> Probe:
+        """A read-back check: does the object at `segments` exist (drafts included)?"""
+
+        async def probe() -> bool:
+            return await exists(lambda: self._transport.get(segments, PREVIEW))
+
+        return probe
 
     async def _get_data(self, segments: Sequence[str | int], params: Params, model: Any) -> Any:
         """GET a detail endpoint and structure its `data` into `model`."""

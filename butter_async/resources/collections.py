@@ -6,17 +6,15 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import ConfigurationError, NotFoundError, ResponseValidationError
+from ..errors import ConfigurationError, ResponseValidationError
 from ..models.content import CollectionItem, FieldsT, with_fields
 from ..models.converter import structure
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
 from ..transport import QueryValue
-from ..writes import Probe, WriteResult, create_resolving, delete_resolving, exists, shows_scalars
+from ..writes import Probe, WriteResult
 from ._base import (
-    PREVIEW,
     PublishStatus,
     Resource,
-    check_method,
     check_status,
     read_params,
     require_text,
@@ -127,17 +125,15 @@ class CollectionsResource(Resource):
         if not isinstance(fields, Mapping) or not fields:
             raise ConfigurationError("fields must be a non-empty mapping")
         body = {"key": key, "status": status, "fields": [dict(fields)]}
-        probe = self._item_probe(key, fields, locale)
-        outcome, attempts, confirmed = await create_resolving(
+        return await self._create(
+            "collection_item",
+            key,
             lambda: self._write("POST", ["content"], body, locale=locale),
-            probe,
-            retry=self._transport.retry,
+            self._item_probe(key, fields, locale),
             check_first=check_first,
+            verify=verify,
+            verify_timeout=verify_timeout,
         )
-        result = WriteResult(
-            "collection_item", key, outcome, attempts, outcome == "created", confirmed, probe
-        )
-        return await self._settle(result, verify, verify_timeout)
 
     def _item_probe(self, key: str, fields: Mapping[str, Any], locale: str | None) -> Probe | None:
         """A read-back check for an item by its scalar field values, if it has any."""
@@ -172,40 +168,28 @@ class CollectionsResource(Resource):
         self._require_write_token()
         require_text(key=key)
         check_status(status)
-        check_method(method)
         body: dict[str, Any] = {}
         if fields is not None:
             body["fields"] = dict(fields)
         if status is not None:
             body["status"] = status
-        if not body:
-            raise ConfigurationError("nothing to update: give fields and/or status=")
-        segments: list[str | int] = ["content", key, int(item_id)]
-        await self._write(method, segments, body, locale=locale, idempotent=True)
-        wanted = dict(fields or {})
-
-        async def probe() -> bool:
-            try:
-                payload = await self._transport.get(segments, {**PREVIEW, "locale": locale})
-            except NotFoundError:
-                return False
-            return shows_scalars(payload.get("data"), wanted)
-
-        result = WriteResult("collection_item", f"{key}/{item_id}", "updated", 1, visible=probe)
-        return await self._settle(result, verify, verify_timeout)
+        return await self._update(
+            "collection_item",
+            f"{key}/{item_id}",
+            method,
+            ["content", key, int(item_id)],
+            body,
+            locale=locale,
+            shown=lambda payload: payload.get("data"),
+            wanted=dict(fields or {}),
+            verify=verify,
+            verify_timeout=verify_timeout,
+        )
 
     async def delete_item(self, key: str, item_id: int) -> WriteResult:
         """Delete an item by collection key and id."""
         self._require_write_token()
         require_text(key=key)
-        segments: list[str | int] = ["content", key, int(item_id)]
-        attempts, confirmed = await delete_resolving(
-            lambda: self._write("DELETE", segments), retry=self._transport.retry
-        )
-
-        async def gone() -> bool:
-            return not await exists(lambda: self._transport.get(segments, PREVIEW))
-
-        return WriteResult(
-            "collection_item", f"{key}/{item_id}", "deleted", attempts, False, confirmed, gone
+        return await self._delete(
+            "collection_item", f"{key}/{item_id}", ["content", key, int(item_id)]
         )

@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigurationError, NotFoundError
+from ..errors import ConfigurationError
 from ..models.content import FieldsT, Page, with_fields
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
 from ..transport import QueryValue
-from ..writes import WriteResult, create_resolving, delete_resolving, exists, shows_scalars
+from ..writes import WriteResult
 from ._base import (
-    PREVIEW,
     PublishStatus,
     Resource,
-    check_method,
     check_status,
     read_params,
     require_text,
@@ -130,20 +128,15 @@ class PagesResource(Resource):
             "status": status,
             "fields": dict(fields),
         }
-
-        async def probe() -> bool:
-            return await exists(lambda: self._transport.get(["pages", page_type, slug], PREVIEW))
-
-        outcome, attempts, confirmed = await create_resolving(
+        return await self._create(
+            "page",
+            slug,
             lambda: self._write("POST", ["pages"], body, locale=locale),
-            probe,
-            retry=self._transport.retry,
+            self._exists_probe(["pages", page_type, slug]),
             check_first=check_first,
+            verify=verify,
+            verify_timeout=verify_timeout,
         )
-        result = WriteResult(
-            "page", slug, outcome, attempts, outcome == "created", confirmed, probe
-        )
-        return await self._settle(result, verify, verify_timeout)
 
     async def update(
         self,
@@ -166,39 +159,26 @@ class PagesResource(Resource):
         self._require_write_token()
         require_text(page_type=page_type, slug=slug)
         check_status(status)
-        check_method(method)
         body: dict[str, Any] = {}
         if fields is not None:
             body["fields"] = dict(fields)
         if status is not None:
             body["status"] = status
-        if not body:
-            raise ConfigurationError("nothing to update: give fields= and/or status=")
-        await self._write(method, ["pages", page_type, slug], body, locale=locale, idempotent=True)
-        wanted = dict(fields or {})
-
-        async def probe() -> bool:
-            params = {**PREVIEW, "locale": locale}
-            try:
-                payload = await self._transport.get(["pages", page_type, slug], params)
-            except NotFoundError:
-                return False
-            return shows_scalars((payload.get("data") or {}).get("fields"), wanted)
-
-        result = WriteResult("page", slug, "updated", 1, visible=probe)
-        return await self._settle(result, verify, verify_timeout)
+        return await self._update(
+            "page",
+            slug,
+            method,
+            ["pages", page_type, slug],
+            body,
+            locale=locale,
+            shown=lambda payload: (payload.get("data") or {}).get("fields"),
+            wanted=dict(fields or {}),
+            verify=verify,
+            verify_timeout=verify_timeout,
+        )
 
     async def delete(self, slug: str, *, page_type: str = "*") -> WriteResult:
         """Delete a page by slug."""
         self._require_write_token()
         require_text(page_type=page_type, slug=slug)
-        attempts, confirmed = await delete_resolving(
-            lambda: self._write("DELETE", ["pages", page_type, slug]),
-            retry=self._transport.retry,
-        )
-
-        async def gone() -> bool:
-            read = ["pages", page_type, slug]
-            return not await exists(lambda: self._transport.get(read, PREVIEW))
-
-        return WriteResult("page", slug, "deleted", attempts, False, confirmed, gone)
+        return await self._delete("page", slug, ["pages", page_type, slug])

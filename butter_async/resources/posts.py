@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..errors import ConfigurationError, NotFoundError, ResponseValidationError
+from ..errors import ConfigurationError, ResponseValidationError
 from ..models.blog import Post, PostDetail, PostSummary
 from ..models.converter import structure
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
-from ..writes import WriteResult, create_resolving, delete_resolving, exists, shows_scalars
-from ._base import PREVIEW, PublishStatus, Resource, check_method, check_status, require_text
+from ..writes import WriteResult
+from ._base import PublishStatus, Resource, check_status, require_text
 
 
 class PostsResource(Resource):
@@ -128,20 +128,15 @@ class PostsResource(Resource):
             upload_images_to_media_library=upload_images_to_media_library,
         )
         payload["slug"] = slug
-
-        async def probe() -> bool:
-            return await exists(lambda: self._transport.get(["posts", slug], PREVIEW))
-
-        outcome, attempts, confirmed = await create_resolving(
+        return await self._create(
+            "post",
+            slug,
             lambda: self._write("POST", ["posts"], payload),
-            probe,
-            retry=self._transport.retry,
+            self._exists_probe(["posts", slug]),
             check_first=check_first,
+            verify=verify,
+            verify_timeout=verify_timeout,
         )
-        result = WriteResult(
-            "post", slug, outcome, attempts, outcome == "created", confirmed, probe
-        )
-        return await self._settle(result, verify, verify_timeout)
 
     async def update(
         self,
@@ -169,7 +164,6 @@ class PostsResource(Resource):
         self._require_write_token()
         require_text(slug=slug)
         check_status(status)
-        check_method(method)
         payload = post_body(
             title=title,
             body=body,
@@ -186,32 +180,24 @@ class PostsResource(Resource):
             published=published,
             upload_images_to_media_library=upload_images_to_media_library,
         )
-        if not payload:
-            raise ConfigurationError("nothing to update")
-        await self._write(method, ["posts", slug], payload, idempotent=True)
-
-        async def probe() -> bool:
-            try:
-                data = (await self._transport.get(["posts", slug], PREVIEW)).get("data")
-            except NotFoundError:
-                return False
-            return shows_scalars(data, payload)
-
-        result = WriteResult("post", slug, "updated", 1, visible=probe)
-        return await self._settle(result, verify, verify_timeout)
+        return await self._update(
+            "post",
+            slug,
+            method,
+            ["posts", slug],
+            payload,
+            locale=None,
+            shown=lambda read: read.get("data"),
+            wanted=payload,
+            verify=verify,
+            verify_timeout=verify_timeout,
+        )
 
     async def delete(self, slug: str) -> WriteResult:
         """Delete a post by slug."""
         self._require_write_token()
         require_text(slug=slug)
-        attempts, confirmed = await delete_resolving(
-            lambda: self._write("DELETE", ["posts", slug]), retry=self._transport.retry
-        )
-
-        async def gone() -> bool:
-            return not await exists(lambda: self._transport.get(["posts", slug], PREVIEW))
-
-        return WriteResult("post", slug, "deleted", attempts, False, confirmed, gone)
+        return await self._delete("post", slug, ["posts", slug])
 
 
 def post_body(
