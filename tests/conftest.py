@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,6 +17,11 @@ from aioresponses import aioresponses
 from aioresponses import core as aioresponses_core
 
 from butter_async import ButterClient, RetryPolicy
+
+# Every event loop of the suite runs in asyncio debug mode: never-awaited coroutines, calls
+# from the wrong thread and unclosed resources are reported, and turned into failures by
+# `filterwarnings = error`.
+os.environ.setdefault("PYTHONASYNCIODEBUG", "1")
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded"
 READ_TOKEN = "read-secret-0123456789"
