@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
+import attrs
 from yarl import URL
 
 from ._urls import DEFAULT_BASE_URL
@@ -52,13 +53,8 @@ class ButterClient:
     ) -> None:
         policy = retry or RetryPolicy()
         if max_retries is not None:
-            policy = RetryPolicy(
-                max_retries=max_retries,
-                backoff_base=policy.backoff_base,
-                backoff_max=policy.backoff_max,
-                retry_after_cap=policy.retry_after_cap,
-            )
-        self._transport = Transport(
+            policy = attrs.evolve(policy, max_retries=max_retries)
+        transport = Transport(
             read_token=read_token,
             write_token=write_token,
             base_url=base_url,
@@ -70,14 +66,41 @@ class ButterClient:
             max_body_size=max_body_size,
             trace_configs=trace_configs,
         )
-        shared = {"prefetch": prefetch}
-        self.pages = PagesResource(self._transport, **shared)
-        self.posts = PostsResource(self._transport, **shared)
-        self.authors = AuthorsResource(self._transport, **shared)
-        self.categories = CategoriesResource(self._transport, **shared)
-        self.tags = TagsResource(self._transport, **shared)
-        self.collections = CollectionsResource(self._transport, **shared)
-        self.feeds = FeedsResource(self._transport, **shared)
+        self._attach(transport, prefetch)
+
+    def _attach(self, transport: Transport, prefetch: int) -> None:
+        self._transport = transport
+        self._prefetch = prefetch
+        self.pages = PagesResource(transport, prefetch=prefetch)
+        self.posts = PostsResource(transport, prefetch=prefetch)
+        self.authors = AuthorsResource(transport, prefetch=prefetch)
+        self.categories = CategoriesResource(transport, prefetch=prefetch)
+        self.tags = TagsResource(transport, prefetch=prefetch)
+        self.collections = CollectionsResource(transport, prefetch=prefetch)
+        self.feeds = FeedsResource(transport, prefetch=prefetch)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        preview: bool | None = None,
+        prefetch: int | None = None,
+    ) -> ButterClient:
+        """This client with other per-call settings: `butter.with_options(timeout=2).posts...`.
+
+        The result shares this client's session and stats and needs no closing of its own.
+        """
+        policy = retry or self._transport.retry
+        if max_retries is not None:
+            policy = attrs.evolve(policy, max_retries=max_retries)
+        clone = object.__new__(ButterClient)
+        clone._attach(
+            self._transport.derive(timeout=timeout, retry=policy, preview=preview),
+            self._prefetch if prefetch is None else prefetch,
+        )
+        return clone
 
     def __repr__(self) -> str:
         return f"<ButterClient {self._transport!r}>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections import Counter
@@ -99,6 +100,7 @@ class Transport:
         self._trace_configs = list(trace_configs)
         self.stats = ClientStats()
         self.rate_limit_listeners: list[Callable[[float | None], None]] = []
+        self._parent: Transport | None = None
         self._secrets = tuple(t for t in (read_token, write_token) if t)
 
     def __repr__(self) -> str:
@@ -114,10 +116,30 @@ class Transport:
 
     @property
     def closed(self) -> bool:
-        """Whether `close()` was called."""
-        return self._closed
+        """Whether `close()` was called (on the parent, for a derived transport)."""
+        return self._parent.closed if self._parent is not None else self._closed
+
+    def derive(
+        self,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        preview: bool | None = None,
+    ) -> Transport:
+        """A transport with other settings sharing this one's session, stats and listeners."""
+        if timeout is not None and timeout <= 0:
+            raise ConfigurationError("timeout must be positive")
+        derived = copy.copy(self)
+        derived._parent = self._parent or self
+        derived._owns_session = False
+        derived.timeout = timeout if timeout is not None else self.timeout
+        derived.retry = retry if retry is not None else self.retry
+        derived.preview = preview if preview is not None else self.preview
+        return derived
 
     def _get_session(self) -> aiohttp.ClientSession:
+        if self._parent is not None:
+            return self._parent._get_session()
         if self._closed:
             raise ClientClosedError("this ButterClient is closed; create a new one")
         loop = asyncio.get_running_loop()
@@ -144,6 +166,8 @@ class Transport:
 
     async def close(self) -> None:
         """Close the session if we created it; closing twice is harmless."""
+        if self._parent is not None:
+            return  # a derived transport borrows its parent's session
         self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
@@ -201,7 +225,7 @@ class Transport:
         retryable = _RETRYABLE_READ_STATUSES if repeatable else _RETRYABLE_WRITE_STATUSES
         attempt = 0
         while True:
-            if self._closed or session.closed:
+            if self.closed or session.closed:
                 raise ClientClosedError(
                     "the ButterClient was closed while this request was retrying"
                 )
