@@ -66,9 +66,11 @@ async def test_2000_creates_under_faults_end_with_exactly_2000_objects() -> None
         Fault("status", path="pages/", methods=("POST",), probability=0.04, status=503),
         Fault("reset_after", path="pages/", methods=("POST",), probability=0.03),
         Fault("html", path="pages/", methods=("POST",), probability=0.02, status=502),
+        # applied, then no answer before the client's timeout: an ambiguous timeout
+        Fault("hang_after", path="pages/", methods=("POST",), probability=0.01, seconds=1.0),
     ]
     emu = Emulator(seed=SeedSpec(pages=1), faults=faults, fault_seed=42)
-    async with emu, emu.client(retry=FAST) as butter:
+    async with emu, emu.client(retry=FAST, timeout=0.5) as butter:
         report = await butter.bulk_run(creates(2000), concurrency=40)
     assert all(fault.fired > 0 for fault in faults)
     assert report.total == 2000
