@@ -25,6 +25,7 @@ from butter_async import (
     PermissionDeniedError,
     RateLimitError,
     RequestTimeoutError,
+    ResponseValidationError,
     RetryPolicy,
     ServerError,
     TransportError,
@@ -350,3 +351,26 @@ def test_client_used_from_another_loop_raises_clearly() -> None:
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "call"),
+    [
+        ("posts/", lambda b: b.posts.list().first()),
+        ("posts/example/", lambda b: b.posts.get("example")),
+        ("pages/recipe/soup/", lambda b: b.pages.get("recipe", "soup")),
+        ("content/products/7/", lambda b: b.collections.get_item("products", 7)),
+        ("feeds/rss/", lambda b: b.feeds.rss()),
+        ("tags/", lambda b: b.tags.list()),
+    ],
+)
+async def test_a_json_array_where_an_object_belongs_is_a_validation_error(
+    mocked: aioresponses, client: ButterClient, path: str, call: Any
+) -> None:
+    mocked.get(
+        re.compile(rf"^https://api\.buttercms\.com/v2/{re.escape(path)}\?.*$"),
+        payload=[1, 2],
+        repeat=True,
+    )
+    with pytest.raises(ResponseValidationError, match="expected a JSON object"):
+        await call(client)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
-from ..errors import ConfigurationError, MissingWriteTokenError, NotFoundError
+from ..errors import (
+    ConfigurationError,
+    MissingWriteTokenError,
+    NotFoundError,
+    ResponseValidationError,
+)
 from ..models.converter import structure
 from ..models.meta import ListMeta
 from ..pagination import AsyncPager, Cursor, PaginationMode, ResultPage
@@ -49,8 +54,8 @@ class Resource:
         list_type = list[item_type]
 
         async def fetch(page_params: dict[str, int], position: int) -> ResultPage[T]:
-            payload = await self._transport.get(segments, {**params, **page_params})
-            data = payload.get("data") if isinstance(payload, dict) else None
+            payload = envelope(await self._transport.get(segments, {**params, **page_params}))
+            data = payload.get("data")
             if extract is not None:
                 data = extract(data)
             items: list[T] = structure(data if data is not None else [], list_type)
@@ -138,7 +143,9 @@ class Resource:
 
         async def probe() -> bool:
             try:
-                payload = await self._transport.get(segments, {**PREVIEW, "locale": locale})
+                payload = envelope(
+                    await self._transport.get(segments, {**PREVIEW, "locale": locale})
+                )
             except NotFoundError:
                 return False
             return shows_scalars(shown(payload), wanted)
@@ -169,10 +176,17 @@ class Resource:
 
     async def _get_data(self, segments: Sequence[str | int], params: Params, model: Any) -> Any:
         """GET a detail endpoint and structure its `data` into `model`."""
-        payload = await self._transport.get(segments, params)
-        if not isinstance(payload, dict) or "data" not in payload:
-            return structure(None, model)
-        return structure(payload["data"], model)
+        payload = envelope(await self._transport.get(segments, params))
+        return structure(payload.get("data"), model)
+
+
+def envelope(payload: Any) -> dict[str, Any]:
+    """The response's JSON object (`data`, `meta`...); anything else is ResponseValidationError."""
+    if not isinstance(payload, dict):
+        raise ResponseValidationError(
+            f"expected a JSON object from the API, got {type(payload).__name__}"
+        )
+    return payload
 
 
 def read_params(

@@ -16,6 +16,7 @@ from ._base import (
     PublishStatus,
     Resource,
     check_status,
+    envelope,
     read_params,
     require_text,
 )
@@ -91,8 +92,8 @@ class CollectionsResource(Resource):
     ) -> CollectionItem[FieldsT]:
         """One item of the collection `key` by its numeric id."""
         params = read_params(preview=preview, locale=locale, levels=levels)
-        payload = await self._transport.get(["content", key, int(item_id)], params)
-        data = payload.get("data") if isinstance(payload, dict) else None
+        payload = envelope(await self._transport.get(["content", key, int(item_id)], params))
+        data = payload.get("data")
         # The item comes either bare or, like list responses, under its collection key.
         if isinstance(data, dict) and isinstance(data.get(key), list) and data[key]:
             data = data[key][0]
@@ -147,7 +148,7 @@ class CollectionsResource(Resource):
         params = read_params(preview=True, locale=locale, fields=scalars, page=1, page_size=1)
 
         async def probe() -> bool:
-            payload = await self._transport.get(["content", key], params)
+            payload = envelope(await self._transport.get(["content", key], params))
             return bool((payload.get("meta") or {}).get("count"))
 
         return probe

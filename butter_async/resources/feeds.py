@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import ResponseValidationError
-from ._base import Resource
+from ._base import Resource, envelope
 
 FeedKind = Literal["rss", "atom", "sitemap"]
 
@@ -21,10 +21,12 @@ class FeedsResource(Resource):
         tag_slug: str | None = None,
     ) -> str:
         """The XML of the feed `kind`, optionally filtered by category or tag."""
-        payload = await self._transport.get(
-            ["feeds", kind], {"category_slug": category_slug, "tag_slug": tag_slug}
+        payload = envelope(
+            await self._transport.get(
+                ["feeds", kind], {"category_slug": category_slug, "tag_slug": tag_slug}
+            )
         )
-        data = payload.get("data") if isinstance(payload, dict) else None
+        data = payload.get("data")
         if not isinstance(data, str):
             raise ResponseValidationError(f"{kind} feed response has no XML text in 'data'")
         return data

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..errors import ConfigurationError, ResponseValidationError
+from ..errors import ConfigurationError
 from ..models.blog import Post, PostDetail, PostSummary
 from ..models.converter import structure
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
 from ..writes import WriteResult
-from ._base import PublishStatus, Resource, check_status, require_text
+from ._base import PublishStatus, Resource, check_status, envelope, require_text
 
 
 class PostsResource(Resource):
@@ -50,9 +50,9 @@ class PostsResource(Resource):
 
     async def get(self, slug: str, *, preview: bool | None = None) -> PostDetail:
         """One post by slug, with its next and previous posts."""
-        payload = await self._transport.get(["posts", slug], {"preview": 1 if preview else None})
-        if not isinstance(payload, dict):
-            raise ResponseValidationError("post response is not a JSON object")
+        payload = envelope(
+            await self._transport.get(["posts", slug], {"preview": 1 if preview else None})
+        )
         meta: dict[str, Any] = payload.get("meta") or {}
         return PostDetail(
             post=structure(payload.get("data"), Post),
