@@ -109,10 +109,12 @@ class Transport:
             f"write_token={'set' if self._write_token else 'unset'} closed={self._closed}>"
         )
 
-    @property
-    def has_write_token(self) -> bool:
-        """Whether writes can be sent."""
-        return bool(self._write_token)
+    def require_write_token(self) -> None:
+        """Raise MissingWriteTokenError unless writes can be sent; no request is made."""
+        if not self._write_token:
+            raise MissingWriteTokenError(
+                "this operation needs a write token: pass write_token= to ButterClient"
+            )
 
     @property
     def closed(self) -> bool:
@@ -213,10 +215,8 @@ class Transport:
         `idempotent` (default: only for GET) allows retrying failures after which the
         request may already have been applied; a PATCH of absolute values is idempotent.
         """
-        if auth == "write" and not self._write_token:
-            raise MissingWriteTokenError(
-                "this operation needs a write token: pass write_token= to ButterClient"
-            )
+        if auth == "write":
+            self.require_write_token()
         session = self._get_session()
         url = self.url_for(segments)
         query = {k: _query_text(v) for k, v in (params or {}).items() if v is not None}

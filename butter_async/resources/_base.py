@@ -7,7 +7,6 @@ from typing import Any, Literal, TypeVar
 
 from ..errors import (
     ConfigurationError,
-    MissingWriteTokenError,
     NotFoundError,
     ResponseValidationError,
 )
@@ -69,13 +68,6 @@ class Resource:
             mode=pagination,
             resume_from=resume_from,
         )
-
-    def _require_write_token(self) -> None:
-        """Fail before any request when the client cannot write."""
-        if not self._transport.has_write_token:
-            raise MissingWriteTokenError(
-                "this operation needs a write token: pass write_token= to ButterClient"
-            )
 
     async def _write(
         self,

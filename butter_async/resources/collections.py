@@ -120,7 +120,7 @@ class CollectionsResource(Resource):
         mapping of locale to fields. The API does not return the new item's id; an
         ambiguous failure is resolved by looking the item up by its scalar field values.
         """
-        self._require_write_token()
+        self._transport.require_write_token()
         require_text(key=key)
         check_status(status)
         if not isinstance(fields, Mapping) or not fields:
@@ -166,7 +166,7 @@ class CollectionsResource(Resource):
         verify_timeout: float = 30.0,
     ) -> WriteResult:
         """Partially update an item; PATCH and PUT both send only what is given."""
-        self._require_write_token()
+        self._transport.require_write_token()
         require_text(key=key)
         check_status(status)
         body: dict[str, Any] = {}
@@ -189,7 +189,7 @@ class CollectionsResource(Resource):
 
     async def delete_item(self, key: str, item_id: int) -> WriteResult:
         """Delete an item by collection key and id."""
-        self._require_write_token()
+        self._transport.require_write_token()
         require_text(key=key)
         return await self._delete(
             "collection_item", f"{key}/{item_id}", ["content", key, int(item_id)]

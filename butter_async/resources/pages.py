@@ -116,7 +116,7 @@ class PagesResource(Resource):
         mapping of locale to fields. `check_first` looks for the page before sending
         (for resumed jobs). `verify` waits until the page is readable.
         """
-        self._require_write_token()
+        self._transport.require_write_token()
         require_text(page_type=page_type, slug=slug, title=title)
         check_status(status)
         if not isinstance(fields, Mapping):
@@ -156,7 +156,7 @@ class PagesResource(Resource):
         components are merged. `verify` reads `/pages/{page_type}/{slug}/`; the API serves
         only single pages under `*`, so give the page type to verify a typed page.
         """
-        self._require_write_token()
+        self._transport.require_write_token()
         require_text(page_type=page_type, slug=slug)
         check_status(status)
         body: dict[str, Any] = {}
@@ -179,6 +179,6 @@ class PagesResource(Resource):
 
     async def delete(self, slug: str, *, page_type: str = "*") -> WriteResult:
         """Delete a page by slug."""
-        self._require_write_token()
+        self._transport.require_write_token()
         require_text(page_type=page_type, slug=slug)
         return await self._delete("page", slug, ["pages", page_type, slug])

@@ -108,7 +108,7 @@ class PostsResource(Resource):
         Categories and tags are names, created when missing. `check_first` looks for the
         post before sending (for resumed jobs); `verify` waits until it is readable.
         """
-        self._require_write_token()
+        self._transport.require_write_token()
         require_text(slug=slug, title=title)
         check_status(status)
         payload = post_body(
@@ -161,7 +161,7 @@ class PostsResource(Resource):
         verify_timeout: float = 30.0,
     ) -> WriteResult:
         """Partially update a post: only the arguments given are sent."""
-        self._require_write_token()
+        self._transport.require_write_token()
         require_text(slug=slug)
         check_status(status)
         payload = post_body(
@@ -195,7 +195,7 @@ class PostsResource(Resource):
 
     async def delete(self, slug: str) -> WriteResult:
         """Delete a post by slug."""
-        self._require_write_token()
+        self._transport.require_write_token()
         require_text(slug=slug)
         return await self._delete("post", slug, ["posts", slug])
 
