@@ -30,6 +30,17 @@ def bad_request(field: str, message: str) -> StoreError:
     return StoreError(400, {field: [message]})
 
 
+def check_field_keys(fields: JSON, schema: Iterable[str], *, complete: bool) -> None:
+    """400 for keys the schema lacks, and (on create, `complete`) for schema keys missing."""
+    known = set(schema)
+    missing = sorted(known - set(fields)) if complete else []
+    if missing:
+        raise bad_request("fields", f"Missing field keys: {', '.join(missing)}.")
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise bad_request("fields", f"Unknown field keys: {', '.join(unknown)}.")
+
+
 def now_iso() -> str:
     """The current time as the API formats timestamps."""
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
@@ -358,12 +369,7 @@ class ContentStore:
         by_locale = self._split_locales(body.get("fields"), locale)
         stored: dict[str | None, JSON] = {}
         for loc, fields in by_locale.items():
-            missing = sorted(set(page_type.fields) - set(fields))
-            if missing:
-                raise bad_request("fields", f"Missing field keys: {', '.join(missing)}.")
-            unknown = sorted(set(fields) - set(page_type.fields))
-            if unknown:
-                raise bad_request("fields", f"Unknown field keys: {', '.join(unknown)}.")
+            check_field_keys(fields, page_type.fields, complete=True)
             stored[loc] = {
                 key: _write_to_read(page_type.fields[key], value) for key, value in fields.items()
             }
@@ -392,9 +398,8 @@ class ContentStore:
         schema = self.page_types[record.page_type].fields if record.page_type else None
         changes = self._split_locales(body.get("fields", {}), locale)
         for fields in changes.values():
-            unknown = sorted(set(fields) - set(schema)) if schema is not None else []
-            if unknown:
-                raise bad_request("fields", f"Unknown field keys: {', '.join(unknown)}.")
+            if schema is not None:
+                check_field_keys(fields, schema, complete=False)
 
         def apply() -> None:
             for loc, fields in changes.items():
@@ -597,12 +602,7 @@ class ContentStore:
         for entry in entries:
             by_locale = self._split_locales(entry, locale)
             for fields in by_locale.values():
-                unknown = sorted(set(fields) - set(schema.fields))
-                if unknown:
-                    raise bad_request("fields", f"Unknown field keys: {', '.join(unknown)}.")
-                missing = sorted(set(schema.fields) - set(fields))
-                if missing:
-                    raise bad_request("fields", f"Missing field keys: {', '.join(missing)}.")
+                check_field_keys(fields, schema.fields, complete=True)
             records.append(
                 CollectionItemRecord(id=0, status=status, fields=copy.deepcopy(by_locale))
             )
@@ -620,9 +620,7 @@ class ContentStore:
         status = _status(body, default=record.status)
         changes = self._split_locales(body.get("fields", {}), locale)
         for fields in changes.values():
-            unknown = sorted(set(fields) - set(schema.fields))
-            if unknown:
-                raise bad_request("fields", f"Unknown field keys: {', '.join(unknown)}.")
+            check_field_keys(fields, schema.fields, complete=False)
 
         def apply() -> None:
             for loc, fields in changes.items():
