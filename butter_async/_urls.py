@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from urllib.parse import quote
@@ -55,7 +56,13 @@ def encode_segment(segment: str | int) -> str:
 def api_url(base_url: URL, segments: Iterable[str | int]) -> URL:
     """The URL of an endpoint under `base_url`, every segment encoded, with a trailing slash."""
     path = "".join(encode_segment(segment) + "/" for segment in segments)
-    return base_url.join(URL(path, encoded=True)) if path else base_url
+    return _joined(base_url, path) if path else base_url
+
+
+@functools.lru_cache(maxsize=1024)
+def _joined(base_url: URL, path: str) -> URL:
+    """`base_url` joined with an encoded relative path; cached, as every list walk repeats it."""
+    return base_url.join(URL(path, encoded=True))
 
 
 def redact_url(url: URL | str) -> str:

@@ -56,6 +56,21 @@ class ClientStats:
     by_status: Counter[int] = attrs.field(factory=Counter)
 
 
+def _request_headers(write_token: str | None, has_body: bool) -> dict[str, str]:
+    """The headers of every request; built once per client, not per request."""
+    headers = {
+        "User-Agent": USER_AGENT,
+        "X-Butter-Client": CLIENT_HEADER,
+        "Accept": "application/json",
+        "Accept-Encoding": "gzip",
+    }
+    if has_body:
+        headers["Content-Type"] = "application/json"
+    if write_token:
+        headers["Authorization"] = f"Token {write_token}"
+    return headers
+
+
 def _query_text(value: QueryValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -93,6 +108,7 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self.timeout = timeout
+        self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self.retry = retry or RetryPolicy()
         self.connector_limit = connector_limit
         self.preview = preview
@@ -102,6 +118,11 @@ class Transport:
         self.rate_limit_listeners: list[Callable[[float | None], None]] = []
         self._parent: Transport | None = None
         self._secrets = tuple(t for t in (read_token, write_token) if t)
+        self._headers = {
+            (auth, has_body): _request_headers(write_token if auth == "write" else None, has_body)
+            for auth in ("read", "write")
+            for has_body in (False, True)
+        }
 
     def __repr__(self) -> str:
         return (
@@ -134,7 +155,9 @@ class Transport:
         derived = copy.copy(self)
         derived._parent = self._parent or self
         derived._owns_session = False
-        derived.timeout = timeout if timeout is not None else self.timeout
+        if timeout is not None:
+            derived.timeout = timeout
+            derived._client_timeout = aiohttp.ClientTimeout(total=timeout)
         derived.retry = retry if retry is not None else self.retry
         derived.preview = preview if preview is not None else self.preview
         return derived
@@ -279,20 +302,13 @@ class Transport:
         timeout: float | None,
         attempt: int,
     ) -> Any:
-        headers = {
-            "User-Agent": USER_AGENT,
-            "X-Butter-Client": CLIENT_HEADER,
-            "Accept": "application/json",
-            "Accept-Encoding": "gzip",
-        }
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        if auth == "write":
-            headers["Authorization"] = f"Token {self._write_token}"
-        else:
+        headers = self._headers[auth, body is not None]
+        if auth == "read":
             query = {**query, "auth_token": self._read_token}
         target = url.update_query(query) if query else url
-        client_timeout = aiohttp.ClientTimeout(total=timeout or self.timeout)
+        client_timeout = (
+            aiohttp.ClientTimeout(total=timeout) if timeout else self._client_timeout
+        )
         started = time.perf_counter()
         self.stats.requests += 1
         for _hop in range(_MAX_REDIRECTS + 1):
@@ -367,6 +383,8 @@ class Transport:
                 url=redact_url(url),
                 body="",
             )
+        if declared is not None and "Content-Encoding" not in response.headers:
+            return await response.read()  # the declared size, already checked, is all we read
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_any():
@@ -385,7 +403,6 @@ class Transport:
     def _decode(
         self, status: int, raw: bytes, headers: Mapping[str, str], method: str, url: URL
     ) -> Any:
-        safe_url = redact_url(url)
         if status == 204 or (not raw and status < 400):
             return None
         try:
@@ -397,7 +414,7 @@ class Transport:
                     "response body is not valid JSON (truncated, or an HTML page from a proxy?)",
                     status=status,
                     method=method,
-                    url=safe_url,
+                    url=redact_url(url),
                     body=snippet,
                 ) from None
             payload = snippet
@@ -411,6 +428,7 @@ class Transport:
                 else orjson.dumps(payload).decode()[:200]
             )
         detail = self.redact(detail)
+        safe_url = redact_url(url)
         error_class = error_class_for(status)
         if error_class is RateLimitError:
             raise RateLimitError(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -88,22 +91,66 @@ async def test_oversized_body_is_refused_before_it_fills_memory() -> None:
             await butter.posts.list(page_size=100).first()
 
 
+@contextlib.asynccontextmanager
+async def serving_posts(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[str]:
+    """A real loopback server answering `GET /v2/posts/` with `handler`; yields its base URL."""
+    app = web.Application()
+    app.router.add_get("/v2/posts/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v2/"
+    finally:
+        await runner.cleanup()
+
+
 async def test_json_nesting_bomb_is_an_invalid_response() -> None:
     bomb = b"[" * 200_000 + b"]" * 200_000
 
     async def serve_bomb(request: web.Request) -> web.Response:
         return web.Response(body=bomb, content_type="application/json")
 
-    app = web.Application()
-    app.router.add_get("/v2/posts/", serve_bomb)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        port = runner.addresses[0][1]
-        async with ButterClient(READ, base_url=f"http://127.0.0.1:{port}/v2/", retry=FAST) as b:
-            with pytest.raises(InvalidResponseError, match="not valid JSON"):
-                await b.posts.list().first()
-    finally:
-        await runner.cleanup()
+    async with serving_posts(serve_bomb) as url, ButterClient(READ, base_url=url, retry=FAST) as b:
+        with pytest.raises(InvalidResponseError, match="not valid JSON"):
+            await b.posts.list().first()
+
+
+async def test_gzip_bomb_is_refused_by_its_decompressed_size() -> None:
+    # 10 MB of spaces compress to about 10 KB: the declared length alone would pass.
+    compressed = gzip.compress(b"{" + b" " * 10_000_000 + b"}")
+
+    async def serve_bomb(request: web.Request) -> web.Response:
+        return web.Response(
+            body=compressed,
+            content_type="application/json",
+            headers={"Content-Encoding": "gzip"},
+        )
+
+    async with (
+        serving_posts(serve_bomb) as url,
+        ButterClient(READ, base_url=url, retry=FAST, max_body_size=1_000_000) as butter,
+    ):
+        with pytest.raises(InvalidResponseError, match="max_body_size"):
+            await butter.posts.list().first()
+
+
+async def test_chunked_body_without_a_length_is_capped_while_streaming() -> None:
+    async def serve_endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b'{"data": [')
+        for _ in range(50):
+            await response.write(b'"' + b"x" * 100_000 + b'",')
+        return response
+
+    async with (
+        serving_posts(serve_endless) as url,
+        ButterClient(READ, base_url=url, retry=FAST, max_body_size=1_000_000) as butter,
+    ):
+        with pytest.raises(InvalidResponseError, match="max_body_size"):
+            await butter.posts.list().first()
