@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import attrs
+import orjson
 
 FieldKind = Literal["text", "number", "media", "repeater", "component", "component_picker"]
 JSON = dict[str, Any]
@@ -603,9 +603,9 @@ class ContentStore:
             by_locale = self._split_locales(entry, locale)
             for fields in by_locale.values():
                 check_field_keys(fields, schema.fields, complete=True)
-            records.append(
-                CollectionItemRecord(id=0, status=status, fields=copy.deepcopy(by_locale))
-            )
+            # Keyed by locale, None for the default one: copy each locale's fields.
+            fields_by_locale = {loc: json_copy(fields) for loc, fields in by_locale.items()}
+            records.append(CollectionItemRecord(id=0, status=status, fields=fields_by_locale))
         return records
 
     def item_update(
@@ -624,7 +624,7 @@ class ContentStore:
 
         def apply() -> None:
             for loc, fields in changes.items():
-                record.fields.setdefault(loc, {}).update(copy.deepcopy(fields))
+                record.fields.setdefault(loc, {}).update(json_copy(fields))
             record.status = status
 
         return apply
@@ -650,6 +650,11 @@ def _status(body: JSON, default: str = "draft") -> str:
     return str(status)
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data, so stored content never shares objects with a request."""
+    return orjson.loads(orjson.dumps(value))
+
+
 def _write_to_read(kind: FieldKind, value: Any) -> Any:
     """Convert a written value to its read shape: pickers `[{name: {...}}]` -> `{type, fields}`."""
     if kind == "component_picker" and isinstance(value, list):
@@ -661,4 +666,4 @@ def _write_to_read(kind: FieldKind, value: Any) -> Any:
             else:
                 converted.append(entry)
         return converted
-    return copy.deepcopy(value)
+    return json_copy(value)
