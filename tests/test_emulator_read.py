@@ -190,3 +190,15 @@ async def test_locales(emulator: Emulator) -> None:
 async def test_pytest_plugin_fixture(butter_client: ButterClient) -> None:
     detail = await butter_client.posts.get("example-post")
     assert detail.post.title == "Example Post"
+
+
+async def test_request_log_of_a_long_running_emulator_stays_bounded(
+    emulator: Emulator, butter: ButterClient
+) -> None:
+    emulator.state.request_log_limit = 10
+    slugs = published_post_slugs(emulator)[:25]
+    for slug in slugs:
+        await butter.posts.get(slug)
+    assert 5 <= len(emulator.requests) <= 10
+    assert emulator.requests[-1].path == f"posts/{slugs[-1]}/"
+    assert emulator.state.calls == 25

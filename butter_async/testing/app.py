@@ -69,6 +69,9 @@ def _field_params(request: web.Request) -> dict[str, str]:
     return {k[7:]: v for k, v in request.query.items() if k.startswith("fields.") and k[7:]}
 
 
+REQUEST_LOG_LIMIT = 200_000
+
+
 class EmulatorState:
     """The mutable knobs and observations of a running emulator."""
 
@@ -99,6 +102,7 @@ class EmulatorState:
         self.fractional_retry_after = fractional_retry_after
         self.redirect_base = redirect_base
         self.requests: list[RequestRecord] = []
+        self.request_log_limit = REQUEST_LOG_LIMIT
         self.status_counts: Counter[int] = Counter()
         self.endpoint_counts: Counter[str] = Counter()
         self.calls = 0
@@ -192,6 +196,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
                 at=time.monotonic(),
             )
         )
+        if len(state.requests) > state.request_log_limit:
+            del state.requests[: len(state.requests) // 2]  # a long-running server stays bounded
 
 
 @web.middleware

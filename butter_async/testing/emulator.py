@@ -93,7 +93,7 @@ class Emulator:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """Every request served so far."""
+        """The requests served so far, oldest first (a long run keeps the latest 100,000+)."""
         return self.state.requests
 
     def client(self, *, write: bool = True, **options: Any) -> ButterClient:
