@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 from aiolimiter import AsyncLimiter
 
-from .errors import APIError, ButterError, ConfigurationError
+from .errors import (
+    APIError,
+    ButterError,
+    ClientClosedError,
+    ConfigurationError,
+    RateLimitError,
+)
 from .journal import Journal, JournalState
 from .operations import DEFAULT_MAX_PAYLOAD_BYTES, InvalidOperationError, Operation
 
@@ -39,8 +45,9 @@ class BulkResult:
     """The fate of one input operation.
 
     `skipped`: done by an earlier run (journal). `not_attempted`: never sent because the
-    job stopped (fail_fast, max_failures, cancellation). `interrupted`: in flight when the
-    job was cancelled; it may have been applied, and a resumed job will check.
+    job stopped (fail_fast, max_failures, cancellation, a closed client). `interrupted`: in
+    flight when the job was cancelled or the client closed; it may have been applied, and a
+    resumed job will check.
     """
 
     index: int
@@ -163,6 +170,10 @@ async def _aiterate(
     else:
         for operation in operations:
             yield operation
+
+
+RATE_LIMITED_ROUNDS = 3
+"""Rounds through the concurrency gate for an item whose every retry met a 429."""
 
 
 class BulkWriter:
@@ -373,27 +384,48 @@ class BulkWriter:
         journal: Journal | None,
         limiter: AsyncLimiter | None,
     ) -> BulkResult:
-        await self._gate.acquire()
-        succeeded = False
-        try:
-            if limiter is not None:
-                await limiter.acquire()
-            if journal:
-                journal.started(operation.key, index)
-            write = await operation.execute(self.client, check_first=check_first)
-            succeeded = True
-            return _result(
-                index,
-                operation,
-                write.outcome,
-                attempts=write.attempts,
-                confirmed_by_read=write.confirmed_by_read,
-            )
-        except (ButterError, ValueError, TypeError) as error:
-            detail = error.detail if isinstance(error, APIError) else str(error)
-            return _result(index, operation, "failed", attempts=1, detail=detail, error=error)
-        finally:
-            await self._gate.release(succeeded=succeeded)
+        for round_ in range(RATE_LIMITED_ROUNDS):
+            await self._gate.acquire()
+            succeeded = False
+            try:
+                if limiter is not None:
+                    await limiter.acquire()
+                if self.client._transport.closed:
+                    return _result(index, operation, "not_attempted", detail="client closed")
+                if journal and round_ == 0:
+                    journal.started(operation.key, index)
+                write = await operation.execute(self.client, check_first=check_first)
+                succeeded = True
+                return _result(
+                    index,
+                    operation,
+                    write.outcome,
+                    attempts=write.attempts,
+                    confirmed_by_read=write.confirmed_by_read,
+                )
+            except RateLimitError as error:
+                if not self._requeue(error, round_):
+                    return _failed(index, operation, error)
+                # Refused, so not applied; an earlier ambiguous attempt may have been.
+                check_first = True
+            except ClientClosedError as error:
+                # The request may have reached the server before the client closed.
+                return _result(index, operation, "interrupted", detail=str(error), error=error)
+            except (ButterError, ValueError, TypeError) as error:
+                return _failed(index, operation, error)
+            finally:
+                await self._gate.release(succeeded=succeeded)
+        raise AssertionError("unreachable: the last round returns")
+
+    def _requeue(self, error: RateLimitError, round_: int) -> bool:
+        """Whether an item whose retries all met 429s goes back through the gate.
+
+        Every in-flight request retries 429s on its own, so under a tight limit one item
+        can lose every race; a new round waits for a slot of the lowered concurrency.
+        """
+        cap = self.client._transport.retry.retry_after_cap
+        spent_quota = error.retry_after is not None and error.retry_after > cap
+        return not spent_quota and round_ + 1 < RATE_LIMITED_ROUNDS
 
     def _on_rate_limited(self, retry_after: float | None) -> None:
         self.report.rate_limited += 1
@@ -409,6 +441,11 @@ class BulkWriter:
             concurrency=self._gate.current,
             elapsed=time.monotonic() - started,
         )
+
+
+def _failed(index: int, operation: Operation, error: Exception) -> BulkResult:
+    detail = error.detail if isinstance(error, APIError) else str(error)
+    return _result(index, operation, "failed", attempts=1, detail=detail, error=error)
 
 
 def _safe_key(operation: object) -> str:
