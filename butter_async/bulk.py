@@ -384,7 +384,8 @@ class BulkWriter:
         journal: Journal | None,
         limiter: AsyncLimiter | None,
     ) -> BulkResult:
-        for round_ in range(RATE_LIMITED_ROUNDS):
+        round_ = 0
+        while True:
             await self._gate.acquire()
             succeeded = False
             try:
@@ -408,6 +409,7 @@ class BulkWriter:
                     return _failed(index, operation, error)
                 # Refused, so not applied; an earlier ambiguous attempt may have been.
                 check_first = True
+                round_ += 1
             except ClientClosedError as error:
                 # The request may have reached the server before the client closed.
                 return _result(index, operation, "interrupted", detail=str(error), error=error)
@@ -415,7 +417,6 @@ class BulkWriter:
                 return _failed(index, operation, error)
             finally:
                 await self._gate.release(succeeded=succeeded)
-        raise AssertionError("unreachable: the last round returns")
 
     def _requeue(self, error: RateLimitError, round_: int) -> bool:
         """Whether an item whose retries all met 429s goes back through the gate.
@@ -423,13 +424,12 @@ class BulkWriter:
         Every in-flight request retries 429s on its own, so under a tight limit one item
         can lose every race; a new round waits for a slot of the lowered concurrency.
         """
-        cap = self.client._transport.retry.retry_after_cap
-        spent_quota = error.retry_after is not None and error.retry_after > cap
+        spent_quota = self.client._transport.retry.too_long_to_wait(error.retry_after)
         return not spent_quota and round_ + 1 < RATE_LIMITED_ROUNDS
 
     def _on_rate_limited(self, retry_after: float | None) -> None:
         self.report.rate_limited += 1
-        if retry_after is not None and retry_after > self.client._transport.retry.retry_after_cap:
+        if self.client._transport.retry.too_long_to_wait(retry_after):
             return  # a spent quota: the requests fail with RateLimitError, nobody waits days
         self._gate.rate_limited(retry_after)
 

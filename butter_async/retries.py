@@ -23,6 +23,10 @@ class RetryPolicy:
     backoff_max: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
     retry_after_cap: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
 
+    def too_long_to_wait(self, retry_after: float | None) -> bool:
+        """Whether a `Retry-After` is beyond `retry_after_cap` (a spent quota, say)."""
+        return retry_after is not None and retry_after > self.retry_after_cap
+
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number `attempt` (0-based) when the server gave no hint."""
         ceiling = min(self.backoff_max, self.backoff_base * (2**attempt))

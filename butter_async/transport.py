@@ -276,11 +276,9 @@ class Transport:
 
     def _delay_for(self, error: APIError, attempt: int) -> float:
         retry_after = error.retry_after if isinstance(error, RateLimitError) else None
-        if retry_after is None:
-            return self.retry.backoff(attempt)
-        if retry_after > self.retry.retry_after_cap:
+        if self.retry.too_long_to_wait(retry_after):
             raise error
-        return retry_after
+        return self.retry.backoff(attempt) if retry_after is None else retry_after
 
     @staticmethod
     def _encode_body(json: Any) -> bytes | None:
