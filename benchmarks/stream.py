@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import json
 import math
+import statistics
 import time
-from typing import Any
+from collections.abc import Callable
 
 import aiohttp
 
@@ -21,7 +22,7 @@ from .table import print_table
 
 def official_walk(url: str, token: str, page_size: int) -> tuple[int, int]:
     """The official synchronous SDK, page after page, as its users write it."""
-    from butter_cms import ButterCMS
+    from butter_cms import ButterCMS  # type: ignore[import-untyped]
 
     client = ButterCMS(token)
     client.posts.url = url
@@ -41,7 +42,11 @@ async def plain_aiohttp_walk(url: str, token: str, page_size: int) -> tuple[int,
     page: int | None = 1
     async with aiohttp.ClientSession() as session:
         while page:
-            params = {"page": page, "page_size": page_size, "auth_token": token}
+            params: dict[str, str | int] = {
+                "page": page,
+                "page_size": page_size,
+                "auth_token": token,
+            }
             async with session.get(url + "posts/", params=params) as response:
                 body = json.loads(await response.read())
             requests += 1
@@ -65,7 +70,11 @@ async def raw_pages(url: str, token: str, page_size: int) -> list[bytes]:
     async with aiohttp.ClientSession() as session:
         page: int | None = 1
         while page:
-            params = {"page": page, "page_size": page_size, "auth_token": token}
+            params: dict[str, str | int] = {
+                "page": page,
+                "page_size": page_size,
+                "auth_token": token,
+            }
             async with session.get(url + "posts/", params=params) as response:
                 body = await response.read()
             bodies.append(body)
@@ -83,35 +92,36 @@ def parse_time(bodies: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
-def timed(function: Any, *args: Any) -> tuple[float, int, int]:
-    started = time.perf_counter()
-    items, requests = function(*args)
-    return time.perf_counter() - started, items, requests
+def median_of(repeat: int, walk: Callable[[], tuple[int, int]]) -> tuple[float, int, int]:
+    """The median wall time of `repeat` walks (a shared VM is noisy), with items and requests."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        items, requests = walk()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), items, requests
 
 
-def timed_async(coroutine: Any) -> tuple[float, int, int]:
-    started = time.perf_counter()
-    items, requests = asyncio.run(coroutine)
-    return time.perf_counter() - started, items, requests
-
-
-def run(posts: int, page_size: int, latency: float, prefetch: int) -> dict[str, float]:
+def run(posts: int, page_size: int, latency: float, prefetch: int, repeat: int) -> dict[str, float]:
     """One latency setting: every contender, then the table. Returns the key ratios."""
     with EmulatorProcess(posts=posts, latency=latency) as emu:
         url, token = emu.url, emu.read_token
-        results = {
-            "official buttercms-python (sequential)": timed(official_walk, url, token, page_size),
-            "plain aiohttp + json.loads (sequential)": timed_async(
+        walks: dict[str, Callable[[], tuple[int, int]]] = {
+            "official buttercms-python (sequential)": lambda: official_walk(url, token, page_size),
+            "plain aiohttp + json.loads (sequential)": lambda: asyncio.run(
                 plain_aiohttp_walk(url, token, page_size)
             ),
-            "butter_async, prefetch off": timed_async(butter_walk(url, token, page_size, 1)),
-            f"butter_async, default (prefetch {prefetch})": timed_async(
+            "butter_async, prefetch off": lambda: asyncio.run(
+                butter_walk(url, token, page_size, 1)
+            ),
+            f"butter_async, default (prefetch {prefetch})": lambda: asyncio.run(
                 butter_walk(url, token, page_size, prefetch)
             ),
         }
+        results = {name: median_of(repeat, walk) for name, walk in walks.items()}
         bodies = asyncio.run(raw_pages(url, token, page_size))
     pages = len(bodies)
-    parse = parse_time(bodies)
+    parse = statistics.median(parse_time(bodies) for _ in range(repeat))
     bound = latency * (1 + math.ceil((pages - 1) / prefetch)) + parse
     official = results["official buttercms-python (sequential)"][0]
     plain = results["plain aiohttp + json.loads (sequential)"][0]
@@ -140,7 +150,8 @@ def run(posts: int, page_size: int, latency: float, prefetch: int) -> dict[str, 
         ]
     )
     print_table(
-        f"stream {posts:,} posts, page_size {page_size}, latency {latency * 1000:.0f} ms",
+        f"stream {posts:,} posts, page_size {page_size}, latency {latency * 1000:.0f} ms"
+        f" (median of {repeat} runs)",
         ["contender", "wall s", "items/s", "requests", "x official", "x plain", "/ bound"],
         rows,
     )
@@ -157,11 +168,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--latencies", default="0.05,0", help="seconds, comma-separated")
     parser.add_argument("--prefetch", type=int, default=DEFAULT_PREFETCH)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per contender; the median")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     args = parser.parse_args(argv)
     posts = 1_000 if args.quick else args.posts
+    repeat = 1 if args.quick else args.repeat
     for latency in (float(value) for value in args.latencies.split(",")):
-        ratios = run(posts, args.page_size, latency, args.prefetch)
+        ratios = run(posts, args.page_size, latency, args.prefetch, repeat)
         print(
             "  targets: "
             + (
