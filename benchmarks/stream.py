@@ -93,7 +93,9 @@ def parse_time(bodies: list[bytes]) -> float:
 
 
 def median_of(repeat: int, walk: Callable[[], tuple[int, int]]) -> tuple[float, int, int]:
-    """The median wall time of `repeat` walks (a shared VM is noisy), with items and requests."""
+    """The median wall time of `repeat` walks after one untimed warm-up walk, as pyperf
+    does: on the shared VM, the first walk after an idle spell runs 10-30% slower."""
+    walk()
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
@@ -151,7 +153,7 @@ def run(posts: int, page_size: int, latency: float, prefetch: int, repeat: int) 
     )
     print_table(
         f"stream {posts:,} posts, page_size {page_size}, latency {latency * 1000:.0f} ms"
-        f" (median of {repeat} runs)",
+        f" (median of {repeat} runs after a warm-up)",
         ["contender", "wall s", "items/s", "requests", "x official", "x plain", "/ bound"],
         rows,
     )
