@@ -47,6 +47,19 @@ def recorded(name: str) -> dict[str, Any]:
     return exchanges[0]
 
 
+def recipe_fields(**overrides: Any) -> dict[str, Any]:
+    """Every field of the emulator's seeded `recipe` page type; `overrides` replace some."""
+    fields: dict[str, Any] = {
+        "headline": "Soup",
+        "servings": 2,
+        "hero_image": "",
+        "ingredients": [{"name": "leek", "grams": 200}],
+        "seo": {"title": "Soup", "description": "Warm"},
+        "sections": [{"hero": {"headline": "Hot soup", "image": ""}}],
+    }
+    return {**fields, **overrides}
+
+
 FAST_RETRIES = RetryPolicy(max_retries=3, backoff_base=0.0, backoff_max=0.0, retry_after_cap=5)
 
 

@@ -30,23 +30,20 @@ from butter_async.operations import (
 )
 from butter_async.testing import Emulator, Fault, SeedSpec
 
+from .conftest import recipe_fields
+
 FAST = RetryPolicy(max_retries=6, backoff_base=0.0, backoff_max=0.0, retry_after_cap=5)
-
-
-def recipe(i: int) -> dict[str, Any]:
-    return {
-        "headline": f"Recipe {i}",
-        "servings": i % 6,
-        "hero_image": "",
-        "ingredients": [{"name": "salt", "grams": i}],
-        "seo": {"title": f"R{i}"},
-        "sections": [],
-    }
 
 
 def creates(n: int, start: int = 0) -> Iterator[CreatePage]:
     for i in range(start, start + n):
-        yield CreatePage("recipe", f"bulk-{i:05d}", f"Bulk {i}", recipe(i), status="published")
+        yield CreatePage(
+            "recipe",
+            f"bulk-{i:05d}",
+            f"Bulk {i}",
+            recipe_fields(headline=f"Recipe {i}"),
+            status="published",
+        )
 
 
 def bulk_pages(emu: Emulator) -> list[str]:
@@ -86,7 +83,7 @@ async def test_every_operation_kind_through_bulk() -> None:
     async with Emulator(seed=SeedSpec(pages=3, collection_items=3)) as emu:
         ids = sorted(emu.store.items["products"])
         ops: list[Operation] = [
-            CreatePage("recipe", "p1", "P1", recipe(1)),
+            CreatePage("recipe", "p1", "P1", recipe_fields(headline="Recipe 1")),
             UpdatePage("recipe-000000", {"servings": 9}, page_type="recipe"),
             DeletePage("recipe-000001"),
             CreatePost("post-a", "Post A", {"author_slug": "sdk-tests", "tags": ["x"]}),
@@ -118,13 +115,13 @@ async def test_every_operation_kind_through_bulk() -> None:
 
 async def test_invalid_inputs_fail_alone_with_a_clear_message() -> None:
     ops: list[Any] = [
-        CreatePage("recipe", "", "No slug", recipe(0)),
-        CreatePage("recipe", "ok-1", "OK", recipe(1)),
+        CreatePage("recipe", "", "No slug", recipe_fields(headline="Recipe 0")),
+        CreatePage("recipe", "ok-1", "OK", recipe_fields(headline="Recipe 1")),
         CreatePage("recipe", "big", "Big", {"blob": "x" * 2000}),
         CreatePage("recipe", "bad-json", "Bad", {"when": object()}),
         CreatePost("p", "P", {"colour": "red"}),
         "not an operation",
-        CreatePage("recipe", "ok-2", "OK", recipe(2)),
+        CreatePage("recipe", "ok-2", "OK", recipe_fields(headline="Recipe 2")),
     ]
     async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
         report = await butter.bulk_run(ops, max_payload_bytes=1000)
@@ -147,7 +144,10 @@ async def test_invalid_inputs_fail_alone_with_a_clear_message() -> None:
 
 
 async def test_fail_fast_stops_and_reports_the_rest_as_not_attempted() -> None:
-    ops = [CreatePage("recipe", "x", "X", recipe(0)), CreatePage("nope", "y", "Y", {})]
+    ops = [
+        CreatePage("recipe", "x", "X", recipe_fields(headline="Recipe 0")),
+        CreatePage("nope", "y", "Y", {}),
+    ]
     ops += list(creates(50))
     async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
         report = await butter.bulk_run(ops, concurrency=1, fail_fast=True)

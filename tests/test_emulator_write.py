@@ -10,6 +10,8 @@ import pytest_asyncio
 
 from butter_async.testing import Emulator, SeedSpec
 
+from .conftest import recipe_fields
+
 
 class Raw:
     """Plain aiohttp calls to the emulator with a chosen credential."""
@@ -63,18 +65,6 @@ async def emu() -> AsyncIterator[Emulator]:
 async def raw(emu: Emulator) -> AsyncIterator[Raw]:
     async with aiohttp.ClientSession() as session:
         yield Raw(emu, session)
-
-
-def recipe_fields(**overrides: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "headline": "Soup",
-        "servings": 2,
-        "hero_image": "",
-        "ingredients": [{"name": "leek", "grams": 200}],
-        "seo": {"title": "Soup", "description": "Warm"},
-        "sections": [{"hero": {"headline": "Hot soup", "image": ""}}],
-    }
-    return {**fields, **overrides}
 
 
 def new_page(slug: str = "soup", **overrides: Any) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from butter_async import ButterClient, RateLimitError, RetryPolicy, ServerError
 from butter_async.operations import CreatePage
 from butter_async.testing import Emulator, Fault, SeedSpec
 
+from .conftest import recipe_fields
+
 RECOVERS = "recovers"
 FAMILIES = ("get", "stream", "create", "update", "delete", "bulk")
 ALL_RECOVER = dict.fromkeys(FAMILIES, RECOVERS)
@@ -63,17 +65,6 @@ TARGETS = {
 }
 
 
-def recipe(i: int) -> dict[str, Any]:
-    return {
-        "headline": f"M{i}",
-        "servings": 1,
-        "hero_image": "",
-        "ingredients": [],
-        "seo": {"title": "m"},
-        "sections": [],
-    }
-
-
 @pytest_asyncio.fixture
 async def emu() -> AsyncIterator[Emulator]:
     async with Emulator(seed=SeedSpec(posts=35, pages=2)) as e:
@@ -98,11 +89,16 @@ async def run(family: str, butter: ButterClient, emu: Emulator, expected_posts: 
     operations: dict[str, Callable[[], Awaitable[Any]]] = {
         "get": lambda: butter.posts.get("post-000003"),
         "stream": lambda: butter.posts.list(page_size=10).collect(),
-        "create": lambda: butter.pages.create("recipe", "matrix-new", "New", recipe(0)),
+        "create": lambda: butter.pages.create(
+            "recipe", "matrix-new", "New", recipe_fields(headline="M0")
+        ),
         "update": lambda: butter.pages.update("recipe", "recipe-000000", fields={"servings": 7}),
         "delete": lambda: butter.pages.delete("recipe-000001", page_type="recipe"),
         "bulk": lambda: butter.bulk_run(
-            [CreatePage("recipe", f"matrix-{i}", f"M {i}", recipe(i)) for i in range(20)],
+            [
+                CreatePage("recipe", f"matrix-{i}", f"M {i}", recipe_fields(headline=f"M{i}"))
+                for i in range(20)
+            ],
             concurrency=4,
         ),
     }

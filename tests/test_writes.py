@@ -19,19 +19,9 @@ from butter_async import (
 from butter_async.testing import Emulator, Fault, SeedSpec
 from butter_async.writes import VisibilityTimeoutError
 
+from .conftest import recipe_fields
+
 FAST = RetryPolicy(max_retries=3, backoff_base=0.0, backoff_max=0.0, retry_after_cap=5)
-
-
-def recipe(**overrides: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "headline": "Soup",
-        "servings": 2,
-        "hero_image": "",
-        "ingredients": [{"name": "leek", "grams": 200}],
-        "seo": {"title": "Soup", "description": "Warm"},
-        "sections": [{"hero": {"headline": "Hot", "image": ""}}],
-    }
-    return {**fields, **overrides}
 
 
 @pytest_asyncio.fixture
@@ -51,7 +41,7 @@ def posts_sent(emu: Emulator, path: str) -> int:
 
 
 async def test_page_create_update_delete(emu: Emulator, butter: ButterClient) -> None:
-    created = await butter.pages.create("recipe", "soup", "Soup", recipe(), verify=True)
+    created = await butter.pages.create("recipe", "soup", "Soup", recipe_fields(), verify=True)
     assert (created.kind, created.key, created.outcome, created.pending) == (
         "page",
         "soup",
@@ -80,14 +70,14 @@ async def test_page_create_update_delete(emu: Emulator, butter: ButterClient) ->
 async def test_duplicate_slug_is_reported_as_already_existing(
     emu: Emulator, butter: ButterClient
 ) -> None:
-    await butter.pages.create("recipe", "soup", "Soup", recipe())
-    again = await butter.pages.create("recipe", "soup", "Soup", recipe())
+    await butter.pages.create("recipe", "soup", "Soup", recipe_fields())
+    again = await butter.pages.create("recipe", "soup", "Soup", recipe_fields())
     assert again.outcome == "already_existed"
     assert len([p for p in emu.store.pages if p == "soup"]) == 1
 
 
 async def test_schema_errors_surface_as_bad_request(butter: ButterClient) -> None:
-    fields = recipe()
+    fields = recipe_fields()
     del fields["servings"]
     with pytest.raises(BadRequestError) as caught:
         await butter.pages.create("recipe", "soup", "Soup", fields)
@@ -100,7 +90,7 @@ async def test_schema_errors_surface_as_bad_request(butter: ButterClient) -> Non
 async def test_writes_need_a_write_token_before_any_request(emu: Emulator) -> None:
     async with emu.client(write=False) as reader:
         with pytest.raises(MissingWriteTokenError):
-            await reader.pages.create("recipe", "soup", "Soup", recipe())
+            await reader.pages.create("recipe", "soup", "Soup", recipe_fields())
         with pytest.raises(MissingWriteTokenError):
             await reader.posts.delete("example-post")
         with pytest.raises(MissingWriteTokenError):
@@ -132,7 +122,7 @@ async def test_ambiguous_create_is_resolved_by_reading_back(
     emu: Emulator, butter: ButterClient
 ) -> None:
     emu.faults.add(Fault("reset_after", path="pages/", methods=("POST",), nth=1))
-    result = await butter.pages.create("recipe", "soup", "Soup", recipe())
+    result = await butter.pages.create("recipe", "soup", "Soup", recipe_fields())
     assert (result.outcome, result.confirmed_by_read, result.attempts) == ("created", True, 1)
     assert posts_sent(emu, "pages/") == 1
     assert "soup" in emu.store.pages
@@ -214,14 +204,14 @@ async def test_verify_times_out_when_processing_lags(emu: Emulator, butter: Butt
     emu.state.processing_delay = 3600
     with pytest.raises(VisibilityTimeoutError):
         await butter.pages.create(
-            "recipe", "soup", "Soup", recipe(), verify=True, verify_timeout=0.05
+            "recipe", "soup", "Soup", recipe_fields(), verify=True, verify_timeout=0.05
         )
 
 
 async def test_multi_locale_page_create() -> None:
     emu = Emulator(seed=SeedSpec(pages=1), locales=("en", "fr"))
     async with emu, emu.client(retry=FAST) as butter:
-        fields = {"en": recipe(), "fr": recipe(headline="Soupe")}
+        fields = {"en": recipe_fields(), "fr": recipe_fields(headline="Soupe")}
         await butter.pages.create("recipe", "soup", "Soup", fields, status="published")
         french = await butter.pages.get("recipe", "soup", locale="fr")
         assert french.fields["headline"] == "Soupe"
