@@ -94,7 +94,7 @@ def parse_time(bodies: list[bytes]) -> float:
 
 def median_of(repeat: int, walk: Callable[[], tuple[int, int]]) -> tuple[float, int, int]:
     """The median wall time of `repeat` walks after one untimed warm-up walk, as pyperf
-    does: on the shared VM, the first walk after an idle spell runs 10-30% slower."""
+    does: on the shared VM, the first walk after an idle spell runs up to a third slower."""
     walk()
     times = []
     for _ in range(repeat):
