@@ -49,8 +49,9 @@ class AsyncPager(Generic[T]):
 
     The first page reveals `meta.count`; the pager then keeps up to `prefetch` further
     pages in flight, so memory is bounded by `prefetch * page_size` items. Breaking out
-    of `async for` cancels the fetches still in flight. `cursor` tells where to resume
-    an interrupted walk (`resume_from=` on the list call).
+    of `async for` cancels the fetches still in flight; `collect(limit=n)` fetches only the
+    pages holding the first `n` items. `cursor` tells where to resume an interrupted walk
+    (`resume_from=` on the list call).
     """
 
     def __init__(
@@ -97,7 +98,7 @@ class AsyncPager(Generic[T]):
 
     async def first(self) -> T | None:
         """The first item, or None when the list is empty."""
-        async with aclosing(self._items()) as items:
+        async with aclosing(self._items(1)) as items:
             async for item in items:
                 return item
         return None
@@ -109,17 +110,17 @@ class AsyncPager(Generic[T]):
         collected: list[T] = []
         if limit == 0:
             return collected
-        async with aclosing(self._items()) as items:
+        async with aclosing(self._items(limit)) as items:
             async for item in items:
                 collected.append(item)
                 if limit is not None and len(collected) >= limit:
                     break
         return collected
 
-    async def _items(self) -> AsyncGenerator[T, None]:
+    async def _items(self, limit: int | None = None) -> AsyncGenerator[T, None]:
         self._page, self._consumed = None, 0
         skip = self._start.skip
-        async with aclosing(self.pages()) as pages:
+        async with aclosing(self._pages(limit)) as pages:
             async for page in pages:
                 self._page, self._consumed = page, skip
                 items = page.items[skip:] if skip else page.items
@@ -143,6 +144,16 @@ class AsyncPager(Generic[T]):
             return math.ceil(meta.count / self.page_size) + 1
         return meta.count
 
+    def _stop(self, limit: int | None) -> int | None:
+        """The first position past the pages holding the first `limit` items."""
+        if limit is None:
+            return None
+        wanted = self._start.skip + limit
+        if self._start.page is not None:
+            return self._start.page + math.ceil(wanted / self.page_size)
+        assert self._start.offset is not None
+        return self._start.offset + wanted
+
     def _has_more(self, page: ResultPage[T]) -> bool:
         if not page.items:
             return False
@@ -150,11 +161,16 @@ class AsyncPager(Generic[T]):
             return page.meta.next_page is not None
         return page.meta.next_offset is not None
 
-    async def pages(self) -> AsyncGenerator[ResultPage[T], None]:
+    def pages(self) -> AsyncGenerator[ResultPage[T], None]:
         """Yield whole pages with their meta, in order; earlier pages always come first."""
+        return self._pages(None)
+
+    async def _pages(self, limit: int | None) -> AsyncGenerator[ResultPage[T], None]:
+        """The pages holding the first `limit` items (all with None); none fetched past them."""
         step = 1 if self.mode == "page" else self.page_size
         start = self._start.page if self.mode == "page" else self._start.offset
         assert start is not None
+        stop = self._stop(limit)
         in_flight: deque[asyncio.Task[ResultPage[T]]] = deque()
         try:
             page = await self._request(start)
@@ -164,13 +180,17 @@ class AsyncPager(Generic[T]):
                 if not self._has_more(page):
                     return
                 end = self._end(page.meta)
-                while len(in_flight) < self.prefetch and (
-                    end is None or next_position < end or not in_flight
+                while (
+                    len(in_flight) < self.prefetch
+                    and (stop is None or next_position < stop)
+                    and (end is None or next_position < end or not in_flight)
                 ):
                     in_flight.append(asyncio.ensure_future(self._request(next_position)))
                     next_position += step
                     if end is None:
                         break
+                if not in_flight:
+                    return  # every page holding the `limit` items was yielded
                 page = await in_flight.popleft()
         finally:
             for task in in_flight:

@@ -48,6 +48,14 @@ async def test_posts_stream_in_api_order_exactly_once(
     assert emulator.state.endpoint_counts["GET posts"] == -(-len(slugs) // 20)
 
 
+async def test_collect_with_a_limit_is_billed_only_for_the_pages_it_reads(
+    emulator: Emulator, butter: ButterClient
+) -> None:
+    first_25 = await butter.posts.list(page_size=10).collect(limit=25)
+    assert [post.slug for post in first_25] == published_post_slugs(emulator)[:25]
+    assert emulator.state.endpoint_counts["GET posts"] == 3  # not 1 + the prefetch window
+
+
 async def test_preview_shows_drafts(emulator: Emulator, butter: ButterClient) -> None:
     everything = await butter.posts.list(preview=True).collect()
     assert len(everything) == 251

@@ -115,6 +115,43 @@ async def test_collect_limit_and_first_stop_early_without_leftover_tasks() -> No
     assert await pager(FakeAPI([])).first() is None
 
 
+@pytest.mark.parametrize("mode", ["page", "offset"])
+@pytest.mark.parametrize(("limit", "pages_needed"), [(1, 1), (10, 1), (11, 2), (25, 3), (40, 4)])
+async def test_collect_limit_requests_only_the_pages_it_needs(
+    mode: PaginationMode, limit: int, pages_needed: int
+) -> None:
+    """Every request is a billed API call: a limit never pays for a prefetch it discards."""
+    api = FakeAPI(list(range(10_000)))
+    got = await pager(api, mode, page_size=10, prefetch=16).collect(limit=limit)
+    assert got == list(range(limit))
+    assert len(api.requests) == pages_needed
+
+
+@pytest.mark.parametrize(
+    ("cursor", "limit", "first_item", "requests"),
+    [
+        (Cursor(page=3, skip=4), 6, 24, [3]),
+        (Cursor(page=3, skip=4), 7, 24, [3, 4]),
+        (Cursor(offset=35), 20, 35, [35, 45]),
+        (Cursor(offset=35), 21, 35, [35, 45, 55]),
+    ],
+)
+async def test_collect_limit_counts_from_a_resume_cursor(
+    cursor: Cursor, limit: int, first_item: int, requests: list[int]
+) -> None:
+    api = FakeAPI(list(range(10_000)))
+    mode: PaginationMode = "page" if cursor.page is not None else "offset"
+    walk = AsyncPager(api.fetch, mode=mode, page_size=10, resume_from=cursor)  # type: ignore[arg-type]
+    assert await walk.collect(limit=limit) == list(range(first_item, first_item + limit))
+    assert [request.get("page", request.get("offset")) for request in api.requests] == requests
+
+
+async def test_collect_limit_past_the_end_returns_everything() -> None:
+    api = FakeAPI(list(range(25)))
+    assert await pager(api, page_size=10).collect(limit=1000) == list(range(25))
+    assert len(api.requests) == 3
+
+
 async def test_cancelling_the_consumer_cancels_fetches() -> None:
     api = FakeAPI(list(range(10_000)), max_latency=0.05)
     consumer = asyncio.ensure_future(pager(api, page_size=10, prefetch=8).collect())
