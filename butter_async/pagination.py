@@ -17,7 +17,7 @@ from .models.meta import ListMeta
 T = TypeVar("T")
 PaginationMode = Literal["page", "offset"]
 MAX_PAGE_SIZE = 100
-DEFAULT_PREFETCH = 16
+DEFAULT_PREFETCH = 32
 
 
 @attrs.frozen
