@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,31 +100,54 @@ async def stored_slugs(url: str, read: str, prefix: str) -> list[str]:
         ]
 
 
+def lost_and_duplicated(expected: set[str], stored: list[str]) -> tuple[int, int]:
+    """Expected slugs missing from the store, and slugs stored more than once."""
+    return len(expected - set(stored)), len(stored) - len(set(stored))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=5_000)
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per contender; the median")
     parser.add_argument("--sample", type=int, default=20, help="guide-pattern creates timed")
     parser.add_argument("--limit", type=float, default=200.0, help="rate limit (req/s)")
     parser.add_argument("--limited-n", type=int, default=3_000)
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     args = parser.parse_args(argv)
     if args.quick:
-        args.n, args.sample, args.limited_n = 300, 3, 300
-    n, latency, concurrency = args.n, args.latency, args.concurrency
+        args.n, args.sample, args.limited_n, args.repeat = 300, 3, 300, 1
+    n, latency, concurrency, repeat = args.n, args.latency, args.concurrency, args.repeat
 
+    # As in stream.py: one untimed warm-up run of each contender, then the median of
+    # `repeat` runs, alternating so that a change in the host hits both alike.
+    walls: list[float] = []
+    plains: list[float] = []
+    outcomes: Counter[str] = Counter()
+    written: set[str] = set()
     with EmulatorProcess(pages=1, latency=latency) as emu:
-        wall, report = asyncio.run(
-            butter_bulk(emu.url, emu.read_token, emu.write_token, n, concurrency, "bulk")
-        )
-        plain = asyncio.run(plain_aiohttp_bulk(emu.url, emu.write_token, n, concurrency, "plain"))
+        for run in range(repeat + 1):
+            prefix = f"bulk{run}"
+            wall, report = asyncio.run(
+                butter_bulk(emu.url, emu.read_token, emu.write_token, n, concurrency, prefix)
+            )
+            plain = asyncio.run(
+                plain_aiohttp_bulk(emu.url, emu.write_token, n, concurrency, f"plain{run}")
+            )
+            outcomes.update(report.counts)
+            written.update(f"{prefix}-{i:06d}" for i in range(n))
+            if run > 0:
+                walls.append(wall)
+                plains.append(plain)
         per_item = asyncio.run(guide_pattern(emu.url, emu.write_token, args.sample, "guide"))
         slugs = asyncio.run(stored_slugs(emu.url, emu.read_token, "bulk"))
+    wall, plain = statistics.median(walls), statistics.median(plains)
     bound = n * latency / concurrency
     guide = per_item * n
     print_table(
-        f"bulk create {n:,} pages, latency {latency * 1000:.0f} ms, concurrency {concurrency}",
+        f"bulk create {n:,} pages, latency {latency * 1000:.0f} ms, concurrency {concurrency}"
+        f" (median of {repeat} runs after a warm-up)",
         ["contender", "wall s", "writes/s", "/ bound", "x guide"],
         [
             ["butter_async BulkWriter", wall, round(n / wall), wall / bound, guide / wall],
@@ -143,8 +168,11 @@ def main(argv: list[str] | None = None) -> None:
             ],
         ],
     )
-    lost, duplicates = n - len(set(slugs)), len(slugs) - len(set(slugs))
-    print(f"  outcomes {dict(report.counts)}; in the store: lost {lost}, duplicates {duplicates}")
+    lost, duplicates = lost_and_duplicated(written, slugs)
+    print(
+        f"  BulkWriter outcomes over all {repeat + 1} runs {dict(outcomes)}; "
+        f"in the store: lost {lost}, duplicates {duplicates}"
+    )
     bulk_ratio = wall / bound
     lost_total, duplicates_total = lost, duplicates
 
@@ -155,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         slugs = asyncio.run(stored_slugs(emu.url, emu.read_token, "rl"))
     achieved = limited_n / wall
-    lost, duplicates = limited_n - len(set(slugs)), len(slugs) - len(set(slugs))
+    lost, duplicates = lost_and_duplicated({f"rl-{i:06d}" for i in range(limited_n)}, slugs)
     lost_total += lost
     duplicates_total += duplicates
     print_table(
