@@ -7,6 +7,7 @@ import platform
 import time
 
 from . import bulk, memory, stream, structure
+from .host import cpu_check
 
 
 def main() -> None:
@@ -15,10 +16,18 @@ def main() -> None:
     args = parser.parse_args()
     flags = ["--quick"] if args.quick else []
     print(f"butter_async benchmarks on {platform.platform()}, Python {platform.python_version()}")
+    # The host is shared: the same fixed work, timed before and after, tells how fast it
+    # was during this run, so that runs on different days can be compared.
+    before = cpu_check()
     for module in (stream, bulk, structure, memory):
         started = time.perf_counter()
         module.main(flags)
         print(f"  ({module.__name__} took {time.perf_counter() - started:.1f} s)")
+    after = cpu_check()
+    print(
+        f"\nhost yardstick (benchmarks/host.py, lower is faster): "
+        f"{before:.1f} ms before the run, {after:.1f} ms after"
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ def test_quick_benchmarks_print_every_table() -> None:
         "under a 200 req/s limit",
         "structuring cost per object",
         "peak RSS of the client process (MB)",
+        "host yardstick",
     ):
         assert title in out
     assert "official buttercms-python (sequential)" in out
