@@ -76,10 +76,11 @@ class AsyncPager(Generic[T]):
         self.prefetch = prefetch
         self.mode = mode
         self._start = resume_from or (Cursor(page=1) if mode == "page" else Cursor(offset=0))
-        # Where the latest walk stands: the current page and how many of its items were
-        # yielded. Kept as plain values because it changes on every item.
+        # Where the latest walk stands: the current page, how many of its items were
+        # yielded, and the page size it asked for. Plain values: they change on every item.
         self._page: ResultPage[T] | None = None
         self._consumed = 0
+        self._walk_page_size = page_size
 
     @property
     def cursor(self) -> Cursor:
@@ -89,6 +90,9 @@ class AsyncPager(Generic[T]):
             return self._start
         if self.mode == "offset":
             return Cursor(offset=page.position + consumed)
+        if self._walk_page_size != self.page_size:  # a small first() or collect(limit=)
+            index = (page.position - 1) * self._walk_page_size + consumed
+            return Cursor(page=index // self.page_size + 1, skip=index % self.page_size)
         if consumed >= len(page.items):
             return Cursor(page=page.position + 1)
         return Cursor(page=page.position, skip=consumed)
@@ -118,9 +122,10 @@ class AsyncPager(Generic[T]):
         return collected
 
     async def _items(self, limit: int | None = None) -> AsyncGenerator[T, None]:
-        self._page, self._consumed = None, 0
+        page_size = self._page_size_for(limit)
+        self._page, self._consumed, self._walk_page_size = None, 0, page_size
         skip = self._start.skip
-        async with aclosing(self._pages(limit)) as pages:
+        async with aclosing(self._pages(limit, page_size)) as pages:
             async for page in pages:
                 self._page, self._consumed = page, skip
                 items = page.items[skip:] if skip else page.items
@@ -129,28 +134,35 @@ class AsyncPager(Generic[T]):
                     self._consumed += 1
                     yield item
 
-    def _request(self, position: int) -> Awaitable[ResultPage[T]]:
+    def _page_size_for(self, limit: int | None) -> int:
+        """Fewer items than a page, from page 1 or any offset, are asked for alone."""
+        on_boundary = self._start.skip == 0 and self._start.page in (None, 1)
+        if limit is not None and limit < self.page_size and on_boundary:
+            return limit
+        return self.page_size
+
+    def _request(self, position: int, page_size: int) -> Awaitable[ResultPage[T]]:
         if self.mode == "page":
-            params = {"page": position, "page_size": self.page_size}
+            params = {"page": position, "page_size": page_size}
         else:
-            params = {"limit": self.page_size, "offset": position}
+            params = {"limit": page_size, "offset": position}
         return self._fetch(params, position)
 
-    def _end(self, meta: ListMeta) -> int | None:
+    def _end(self, meta: ListMeta, page_size: int) -> int | None:
         """The first position past the last page, as far as `meta.count` tells."""
         if meta.count is None:
             return None
         if self.mode == "page":
-            return math.ceil(meta.count / self.page_size) + 1
+            return math.ceil(meta.count / page_size) + 1
         return meta.count
 
-    def _stop(self, limit: int | None) -> int | None:
+    def _stop(self, limit: int | None, page_size: int) -> int | None:
         """The first position past the pages holding the first `limit` items."""
         if limit is None:
             return None
         wanted = self._start.skip + limit
         if self._start.page is not None:
-            return self._start.page + math.ceil(wanted / self.page_size)
+            return self._start.page + math.ceil(wanted / page_size)
         assert self._start.offset is not None
         return self._start.offset + wanted
 
@@ -163,29 +175,31 @@ class AsyncPager(Generic[T]):
 
     def pages(self) -> AsyncGenerator[ResultPage[T], None]:
         """Yield whole pages with their meta, in order; earlier pages always come first."""
-        return self._pages(None)
+        return self._pages(None, self.page_size)
 
-    async def _pages(self, limit: int | None) -> AsyncGenerator[ResultPage[T], None]:
+    async def _pages(
+        self, limit: int | None, page_size: int
+    ) -> AsyncGenerator[ResultPage[T], None]:
         """The pages holding the first `limit` items (all with None); none fetched past them."""
-        step = 1 if self.mode == "page" else self.page_size
+        step = 1 if self.mode == "page" else page_size
         start = self._start.page if self.mode == "page" else self._start.offset
         assert start is not None
-        stop = self._stop(limit)
+        stop = self._stop(limit, page_size)
         in_flight: deque[asyncio.Task[ResultPage[T]]] = deque()
         try:
-            page = await self._request(start)
+            page = await self._request(start, page_size)
             next_position = start + step
             while True:
                 yield page
                 if not self._has_more(page):
                     return
-                end = self._end(page.meta)
+                end = self._end(page.meta, page_size)
                 while (
                     len(in_flight) < self.prefetch
                     and (stop is None or next_position < stop)
                     and (end is None or next_position < end or not in_flight)
                 ):
-                    in_flight.append(asyncio.ensure_future(self._request(next_position)))
+                    in_flight.append(asyncio.ensure_future(self._request(next_position, page_size)))
                     next_position += step
                     if end is None:
                         break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from urllib.parse import parse_qsl
 
 import attrs
 import pytest
@@ -54,6 +55,17 @@ async def test_collect_with_a_limit_is_billed_only_for_the_pages_it_reads(
     first_25 = await butter.posts.list(page_size=10).collect(limit=25)
     assert [post.slug for post in first_25] == published_post_slugs(emulator)[:25]
     assert emulator.state.endpoint_counts["GET posts"] == 3  # not 1 + the prefetch window
+
+
+async def test_a_few_latest_posts_download_just_those(
+    emulator: Emulator, butter: ButterClient
+) -> None:
+    latest = await butter.posts.list().collect(limit=3)
+    first = await butter.posts.list().first()
+    assert [post.slug for post in latest] == published_post_slugs(emulator)[:3]
+    assert first is not None and first.slug == latest[0].slug
+    sizes = [dict(parse_qsl(record.query))["page_size"] for record in emulator.requests]
+    assert sizes == ["3", "1"]
 
 
 async def test_preview_shows_drafts(emulator: Emulator, butter: ButterClient) -> None:

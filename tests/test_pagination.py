@@ -146,6 +146,46 @@ async def test_collect_limit_counts_from_a_resume_cursor(
     assert [request.get("page", request.get("offset")) for request in api.requests] == requests
 
 
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("page", {"page": 1, "page_size": 3}), ("offset", {"limit": 3, "offset": 0})],
+)
+async def test_a_limit_under_a_page_asks_for_just_that_many(
+    mode: PaginationMode, expected: dict[str, int]
+) -> None:
+    """`collect(limit=3)` for a homepage widget must not download a page of 100 posts."""
+    api = FakeAPI(list(range(500)))
+    assert await pager(api, mode, page_size=100).collect(limit=3) == [0, 1, 2]
+    assert api.requests == [expected]
+
+
+async def test_first_asks_for_one_item_and_its_cursor_resumes_at_the_second() -> None:
+    api = FakeAPI(list(range(500)))
+    walk = pager(api, page_size=100)
+    assert await walk.first() == 0
+    assert api.requests == [{"page": 1, "page_size": 1}]
+    assert walk.cursor == Cursor(page=1, skip=1)
+    rest = await pager(api, page_size=100, resume_from=walk.cursor).collect()  # type: ignore[arg-type]
+    assert rest == list(range(1, 500))
+
+
+async def test_a_small_limit_from_mid_page_keeps_the_page_size() -> None:
+    """Page numbers count in page_size units, so a cursor inside a page keeps them."""
+    api = FakeAPI(list(range(500)))
+    walk = pager(api, page_size=10, resume_from=Cursor(page=3, skip=4))  # type: ignore[arg-type]
+    assert await walk.collect(limit=2) == [24, 25]
+    assert api.requests == [{"page": 3, "page_size": 10}]
+    assert walk.cursor == Cursor(page=3, skip=6)
+
+
+async def test_a_small_limit_from_an_offset_asks_for_just_that_many() -> None:
+    api = FakeAPI(list(range(500)))
+    walk = pager(api, "offset", page_size=100, resume_from=Cursor(offset=35))  # type: ignore[arg-type]
+    assert await walk.collect(limit=5) == [35, 36, 37, 38, 39]
+    assert api.requests == [{"limit": 5, "offset": 35}]
+    assert walk.cursor == Cursor(offset=40)
+
+
 async def test_collect_limit_past_the_end_returns_everything() -> None:
     api = FakeAPI(list(range(25)))
     assert await pager(api, page_size=10).collect(limit=1000) == list(range(25))

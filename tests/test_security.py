@@ -88,7 +88,7 @@ async def test_oversized_body_is_refused_before_it_fills_memory() -> None:
     emu = Emulator(seed=SeedSpec(posts=300))
     async with emu, emu.client(max_body_size=20_000, retry=FAST) as butter:
         with pytest.raises(InvalidResponseError, match="max_body_size"):
-            await butter.posts.list(page_size=100).first()
+            await butter.posts.list(page_size=100).collect(limit=100)
 
 
 @contextlib.asynccontextmanager
