@@ -156,16 +156,6 @@ class AsyncPager(Generic[T]):
             return math.ceil(meta.count / page_size) + 1
         return meta.count
 
-    def _stop(self, limit: int | None, page_size: int) -> int | None:
-        """The first position past the pages holding the first `limit` items."""
-        if limit is None:
-            return None
-        wanted = self._start.skip + limit
-        if self._start.page is not None:
-            return self._start.page + math.ceil(wanted / page_size)
-        assert self._start.offset is not None
-        return self._start.offset + wanted
-
     def _has_more(self, page: ResultPage[T]) -> bool:
         if not page.items:
             return False
@@ -184,27 +174,31 @@ class AsyncPager(Generic[T]):
         step = 1 if self.mode == "page" else page_size
         start = self._start.page if self.mode == "page" else self._start.offset
         assert start is not None
-        stop = self._stop(limit, page_size)
+        # Items still to receive for `limit` (the skipped head of the first page counts).
+        wanted = None if limit is None else self._start.skip + limit
         in_flight: deque[asyncio.Task[ResultPage[T]]] = deque()
         try:
             page = await self._request(start, page_size)
             next_position = start + step
             while True:
                 yield page
-                if not self._has_more(page):
+                if wanted is not None:
+                    wanted -= len(page.items)
+                if not self._has_more(page) or (wanted is not None and wanted <= 0):
                     return
                 end = self._end(page.meta, page_size)
+                # Pages to have in flight for `limit`, assuming full pages; a short page
+                # leaves `wanted` higher, so the next round asks for more.
+                needed = None if wanted is None else math.ceil(wanted / page_size)
                 while (
                     len(in_flight) < self.prefetch
-                    and (stop is None or next_position < stop)
+                    and (needed is None or len(in_flight) < needed)
                     and (end is None or next_position < end or not in_flight)
                 ):
                     in_flight.append(asyncio.ensure_future(self._request(next_position, page_size)))
                     next_position += step
                     if end is None:
                         break
-                if not in_flight:
-                    return  # every page holding the `limit` items was yielded
                 page = await in_flight.popleft()
         finally:
             for task in in_flight:

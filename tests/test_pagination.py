@@ -14,8 +14,16 @@ from butter_async.pagination import AsyncPager, PaginationMode
 class FakeAPI:
     """A list endpoint over `items` with page or offset pagination and random latency."""
 
-    def __init__(self, items: list[int], *, seed: int = 0, max_latency: float = 0.003) -> None:
+    def __init__(
+        self,
+        items: list[int],
+        *,
+        seed: int = 0,
+        max_latency: float = 0.003,
+        max_page_size: int = 100,
+    ) -> None:
         self.items = items
+        self.max_page_size = max_page_size
         self.rng = random.Random(seed)
         self.max_latency = max_latency
         self.in_flight = 0
@@ -35,13 +43,13 @@ class FakeAPI:
                 raise ServerError(status=503, detail="down", method="GET", url="u")
             count = len(self.items)
             if "page" in params:
-                size = params["page_size"]
+                size = min(params["page_size"], self.max_page_size)
                 start = (params["page"] - 1) * size
                 chunk = self.items[start : start + size]
                 more = start + size < count
                 meta = ListMeta(count=count, next_page=params["page"] + 1 if more else None)
             else:
-                start, size = params["offset"], params["limit"]
+                start, size = params["offset"], min(params["limit"], self.max_page_size)
                 chunk = self.items[start : start + size]
                 more = start + size < count
                 meta = ListMeta(count=count, next_offset=start + size if more else None)
@@ -184,6 +192,13 @@ async def test_a_small_limit_from_an_offset_asks_for_just_that_many() -> None:
     assert await walk.collect(limit=5) == [35, 36, 37, 38, 39]
     assert api.requests == [{"limit": 5, "offset": 35}]
     assert walk.cursor == Cursor(offset=40)
+
+
+async def test_collect_limit_fetches_on_when_pages_come_back_short() -> None:
+    """An API that serves fewer items per page than asked still yields the whole limit."""
+    api = FakeAPI(list(range(500)), max_page_size=8)
+    assert await pager(api, page_size=10).collect(limit=25) == list(range(25))
+    assert [request["page"] for request in api.requests] == [1, 2, 3, 4]
 
 
 async def test_collect_limit_past_the_end_returns_everything() -> None:
