@@ -135,7 +135,8 @@ class AsyncPager(Generic[T]):
                     yield item
 
     def _page_size_for(self, limit: int | None) -> int:
-        """Fewer items than a page, from page 1 or any offset, are asked for alone."""
+        """The walk's page size: a limit under a page, from page 1 or any offset, is asked for
+        alone (page numbers elsewhere count in `page_size` units, so those keep it)."""
         on_boundary = self._start.skip == 0 and self._start.page in (None, 1)
         if limit is not None and limit < self.page_size and on_boundary:
             return limit
