@@ -304,9 +304,7 @@ class Transport:
         if auth == "read":
             query = {**query, "auth_token": self._read_token}
         target = url.update_query(query) if query else url
-        client_timeout = (
-            aiohttp.ClientTimeout(total=timeout) if timeout else self._client_timeout
-        )
+        client_timeout = aiohttp.ClientTimeout(total=timeout) if timeout else self._client_timeout
         started = time.perf_counter()
         self.stats.requests += 1
         for _hop in range(_MAX_REDIRECTS + 1):
