@@ -32,9 +32,14 @@ def page_fields(i: int) -> dict[str, Any]:
     }
 
 
+def bench_slug(prefix: str, i: int) -> str:
+    """The slug of input `i` of a run: every contender writes them, the check reads them."""
+    return f"{prefix}-{i:06d}"
+
+
 def creates(n: int, prefix: str) -> Iterator[CreatePage]:
     for i in range(n):
-        yield CreatePage("recipe", f"{prefix}-{i:06d}", f"Bench {i}", page_fields(i))
+        yield CreatePage("recipe", bench_slug(prefix, i), f"Bench {i}", page_fields(i))
 
 
 async def butter_bulk(
@@ -58,7 +63,7 @@ async def plain_aiohttp_bulk(url: str, write: str, n: int, concurrency: int, pre
         async def create(i: int) -> None:
             body = {
                 "title": f"Plain {i}",
-                "slug": f"{prefix}-{i:06d}",
+                "slug": bench_slug(prefix, i),
                 "page_type": "recipe",
                 "status": "draft",
                 "fields": page_fields(i),
@@ -79,7 +84,7 @@ async def guide_pattern(url: str, write: str, sample: int, prefix: str) -> float
         for i in range(sample):
             body = {
                 "title": f"Guide {i}",
-                "slug": f"{prefix}-{i:06d}",
+                "slug": bench_slug(prefix, i),
                 "page_type": "recipe",
                 "status": "draft",
                 "fields": page_fields(i),
@@ -136,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
                 plain_aiohttp_bulk(emu.url, emu.write_token, n, concurrency, f"plain{run}")
             )
             outcomes.update(report.counts)
-            written.update(f"{prefix}-{i:06d}" for i in range(n))
+            written.update(bench_slug(prefix, i) for i in range(n))
             if run > 0:
                 walls.append(wall)
                 plains.append(plain)
@@ -183,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         slugs = asyncio.run(stored_slugs(emu.url, emu.read_token, "rl"))
     achieved = limited_n / wall
-    lost, duplicates = lost_and_duplicated({f"rl-{i:06d}" for i in range(limited_n)}, slugs)
+    lost, duplicates = lost_and_duplicated({bench_slug("rl", i) for i in range(limited_n)}, slugs)
     lost_total += lost
     duplicates_total += duplicates
     print_table(

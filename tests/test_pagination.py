@@ -149,7 +149,7 @@ async def test_collect_limit_counts_from_a_resume_cursor(
 ) -> None:
     api = FakeAPI(list(range(10_000)))
     mode: PaginationMode = "page" if cursor.page is not None else "offset"
-    walk = AsyncPager(api.fetch, mode=mode, page_size=10, resume_from=cursor)  # type: ignore[arg-type]
+    walk = pager(api, mode, page_size=10, resume_from=cursor)  # type: ignore[arg-type]
     assert await walk.collect(limit=limit) == list(range(first_item, first_item + limit))
     assert [request.get("page", request.get("offset")) for request in api.requests] == requests
 
