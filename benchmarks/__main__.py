@@ -7,14 +7,18 @@ import platform
 import time
 
 from . import bulk, memory, stream, structure
+from .emulator_process import add_pin_option
 from .host import cpu_check
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    add_pin_option(parser)
     args = parser.parse_args()
     flags = ["--quick"] if args.quick else []
+    if not args.pin_cores:
+        flags.append("--no-pin")
     print(f"butter_async benchmarks on {platform.platform()}, Python {platform.python_version()}")
     # The host is shared: the same fixed work, timed before and after, tells how fast it
     # was during this run, so that runs on different days can be compared.

@@ -15,7 +15,7 @@ import aiohttp
 from butter_async import ButterClient, RetryPolicy
 from butter_async.operations import CreatePage
 
-from .emulator_process import EmulatorProcess
+from .emulator_process import EmulatorProcess, add_pin_option
 from .table import print_table
 
 GUIDE_PAUSE = 0.2  # ButterCMS's bulk guide: sequential creates, 200 ms apart
@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=float, default=200.0, help="rate limit (req/s)")
     parser.add_argument("--limited-n", type=int, default=3_000)
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    add_pin_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.sample, args.limited_n, args.repeat = 300, 3, 300, 1
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     plains: list[float] = []
     outcomes: Counter[str] = Counter()
     written: set[str] = set()
-    with EmulatorProcess(pages=1, latency=latency) as emu:
+    with EmulatorProcess(pages=1, latency=latency, pin_cores=args.pin_cores) as emu:
+        placement = emu.placement
         for run in range(repeat + 1):
             prefix = f"bulk{run}"
             wall, report = asyncio.run(
@@ -178,11 +180,12 @@ def main(argv: list[str] | None = None) -> None:
         f"  BulkWriter outcomes over all {repeat + 1} runs {dict(outcomes)}; "
         f"in the store: lost {lost}, duplicates {duplicates}"
     )
+    print(f"  {placement}")
     bulk_ratio = wall / bound
     lost_total, duplicates_total = lost, duplicates
 
     limited_n = args.limited_n
-    with EmulatorProcess(pages=1, rate_limit=args.limit) as emu:
+    with EmulatorProcess(pages=1, rate_limit=args.limit, pin_cores=args.pin_cores) as emu:
         wall, report = asyncio.run(
             butter_bulk(emu.url, emu.read_token, emu.write_token, limited_n, concurrency, "rl")
         )

@@ -14,7 +14,7 @@ from butter_async import ButterClient
 from butter_async.operations import CreatePage
 
 from .bulk import page_fields
-from .emulator_process import READ_TOKEN, WRITE_TOKEN, EmulatorProcess
+from .emulator_process import READ_TOKEN, WRITE_TOKEN, EmulatorProcess, add_pin_option
 from .table import print_table
 
 
@@ -57,10 +57,10 @@ def child(scenario: str, url: str, n: int) -> None:
     print(done, f"{peak_rss_mb():.1f}")
 
 
-def measure(scenario: str, n: int) -> tuple[int, float]:
+def measure(scenario: str, n: int, pin_cores: bool) -> tuple[int, float]:
     """Start the emulator, run a scenario in a child process, return (items, peak MB)."""
     seed = {"posts": n} if scenario == "stream" else {"pages": 1}
-    with EmulatorProcess(**seed) as emu:
+    with EmulatorProcess(pin_cores=pin_cores, **seed) as emu:
         output = subprocess.run(
             [
                 sys.executable,
@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stream", default="10000,100000", help="small,large item counts")
     parser.add_argument("--bulk", default="10000,200000", help="small,large input counts")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    add_pin_option(parser)
     parser.add_argument("--child", choices=["stream", "bulk"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
@@ -97,8 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for scenario, sizes in (("stream", args.stream), ("bulk", args.bulk)):
         small, large = (int(size) for size in sizes.split(","))
-        small_items, small_mb = measure(scenario, small)
-        large_items, large_mb = measure(scenario, large)
+        small_items, small_mb = measure(scenario, small, args.pin_cores)
+        large_items, large_mb = measure(scenario, large, args.pin_cores)
         growth = large_mb - small_mb
         rows.append(
             [

@@ -16,7 +16,7 @@ from butter_async import ButterClient, Post
 from butter_async.models.converter import structure
 from butter_async.pagination import DEFAULT_PREFETCH
 
-from .emulator_process import EmulatorProcess
+from .emulator_process import EmulatorProcess, add_pin_option
 from .table import print_table
 
 
@@ -104,9 +104,12 @@ def median_of(repeat: int, walk: Callable[[], tuple[int, int]]) -> tuple[float, 
     return statistics.median(times), items, requests
 
 
-def run(posts: int, page_size: int, latency: float, prefetch: int, repeat: int) -> dict[str, float]:
+def run(
+    posts: int, page_size: int, latency: float, prefetch: int, repeat: int, pin_cores: bool
+) -> dict[str, float]:
     """One latency setting: every contender, then the table. Returns the key ratios."""
-    with EmulatorProcess(posts=posts, latency=latency) as emu:
+    with EmulatorProcess(posts=posts, latency=latency, pin_cores=pin_cores) as emu:
+        placement = emu.placement
         url, token = emu.url, emu.read_token
         walks: dict[str, Callable[[], tuple[int, int]]] = {
             "official buttercms-python (sequential)": lambda: official_walk(url, token, page_size),
@@ -157,6 +160,7 @@ def run(posts: int, page_size: int, latency: float, prefetch: int, repeat: int) 
         ["contender", "wall s", "items/s", "requests", "x official", "x plain", "/ bound"],
         rows,
     )
+    print(f"  {placement}")
     return {
         "vs_official": official / ours,
         "vs_plain_items": plain / ours,
@@ -172,11 +176,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prefetch", type=int, default=DEFAULT_PREFETCH)
     parser.add_argument("--repeat", type=int, default=3, help="runs per contender; the median")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    add_pin_option(parser)
     args = parser.parse_args(argv)
     posts = 1_000 if args.quick else args.posts
     repeat = 1 if args.quick else args.repeat
     for latency in (float(value) for value in args.latencies.split(",")):
-        ratios = run(posts, args.page_size, latency, args.prefetch, repeat)
+        ratios = run(posts, args.page_size, latency, args.prefetch, repeat, args.pin_cores)
         print(
             "  targets: "
             + (

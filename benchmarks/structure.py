@@ -14,7 +14,7 @@ import orjson
 from butter_async import ButterClient, Page, Post
 from butter_async.models.converter import structure
 
-from .emulator_process import EmulatorProcess
+from .emulator_process import EmulatorProcess, add_pin_option
 from .table import print_table
 
 RECORDED = Path(__file__).parent.parent / "tests" / "fixtures" / "recorded"
@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=5_000)
     parser.add_argument("--posts", type=int, default=10_000, help="posts for the fetch share")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    add_pin_option(parser)
     args = parser.parse_args(argv)
     count, posts = (300, 1_000) if args.quick else (args.count, args.posts)
     rows = []
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         ],
         rows,
     )
-    with EmulatorProcess(posts=posts) as emu:
+    with EmulatorProcess(posts=posts, pin_cores=args.pin_cores) as emu:
         total, structuring = asyncio.run(fetch_share(emu.url, emu.read_token))
     print_table(
         f"share of streaming {posts:,} posts spent structuring (0 ms latency)",
