@@ -52,6 +52,12 @@ class EmulatorProcess:
         self._process: subprocess.Popen[str] | None = None
         self._own_cores: set[int] | None = None
 
+    @property
+    def pid(self) -> int:
+        """The emulator's process id (while running)."""
+        assert self._process is not None, "the emulator is not running"
+        return self._process.pid
+
     def __enter__(self) -> EmulatorProcess:
         self._process = subprocess.Popen(self.argv, stdout=subprocess.PIPE, text=True)
         if self.pin_cores:

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from benchmarks.emulator_process import EmulatorProcess
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -35,4 +39,31 @@ def test_quick_benchmarks_print_every_table() -> None:
         assert title in out
     assert "official buttercms-python (sequential)" in out
     assert "lost 0, duplicates 0" in out
+    assert "emulator pinned to CPU" in out or "placed by the OS scheduler" in out
     assert "Traceback" not in result.stderr
+
+
+def _cores() -> set[int]:
+    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
+
+
+@pytest.mark.skipif(len(_cores()) < 2, reason="placement needs Linux and two CPUs")
+def test_emulator_process_gets_a_cpu_of_its_own() -> None:
+    before = _cores()
+    with EmulatorProcess() as emu:
+        emulator_cores = os.sched_getaffinity(emu.pid)
+        client_cores = _cores()
+        assert emu.url.startswith("http://127.0.0.1:")
+    assert emulator_cores == {max(before)}
+    assert client_cores == before - {max(before)}
+    assert f"emulator pinned to CPU {max(before)}" in emu.placement
+    assert _cores() == before  # the benchmark process gets its CPUs back
+
+
+@pytest.mark.skipif(len(_cores()) < 2, reason="placement needs Linux and two CPUs")
+def test_no_pin_leaves_placement_to_the_scheduler() -> None:
+    before = _cores()
+    with EmulatorProcess(pin_cores=False) as emu:
+        assert os.sched_getaffinity(emu.pid) == before
+        assert _cores() == before
+    assert emu.placement == "emulator and client placed by the OS scheduler"
