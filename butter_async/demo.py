@@ -127,7 +127,7 @@ async def run_demo(
                 demo_pages(writes), concurrency=concurrency, keep_results=False
             )
             report.bulk(bulk, concurrency)
-            created = sum(1 for slug in emu.store.pages if slug.startswith("demo-recipe-"))
+            created = sum(1 for slug in emu.store.page_slugs() if slug.startswith("demo-recipe-"))
             report.add(
                 f"  verified in the emulator's store: {created:,} of {writes:,} pages, "
                 f"no duplicates"

@@ -47,7 +47,7 @@ def creates(n: int, start: int = 0) -> Iterator[CreatePage]:
 
 
 def bulk_pages(emu: Emulator) -> list[str]:
-    return [slug for slug in emu.store.pages if slug.startswith("bulk-")]
+    return [slug for slug in emu.store.page_slugs() if slug.startswith("bulk-")]
 
 
 async def test_2000_creates_under_faults_end_with_exactly_2000_objects() -> None:
@@ -108,7 +108,7 @@ async def test_every_operation_kind_through_bulk() -> None:
             "deleted",
         ]
         assert report.failures[0].detail == "Not found."
-        assert emu.store.pages["recipe-000000"].fields[None]["servings"] == 9
+        assert emu.store.page("recipe-000000").fields[None]["servings"] == 9
         assert emu.store.posts["example-post"].data["summary"] == "new summary"
         assert emu.store.items["products"][ids[0]].fields[None]["price"] == 7
 
@@ -140,7 +140,7 @@ async def test_invalid_inputs_fail_alone_with_a_clear_message() -> None:
     assert "JSON-serialisable" in str(by_index[3].detail)
     assert "unknown post field(s) colour" in str(by_index[4].detail)
     assert by_index[5].detail is not None and "invalid operation" in by_index[5].detail
-    assert {"ok-1", "ok-2"} <= set(emu.store.pages)
+    assert {"ok-1", "ok-2"} <= set(emu.store.page_slugs())
 
 
 async def test_fail_fast_stops_and_reports_the_rest_as_not_attempted() -> None:

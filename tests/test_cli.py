@@ -76,9 +76,9 @@ def test_pages_and_collection_round_trip(
     assert cli(source, "export", "pages", "recipe", "-o", str(pages)).exit_code == 0
     result = cli(target, "import", "pages", str(pages), "--status", "published")
     assert result.exit_code == 0, result.output
-    for slug, record in source.store.pages.items():
+    for (_, slug), record in source.store.pages.items():
         if record.page_type == "recipe":
-            assert target.store.pages[slug].fields == record.fields
+            assert target.store.page(slug).fields == record.fields
     items = tmp_path / "products.jsonl"
     assert cli(source, "export", "collection", "products", "-o", str(items)).exit_code == 0
     target.store.collections["products"] = source.store.collections["products"]

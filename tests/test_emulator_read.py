@@ -72,9 +72,16 @@ async def test_preview_shows_drafts(emulator: Emulator, butter: ButterClient) ->
     everything = await butter.posts.list(preview=True).collect()
     assert len(everything) == 251
     assert sum(post.status == "draft" for post in everything) == 25
-    with pytest.raises(NotFoundError):
-        await butter.posts.get("post-000009")
+    published = await butter.posts.list().collect()
+    assert "post-000009" not in {post.slug for post in published}
+
+
+async def test_post_by_slug_is_served_whatever_its_status(butter: ButterClient) -> None:
+    # retrieve-single-post: "retrieves posts regardless of their publication status".
+    assert (await butter.posts.get("post-000009")).post.status == "draft"
     assert (await butter.posts.get("post-000009", preview=True)).post.status == "draft"
+    with pytest.raises(NotFoundError):
+        await butter.posts.get("no-such-post")
 
 
 async def test_post_filters_and_exclude_body(butter: ButterClient) -> None:
@@ -200,7 +207,7 @@ async def test_wrong_token_is_refused(emulator: Emulator) -> None:
 
 async def test_locales(emulator: Emulator) -> None:
     async with Emulator(locales=("en", "fr")) as emu, emu.client() as butter:
-        emu.store.pages["simple-page"].fields["fr"]["headline"] = "Bonjour"
+        emu.store.page("simple-page").fields["fr"]["headline"] = "Bonjour"
         page = await butter.pages.get("*", "simple-page", locale="fr")
         assert page.fields["headline"] == "Bonjour"
         default = await butter.pages.get("*", "simple-page")

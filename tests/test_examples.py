@@ -65,7 +65,7 @@ async def test_aiohttp_app_serves_pages_and_drops_them_on_page_published() -> No
             first = await client.get("/pages/recipe/recipe-000001")
             assert first.status == 200
             assert (await first.json())["fields"]["servings"] == 2
-            emu.store.pages["recipe-000001"].fields[None]["servings"] = 9
+            emu.store.page("recipe-000001").fields[None]["servings"] = 9
             cached = await client.get("/pages/recipe/recipe-000001")
             assert (await cached.json())["fields"]["servings"] == 2  # served from the cache
             hook = {

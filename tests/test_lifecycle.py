@@ -78,7 +78,7 @@ async def test_exiting_the_client_mid_bulk_reports_every_item() -> None:
             await asyncio.sleep(0.1)
         report = await job
         assert report.total == 200
-        stored = sum(1 for s in emu.store.pages if s.startswith("life-"))
+        stored = sum(1 for s in emu.store.page_slugs() if s.startswith("life-"))
         created, interrupted = report.counts["created"], report.counts["interrupted"]
         # In flight at the close: reported as interrupted, landed or not; none goes missing.
         assert created <= stored <= created + interrupted

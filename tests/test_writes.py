@@ -62,7 +62,7 @@ async def test_page_create_update_delete(emu: Emulator, butter: ButterClient) ->
     deleted = await butter.pages.delete("soup")
     assert deleted.outcome == "deleted"
     await deleted.wait_until_visible(timeout=1)
-    assert "soup" not in emu.store.pages
+    assert "soup" not in emu.store.page_slugs()
     with pytest.raises(NotFoundError):
         await butter.pages.delete("soup")
 
@@ -73,7 +73,7 @@ async def test_duplicate_slug_is_reported_as_already_existing(
     await butter.pages.create("recipe", "soup", "Soup", recipe_fields())
     again = await butter.pages.create("recipe", "soup", "Soup", recipe_fields())
     assert again.outcome == "already_existed"
-    assert len([p for p in emu.store.pages if p == "soup"]) == 1
+    assert len([p for p in emu.store.page_slugs() if p == "soup"]) == 1
 
 
 async def test_schema_errors_surface_as_bad_request(butter: ButterClient) -> None:
@@ -125,7 +125,7 @@ async def test_ambiguous_create_is_resolved_by_reading_back(
     result = await butter.pages.create("recipe", "soup", "Soup", recipe_fields())
     assert (result.outcome, result.confirmed_by_read, result.attempts) == ("created", True, 1)
     assert posts_sent(emu, "pages/") == 1
-    assert "soup" in emu.store.pages
+    assert "soup" in emu.store.page_slugs()
 
 
 async def test_ambiguous_create_still_processing_is_not_duplicated(

@@ -16,14 +16,16 @@ from aiohttp import web
 from .faults import Fault, FaultPlan, Latency, TokenBucket, retry_after_header
 from .store import (
     JSON,
+    MAX_LEVELS,
+    MIN_LEVELS,
     NOT_FOUND,
+    Change,
     ContentStore,
     Listing,
-    PageRecord,
-    PostRecord,
     StoreError,
     paginate,
 )
+from .webhook_sender import WebhookSender, WebhookTarget
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API_ROOT = "/v2/"
@@ -69,6 +71,28 @@ def _field_params(request: web.Request) -> dict[str, str]:
     return {k[7:]: v for k, v in request.query.items() if k.startswith("fields.") and k[7:]}
 
 
+def _check_levels(request: web.Request) -> None:
+    """400 for a `levels` outside 1-5, as the API answers (pages and collections)."""
+    raw = request.query.get("levels")
+    if raw is None:
+        return
+    try:
+        levels = int(raw)
+    except ValueError:
+        levels = 0
+    if not MIN_LEVELS <= levels <= MAX_LEVELS:
+        raise StoreError(
+            400, {"levels": [f"levels must be between {MIN_LEVELS} and {MAX_LEVELS}."]}
+        )
+
+
+def _check_locale(request: web.Request) -> str | None:
+    """The `locale` parameter, 400 if the account does not have it."""
+    locale = request.query.get("locale")
+    state_of(request).store.resolve_locale(locale)
+    return locale
+
+
 REQUEST_LOG_LIMIT = 200_000
 
 
@@ -89,6 +113,7 @@ class EmulatorState:
         faults: FaultPlan | None = None,
         fractional_retry_after: bool = False,
         redirect_base: str | None = None,
+        webhooks: list[WebhookTarget] | None = None,
     ) -> None:
         self.store = store
         self.read_token = read_token
@@ -107,6 +132,7 @@ class EmulatorState:
         self.endpoint_counts: Counter[str] = Counter()
         self.calls = 0
         self.pending: set[tuple[str, str]] = set()
+        self.webhooks = WebhookSender(webhooks or ())
         self._scheduled: dict[asyncio.TimerHandle, Callable[[], None]] = {}
 
     def set_rate_limit(self, rate: float | None) -> None:
@@ -125,14 +151,16 @@ class EmulatorState:
         return knob() if callable(knob) else knob
 
     def apply_later(
-        self, mutation: Callable[[], None], pending_key: tuple[str, str] | None
+        self, mutation: Callable[[], list[Change]], pending_key: tuple[str, str] | None
     ) -> None:
-        """Apply an accepted write now, or after the processing delay (202 semantics)."""
+        """Apply an accepted write now, or after the processing delay (202 semantics).
+
+        Its webhooks go out once it is applied, in the background.
+        """
 
         def apply() -> None:
             try:
-                mutation()
-                self.store.changed()
+                self.webhooks.send(mutation())
             finally:
                 if pending_key is not None:
                     self.pending.discard(pending_key)
@@ -324,9 +352,9 @@ async def _json_body(request: web.Request) -> Any:
 
 
 async def list_pages(request: web.Request) -> web.Response:
-    state = state_of(request)
-    store = state.store
-    locale = request.query.get("locale")
+    store = state_of(request).store
+    _check_levels(request)
+    locale = _check_locale(request)
     records = store.visible_pages(
         request.match_info["page_type"],
         preview=_flag(request, "preview"),
@@ -334,8 +362,14 @@ async def list_pages(request: web.Request) -> web.Response:
         filters=_field_params(request),
         order=request.query.get("order"),
     )
+    return _page_listing(request, records, locale)
+
+
+def _page_listing(request: web.Request, records: list[Any], locale: str | None) -> web.Response:
+    store = state_of(request).store
     listing = _paginate(records, request)
-    data = [store.page_json(record, locale) for record in listing.items]
+    alt = _flag(request, "alt_media_text")
+    data = [store.page_json(record, locale, alt_media_text=alt) for record in listing.items]
     return json_response({"meta": listing.meta, "data": data})
 
 
@@ -345,29 +379,28 @@ def _paginate(records: list[Any], request: web.Request) -> Listing:
 
 async def get_page(request: web.Request) -> web.Response:
     store = state_of(request).store
+    _check_levels(request)
+    locale = _check_locale(request)
     record = store.get_page(
         request.match_info["page_type"],
         request.match_info["slug"],
         preview=_flag(request, "preview"),
     )
-    if request.match_info["page_type"] == "*" and record.page_type is not None:
-        raise StoreError(404, {"detail": "Page not found."})
-    return json_response({"data": store.page_json(record, request.query.get("locale"))})
+    alt = _flag(request, "alt_media_text")
+    return json_response({"data": store.page_json(record, locale, alt_media_text=alt)})
 
 
 async def search_pages(request: web.Request) -> web.Response:
     store = state_of(request).store
-    query = request.query.get("query", "")
-    locale = request.query.get("locale")
+    _check_levels(request)
+    locale = _check_locale(request)
     records = store.search_pages(
-        query,
-        page_type=request.query.get("page_type"),
+        request.query.get("query", ""),
+        page_type=request.query.get("page_type") or None,
         preview=_flag(request, "preview"),
         locale=locale,
     )
-    listing = _paginate(records, request)
-    data = [store.page_json(record, locale) for record in listing.items]
-    return json_response({"meta": listing.meta, "data": data})
+    return _page_listing(request, records, locale)
 
 
 def _list_post_json(data: JSON, *, exclude_body: bool) -> JSON:
@@ -401,11 +434,11 @@ async def search_posts(request: web.Request) -> web.Response:
 
 async def get_post(request: web.Request) -> web.Response:
     store = state_of(request).store
-    preview = _flag(request, "preview")
-    record = store.posts.get(request.match_info["slug"])
-    if record is None or (not preview and record.status != "published"):
-        raise StoreError(404, NOT_FOUND)
-    next_post, previous_post = store.post_neighbours(record.data["slug"], preview=preview)
+    _check_locale(request)
+    record = store.get_post(request.match_info["slug"])
+    next_post, previous_post = store.post_neighbours(
+        record.data["slug"], preview=_flag(request, "preview")
+    )
     meta = {"next_post": next_post, "previous_post": previous_post}
     return json_response({"meta": meta, "data": record.data})
 
@@ -443,11 +476,13 @@ async def get_collections(request: web.Request) -> web.Response:
             raise StoreError(404, {"detail": f"Content key {key} not found"})
     if len(keys) == 1:
         return await _collection_listing(request, keys[0])
-    locale = request.query.get("locale")
+    _check_levels(request)
+    locale = _check_locale(request)
     preview = _flag(request, "preview")
+    alt = _flag(request, "alt_media_text")
     data = {
         key: [
-            store.item_json(record, locale)
+            store.item_json(key, record, locale, alt_media_text=alt)
             for record in store.visible_items(
                 key, preview=preview, locale=locale, filters={}, order=None
             )
@@ -463,7 +498,8 @@ async def list_collection(request: web.Request) -> web.Response:
 
 async def _collection_listing(request: web.Request, key: str) -> web.Response:
     store = state_of(request).store
-    locale = request.query.get("locale")
+    _check_levels(request)
+    locale = _check_locale(request)
     records = store.visible_items(
         key,
         preview=_flag(request, "preview"),
@@ -472,7 +508,8 @@ async def _collection_listing(request: web.Request, key: str) -> web.Response:
         order=request.query.get("order"),
     )
     listing = _paginate(records, request)
-    data = {key: [store.item_json(record, locale) for record in listing.items]}
+    alt = _flag(request, "alt_media_text")
+    data = {key: [store.item_json(key, r, locale, alt_media_text=alt) for r in listing.items]}
     return json_response({"meta": listing.meta, "data": data})
 
 
@@ -485,16 +522,17 @@ def _item_id(request: web.Request) -> int:
 
 async def get_collection_item(request: web.Request) -> web.Response:
     store = state_of(request).store
+    _check_levels(request)
+    locale = _check_locale(request)
     key = request.match_info["key"]
-    store.collection(key)
-    record = store.items[key].get(_item_id(request))
-    if record is None or (record.status != "published" and not _flag(request, "preview")):
-        raise StoreError(404, NOT_FOUND)
-    return json_response({"data": store.item_json(record, request.query.get("locale"))})
+    record = store.get_item(key, _item_id(request), preview=_flag(request, "preview"))
+    alt = _flag(request, "alt_media_text")
+    return json_response({"data": store.item_json(key, record, locale, alt_media_text=alt)})
 
 
 async def get_feed(request: web.Request) -> web.Response:
     store = state_of(request).store
+    _check_locale(request)
     kind = request.match_info["kind"]
     filters = {k: request.query[k] for k in ("category_slug", "tag_slug") if request.query.get(k)}
     posts = [record.data for record in store.visible_posts(preview=False, filters=filters)][:20]
@@ -545,8 +583,8 @@ def _sitemap(posts: list[JSON]) -> str:
 # -- write handlers ----------------------------------------------------------------
 
 
-def _accepted() -> web.Response:
-    return json_response(PENDING, 202)
+def _accepted(warnings: list[str] | None = None) -> web.Response:
+    return json_response({**PENDING, "warnings": warnings} if warnings else PENDING, 202)
 
 
 def _no_content() -> web.Response:
@@ -557,14 +595,10 @@ async def create_page(request: web.Request) -> web.Response:
     state = state_of(request)
     store = state.store
     record = store.validate_page_create(await _json_body(request), request.query.get("locale"))
-    key = ("page", record.slug)
+    key = ("page", f"{record.page_type}/{record.slug}")
     if key in state.pending:
         raise StoreError(400, {"slug": [f"A page with slug {record.slug!r} already exists."]})
-
-    def apply(new: PageRecord = record) -> None:
-        store.pages.setdefault(new.slug, new)
-
-    state.apply_later(apply, key)
+    state.apply_later(lambda: [store.add_page(record)], key)
     return _accepted()
 
 
@@ -586,8 +620,7 @@ async def delete_page(request: web.Request) -> web.Response:
     record = store.get_page(
         request.match_info["page_type"], request.match_info["slug"], preview=True
     )
-    store.pages.pop(record.slug, None)
-    store.changed()
+    state.webhooks.send([store.delete_page(record)])
     return _no_content()
 
 
@@ -599,26 +632,22 @@ async def create_post(request: web.Request) -> web.Response:
     key = ("post", slug)
     if key in state.pending:
         raise StoreError(400, {"slug": [f"A post with slug {slug!r} already exists."]})
-
-    def apply(new: PostRecord = record) -> None:
-        store.posts.setdefault(slug, new)
-
-    state.apply_later(apply, key)
+    state.apply_later(lambda: [store.add_post(record)], key)
     return _accepted()
 
 
 async def update_post(request: web.Request) -> web.Response:
     state = state_of(request)
-    mutation = state.store.post_update(request.match_info["slug"], await _json_body(request))
+    mutation, warnings = state.store.post_update(
+        request.match_info["slug"], await _json_body(request)
+    )
     state.apply_later(mutation, None)
-    return _accepted()
+    return _accepted(warnings)
 
 
 async def delete_post(request: web.Request) -> web.Response:
-    store = state_of(request).store
-    if store.posts.pop(request.match_info["slug"], None) is None:
-        raise StoreError(404, NOT_FOUND)
-    store.changed()
+    state = state_of(request)
+    state.webhooks.send([state.store.delete_post(request.match_info["slug"])])
     return _no_content()
 
 
@@ -630,13 +659,7 @@ async def create_collection_item(request: web.Request) -> web.Response:
         body = {**body, "key": request.match_info["key"]}
     records = store.validate_item_create(body, request.query.get("locale"))
     key = body["key"]
-
-    def apply() -> None:
-        for record in records:
-            record.id = store.next_item_id()
-            store.items[key][record.id] = record
-
-    state.apply_later(apply, None)
+    state.apply_later(lambda: store.add_items(key, records), None)
     return _accepted()
 
 
@@ -647,18 +670,16 @@ async def update_collection_item(request: web.Request) -> web.Response:
         _item_id(request),
         await _json_body(request),
         request.query.get("locale"),
+        replace=request.method == "PUT",
     )
     state.apply_later(mutation, None)
     return _accepted()
 
 
 async def delete_collection_item(request: web.Request) -> web.Response:
-    store = state_of(request).store
-    key = request.match_info["key"]
-    store.collection(key)
-    if store.items[key].pop(_item_id(request), None) is None:
-        raise StoreError(404, NOT_FOUND)
-    store.changed()
+    state = state_of(request)
+    change = state.store.delete_item(request.match_info["key"], _item_id(request))
+    state.webhooks.send([change])
     return _no_content()
 
 

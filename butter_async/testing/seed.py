@@ -142,34 +142,38 @@ def seed_examples(store: ContentStore) -> None:
             },
         ],
     }
-    store.pages["landing-page-with-components"] = PageRecord(
-        slug="landing-page-with-components",
-        name="Landing Page with Components",
-        page_type="landing-page",
-        status="published",
-        published="2024-05-17T14:14:41.484894Z",
-        updated="2024-05-17T14:14:41.522160Z",
-        fields=_localised(store, fields),
+    store.put_page(
+        PageRecord(
+            slug="landing-page-with-components",
+            name="Landing Page with Components",
+            page_type="landing-page",
+            status="published",
+            published="2024-05-17T14:14:41.484894Z",
+            updated="2024-05-17T14:14:41.522160Z",
+            fields=_localised(store, fields),
+        )
     )
-    store.pages["simple-page"] = PageRecord(
-        slug="simple-page",
-        name="Simple Page",
-        page_type=None,
-        status="published",
-        published="2024-05-17T14:14:47.533297Z",
-        updated="2024-05-17T14:14:47.550734Z",
-        fields=_localised(
-            store,
-            {
-                "seo_title": "Anvils and Dynamite | Acme Co",
-                "headline": "Acme Co provides supplies to your favorite cartoon heroes.",
-                "hero_image": "https://cdn.buttercms.com/c8oSTGcwQDC5I58km5WV",
-                "call_to_action": "Buy Now",
-                "customer_logos": [
-                    {"logo_image": "https://cdn.buttercms.com/1FNvDuOJSROw1fybRCYU"},
-                ],
-            },
-        ),
+    store.put_page(
+        PageRecord(
+            slug="simple-page",
+            name="Simple Page",
+            page_type=None,
+            status="published",
+            published="2024-05-17T14:14:47.533297Z",
+            updated="2024-05-17T14:14:47.550734Z",
+            fields=_localised(
+                store,
+                {
+                    "seo_title": "Anvils and Dynamite | Acme Co",
+                    "headline": "Acme Co provides supplies to your favorite cartoon heroes.",
+                    "hero_image": "https://cdn.buttercms.com/c8oSTGcwQDC5I58km5WV",
+                    "call_to_action": "Buy Now",
+                    "customer_logos": [
+                        {"logo_image": "https://cdn.buttercms.com/1FNvDuOJSROw1fybRCYU"},
+                    ],
+                },
+            ),
+        )
     )
     menu_items = store.items.setdefault("navigation_menu_item", {})
     store.collections["navigation_menu_item"] = CollectionSchema(
@@ -314,25 +318,31 @@ def seed_generated(store: ContentStore, spec: SeedSpec) -> None:
             else "published"
         )
         slug = f"{spec.page_type}-{i:06d}"
-        store.pages[slug] = PageRecord(
-            slug=slug,
-            name=f"{spec.page_type.title()} {i}",
-            page_type=spec.page_type,
-            status=status,
-            published=_stamp(i) if status == "published" else None,
-            updated=_stamp(i + 1),
-            fields=_localised(store, _recipe_fields(i)),
+        store.put_page(
+            PageRecord(
+                slug=slug,
+                name=f"{spec.page_type.title()} {i}",
+                page_type=spec.page_type,
+                status=status,
+                published=_stamp(i) if status == "published" else None,
+                updated=_stamp(i + 1),
+                fields=_localised(store, _recipe_fields(i)),
+            )
         )
     for i in range(spec.single_pages):
         slug = f"single-page-{i:04d}"
-        store.pages[slug] = PageRecord(
-            slug=slug,
-            name=f"Single page {i}",
-            page_type=None,
-            status="published",
-            published=_stamp(i),
-            updated=_stamp(i),
-            fields=_localised(store, {"headline": _words(5, i), "body": f"<p>{_words(20, i)}</p>"}),
+        store.put_page(
+            PageRecord(
+                slug=slug,
+                name=f"Single page {i}",
+                page_type=None,
+                status="published",
+                published=_stamp(i),
+                updated=_stamp(i),
+                fields=_localised(
+                    store, {"headline": _words(5, i), "body": f"<p>{_words(20, i)}</p>"}
+                ),
+            )
         )
     if spec.collection_items:
         store.collections.setdefault(

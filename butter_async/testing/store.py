@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -10,10 +11,27 @@ from typing import Any, Literal
 import attrs
 import orjson
 
-FieldKind = Literal["text", "number", "media", "repeater", "component", "component_picker"]
+FieldKind = Literal[
+    "text", "number", "media", "reference", "repeater", "component", "component_picker"
+]
+FIELD_KINDS: tuple[FieldKind, ...] = (
+    "text",
+    "number",
+    "media",
+    "reference",
+    "repeater",
+    "component",
+    "component_picker",
+)
 JSON = dict[str, Any]
+#: A schema as users declare it: field keys (all text) or field key -> kind.
+SchemaFields = Iterable[str] | Mapping[str, FieldKind]
 
 NOT_FOUND: JSON = {"detail": "Not found."}
+PAGE_NOT_FOUND: JSON = {"detail": "Page not found."}
+MIN_LEVELS, MAX_LEVELS = 1, 5
+#: Write API statuses; "scheduled" exists in the dashboard but the Write API refuses it.
+SCHEDULING_KEYS = ("scheduled", "scheduled_date", "publish_at")
 
 
 class StoreError(Exception):
@@ -46,12 +64,42 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
+def schema_kinds(fields: SchemaFields) -> dict[str, FieldKind]:
+    """Field key -> kind from a declared schema; a bare key is a text field."""
+    if isinstance(fields, Mapping):
+        kinds = dict(fields)
+    elif isinstance(fields, str):
+        raise TypeError("give the schema's field keys as a list or a mapping, not a string")
+    else:
+        kinds = dict.fromkeys(fields, "text")
+    for key, kind in kinds.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"field keys must be non-empty strings, got {key!r}")
+        if kind not in FIELD_KINDS:
+            raise ValueError(f"field {key!r}: kind must be one of {', '.join(FIELD_KINDS)}")
+    return kinds
+
+
+def empty_value(kind: FieldKind) -> Any:
+    """What a field holds when a full update (PUT) leaves it out, as the API clears it."""
+    if kind in ("repeater", "component_picker"):
+        return []
+    if kind == "component":
+        return {}
+    if kind in ("number", "reference"):
+        return None
+    return ""
+
+
 @attrs.define
 class PageType:
     """A page type's schema: field key -> kind (kinds decide update semantics)."""
 
     slug: str
     fields: dict[str, FieldKind]
+
+
+_record_ids = itertools.count(5000)
 
 
 @attrs.define
@@ -65,14 +113,20 @@ class PageRecord:
     published: str | None
     updated: str
     fields: dict[str | None, JSON]
+    id: int = attrs.field(factory=lambda: next(_record_ids))
+
+    @property
+    def key(self) -> tuple[str | None, str]:
+        """Where the store keeps it: (page type or None for a single page, slug)."""
+        return (self.page_type, self.slug)
 
 
 @attrs.define
 class CollectionSchema:
-    """A collection's key and field keys."""
+    """A collection's key and its fields (key -> kind; a list of keys means all text)."""
 
     key: str
-    fields: list[str]
+    fields: dict[str, FieldKind] = attrs.field(converter=schema_kinds)
 
 
 @attrs.define
@@ -90,6 +144,15 @@ class PostRecord:
 
     data: JSON
     status: str
+    id: int = attrs.field(factory=lambda: next(_record_ids))
+
+
+@attrs.frozen
+class Change:
+    """An applied write, described as the webhook ButterCMS sends for it."""
+
+    event: str
+    data: JSON
 
 
 @attrs.define
@@ -165,7 +228,9 @@ class ContentStore:
         self.tags: dict[str, JSON] = {}
         self.posts: dict[str, PostRecord] = {}
         self.page_types: dict[str, PageType] = {}
-        self.pages: dict[str, PageRecord] = {}
+        self.pages: dict[tuple[str | None, str], PageRecord] = {}
+        #: The media library's alt texts by URL, served with `alt_media_text=1`.
+        self.media_alt: dict[str, str] = {}
         self.collections: dict[str, CollectionSchema] = {}
         self.items: dict[str, dict[int, CollectionItemRecord]] = {}
         self._ids = itertools.count(1000)
@@ -185,7 +250,8 @@ class ContentStore:
             found = self._cache[key] = build()
         return found
 
-    def _locale(self, locale: str | None) -> str | None:
+    def resolve_locale(self, locale: str | None) -> str | None:
+        """The stored locale a request means (None without localization); 400 if unknown."""
         if not self.locales:
             return None
         if locale is None:
@@ -270,18 +336,102 @@ class ContentStore:
             :limit
         ]
 
+    # -- schemas -----------------------------------------------------------------
+
+    def define_page_type(self, slug: str, fields: SchemaFields) -> PageType:
+        """Declare (or redeclare) a page type: its field keys, or key -> kind."""
+        if not isinstance(slug, str) or not slug or slug == "*":
+            raise ValueError("a page type needs a slug other than '*'")
+        page_type = self.page_types[slug] = PageType(slug, schema_kinds(fields))
+        self.changed()
+        return page_type
+
+    def define_collection(self, key: str, fields: SchemaFields) -> CollectionSchema:
+        """Declare (or redeclare) a collection: its field keys, or key -> kind."""
+        if not isinstance(key, str) or not key or "," in key:
+            raise ValueError("a collection needs a key without ','")
+        schema = self.collections[key] = CollectionSchema(key, fields)
+        self.items.setdefault(key, {})
+        self.changed()
+        return schema
+
     # -- pages -------------------------------------------------------------------
 
-    def page_json(self, record: PageRecord, locale: str | None) -> JSON:
+    def page_json(
+        self, record: PageRecord, locale: str | None, *, alt_media_text: bool = False
+    ) -> JSON:
         """A page as the read API shows it in `locale`."""
+        fields = record.fields.get(self.resolve_locale(locale), {})
+        if alt_media_text and record.page_type in self.page_types:
+            fields = self._with_alt_text(fields, self.page_types[record.page_type].fields)
         return {
             "slug": record.slug,
             "name": record.name,
             "published": record.published,
             "updated": record.updated,
             "page_type": record.page_type,
-            "fields": record.fields.get(self._locale(locale), {}),
+            "fields": fields,
         }
+
+    def _with_alt_text(self, fields: JSON, kinds: Mapping[str, FieldKind]) -> JSON:
+        """Media fields as `{"url", "alt"}` objects, as `alt_media_text=1` answers."""
+        shown = dict(fields)
+        for key, kind in kinds.items():
+            url = shown.get(key)
+            if kind == "media" and isinstance(url, str) and url:
+                shown[key] = {"url": url, "alt": self.media_alt.get(url, "")}
+        return shown
+
+    def find_pages(self, slug: str) -> list[PageRecord]:
+        """Every page with `slug`, whatever its type (the API allows one per type)."""
+        return [record for record in self.pages.values() if record.slug == slug]
+
+    def page(self, slug: str, page_type: str | None = None) -> PageRecord:
+        """The page with `slug` (of `page_type` when given); KeyError if not exactly one."""
+        found = [r for r in self.find_pages(slug) if page_type is None or r.page_type == page_type]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} pages with slug {slug!r}")
+        return found[0]
+
+    def page_slugs(self) -> list[str]:
+        """The slug of every stored page (a slug shared by two types appears twice)."""
+        return [record.slug for record in self.pages.values()]
+
+    def put_page(self, record: PageRecord) -> None:
+        """Store a page as it is (for seeding and tests), replacing one of the same key."""
+        self.pages[record.key] = record
+        self.changed()
+
+    def add_page(self, record: PageRecord) -> Change:
+        """Store a created page."""
+        self.pages.setdefault(record.key, record)
+        self.changed()
+        return self.page_change(record, "published" if record.status == "published" else "draft")
+
+    def delete_page(self, record: PageRecord) -> Change:
+        """Remove a page."""
+        self.pages.pop(record.key, None)
+        self.changed()
+        return self.page_change(record, "delete")
+
+    def page_change(self, record: PageRecord, action: str, locale: str | None = None) -> Change:
+        """The documented `page.*` webhook for `record`."""
+        return Change(
+            f"page.{action}",
+            {
+                "id": record.slug,
+                "buttercms_id": record.id,
+                "page_type": record.page_type or "*",
+                "editor": WEBHOOK_EDITOR,
+                "name": record.name,
+                "timestamp": webhook_timestamp(),
+                "locale": locale,
+                "status": "deleted" if action == "delete" else record.status,
+                "updated": record.updated,
+                "published": record.published,
+                "scheduled": None,
+            },
+        )
 
     def visible_pages(
         self,
@@ -297,7 +447,7 @@ class ContentStore:
             raise StoreError(404, NOT_FOUND)
         if page_type == "*" and (filters or order):
             raise StoreError(400, {"detail": "Filtering and ordering need a page type."})
-        resolved = self._locale(locale)
+        resolved = self.resolve_locale(locale)
         key = ("pages", page_type, preview, resolved, tuple(sorted(filters.items())), order)
 
         def build() -> list[PageRecord]:
@@ -331,40 +481,56 @@ class ContentStore:
     def search_pages(
         self, query: str, *, page_type: str | None, preview: bool, locale: str | None
     ) -> list[PageRecord]:
-        """Pages whose name or field values contain every word of `query`."""
+        """Pages matching every word of `query`, most relevant first (`*`: single pages)."""
         words = query.lower().split()
-        resolved = self._locale(locale)
-        found = []
+        resolved = self.resolve_locale(locale)
+        ranked: list[tuple[int, PageRecord]] = []
         for record in self.pages.values():
-            if page_type and record.page_type != page_type:
+            if page_type == "*" and record.page_type is not None:
+                continue
+            if page_type not in (None, "*") and record.page_type != page_type:
                 continue
             if not preview and record.status != "published":
                 continue
-            text = (record.name + " " + str(record.fields.get(resolved, {}))).lower()
-            if all(word in text for word in words):
-                found.append(record)
-        return found
+            name = record.name.lower()
+            text = name + " " + orjson.dumps(record.fields.get(resolved, {})).decode().lower()
+            if words and all(word in text for word in words):
+                # Relevance: occurrences of the query's words, a hit in the name counting 3.
+                score = sum(text.count(word) + 2 * name.count(word) for word in words)
+                ranked.append((score, record))
+        ranked.sort(key=lambda pair: pair[0], reverse=True)
+        return [record for _, record in ranked]
 
     def get_page(self, page_type: str, slug: str, *, preview: bool) -> PageRecord:
-        """One page by type and slug (`*` matches any type for writes, single pages for reads)."""
-        record = self.pages.get(slug)
+        """One page by type and slug; `*` finds it whatever its type (403 if several)."""
+        if page_type == "*":
+            found = self.find_pages(slug)
+            if len(found) > 1:
+                raise StoreError(
+                    403,
+                    {
+                        "detail": f"Several pages have the slug {slug!r}: "
+                        "give the page type instead of '*'."
+                    },
+                )
+            record = found[0] if found else None
+        else:
+            record = self.pages.get((page_type, slug))
         if record is None or (not preview and record.status != "published"):
-            raise StoreError(404, {"detail": "Page not found."})
-        if page_type != "*" and record.page_type != page_type:
-            raise StoreError(404, {"detail": "Page not found."})
+            raise StoreError(404, PAGE_NOT_FOUND)
         return record
 
     def validate_page_create(self, body: Any, locale: str | None) -> PageRecord:
         """Check a `POST /pages/` body; return the page it would create."""
         body = _require_object(body)
         title = _require_text(body, "title")
-        slug = _require_text(body, "slug")
+        slug = _require_slug(body)
         type_slug = _require_text(body, "page_type")
         status = _status(body)
         page_type = self.page_types.get(type_slug)
         if page_type is None:
             raise bad_request("page_type", f"Page type {type_slug!r} does not exist.")
-        if slug in self.pages:
+        if (type_slug, slug) in self.pages:
             raise bad_request("slug", f"A page with slug {slug!r} already exists.")
         by_locale = self._split_locales(body.get("fields"), locale)
         stored: dict[str | None, JSON] = {}
@@ -386,7 +552,7 @@ class ContentStore:
 
     def page_update(
         self, page_type: str, slug: str, body: Any, locale: str | None
-    ) -> Callable[[], None]:
+    ) -> Callable[[], list[Change]]:
         """Check a page PATCH/PUT (both partial); return the mutation to apply."""
         record = self.get_page(page_type, slug, preview=True)
         body = _require_object(body)
@@ -401,7 +567,8 @@ class ContentStore:
             if schema is not None:
                 check_field_keys(fields, schema, complete=False)
 
-        def apply() -> None:
+        def apply() -> list[Change]:
+            was = record.status
             for loc, fields in changes.items():
                 current = record.fields.setdefault(loc, {})
                 for key, value in fields.items():
@@ -414,6 +581,8 @@ class ContentStore:
                 record.published = now_iso()
             record.status = status
             record.updated = now_iso()
+            self.changed()
+            return [self.page_change(record, _action(was, status), locale)]
 
         return apply
 
@@ -426,7 +595,7 @@ class ContentStore:
                 raise bad_request("locale", "This account has no locales configured.")
             return {None: fields}
         if locale is not None:
-            return {self._locale(locale): fields}
+            return {self.resolve_locale(locale): fields}
         if fields and all(key in self.locales for key in fields):
             for value in fields.values():
                 if not isinstance(value, dict):
@@ -436,22 +605,52 @@ class ContentStore:
 
     # -- posts -------------------------------------------------------------------
 
+    def get_post(self, slug: str) -> PostRecord:
+        """One post by slug, whatever its status (the API serves drafts by slug too)."""
+        record = self.posts.get(slug)
+        if record is None:
+            raise StoreError(404, NOT_FOUND)
+        return record
+
+    def add_post(self, record: PostRecord) -> Change:
+        """Store a created post."""
+        self.posts.setdefault(record.data["slug"], record)
+        self.changed()
+        return self.post_change(record, "published" if record.status == "published" else "draft")
+
+    def delete_post(self, slug: str) -> Change:
+        """Remove a post."""
+        record = self.get_post(slug)
+        del self.posts[slug]
+        self.changed()
+        return self.post_change(record, "delete")
+
+    @staticmethod
+    def post_change(record: PostRecord, action: str) -> Change:
+        """The documented `post.*` webhook: just the slug and the numeric id."""
+        return Change(f"post.{action}", {"id": record.data["slug"], "_id": record.id})
+
     def validate_post_create(self, body: Any) -> PostRecord:
         """Check a `POST /posts/` body; return the post it would create."""
         body = _require_object(body)
         title = _require_text(body, "title")
-        slug = _require_text(body, "slug")
+        slug = _require_slug(body)
         if slug in self.posts:
             raise bad_request("slug", f"A post with slug {slug!r} already exists.")
+        for key in SCHEDULING_KEYS:
+            if key in body:
+                raise bad_request(key, "Scheduling is not supported by the Write API.")
         status = _status(body)
+        published = _check_published(body.get("published"))
+        stamp = now_iso()
         data: JSON = {
             "slug": slug,
             "title": title,
             "url": body.get("url"),
             "status": status,
-            "created": now_iso(),
-            "updated": now_iso(),
-            "published": body.get("published") or (now_iso() if status == "published" else None),
+            "created": stamp,
+            "updated": stamp,
+            "published": published or (stamp if status == "published" else None),
             "deleted": None,
             "body": "",
             "summary": "",
@@ -466,29 +665,55 @@ class ContentStore:
         self._apply_post_fields(data, body)
         return PostRecord(data=data, status=status)
 
-    def post_update(self, slug: str, body: Any) -> Callable[[], None]:
-        """Check a post PATCH/PUT; return the mutation to apply."""
-        record = self.posts.get(slug)
-        if record is None:
-            raise StoreError(404, NOT_FOUND)
-        body = _require_object(body)
+    def post_update(self, slug: str, body: Any) -> tuple[Callable[[], list[Change]], list[str]]:
+        """Check a post PATCH/PUT; return the mutation to apply and the warnings to answer.
+
+        A new `slug` renames the post. Scheduling parameters are ignored with a warning,
+        as the docs say, so a scheduled post keeps its timing.
+        """
+        record = self.get_post(slug)
+        body = dict(_require_object(body))
+        warnings = [
+            f"{key!r} ignored: scheduling is not supported by the Write API."
+            for key in SCHEDULING_KEYS
+            if body.pop(key, None) is not None
+        ]
+        if body.get("status") == "scheduled":
+            body.pop("status")
+            warnings.append("status 'scheduled' ignored: scheduling is not supported.")
+        new_slug = slug
         if "slug" in body and body["slug"] != slug:
-            raise bad_request("slug", "A post's slug cannot be changed.")
+            new_slug = _require_slug(body)
+            if new_slug in self.posts:
+                raise bad_request("slug", f"A post with slug {new_slug!r} already exists.")
+        if "title" in body:
+            _require_text(body, "title")
         status = _status(body, default=record.status)
+        published = _check_published(body.get("published"))
         author = self._resolve_author(body["author"]) if "author" in body else None
         self._check_post_lists(body)
 
-        def apply() -> None:
+        def apply() -> list[Change]:
+            was = record.status
             data = record.data
             if author is not None:
                 data["author"] = author
             self._apply_post_fields(data, body)
+            if published is not None:
+                data["published"] = published
             if status == "published" and not data.get("published"):
                 data["published"] = now_iso()
             data["status"] = record.status = status
             data["updated"] = now_iso()
+            if new_slug != data["slug"] and new_slug not in self.posts:
+                del self.posts[data["slug"]]
+                data["slug"] = new_slug
+                self.posts[new_slug] = record
+            self.changed()
+            action = _action(was, status)
+            return [self.post_change(record, "draft" if action == "unpublished" else action)]
 
-        return apply
+        return apply, warnings
 
     _POST_TEXT_FIELDS = (
         "title",
@@ -516,6 +741,10 @@ class ContentStore:
             value = body.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                 raise bad_request(key, "This field must be a list of names.")
+        for key in ContentStore._POST_TEXT_FIELDS:
+            value = body.get(key)
+            if value is not None and not isinstance(value, str):
+                raise bad_request(key, "Not a valid string.")
 
     def _resolve_author(self, author: Any) -> JSON:
         if author is None:
@@ -546,9 +775,64 @@ class ContentStore:
             raise StoreError(404, NOT_FOUND)
         return schema
 
-    def item_json(self, record: CollectionItemRecord, locale: str | None) -> JSON:
+    def item_json(
+        self,
+        key: str,
+        record: CollectionItemRecord,
+        locale: str | None,
+        *,
+        alt_media_text: bool = False,
+    ) -> JSON:
         """An item as the read API shows it."""
-        return {"meta": {"id": record.id}, **record.fields.get(self._locale(locale), {})}
+        fields = record.fields.get(self.resolve_locale(locale), {})
+        if alt_media_text:
+            fields = self._with_alt_text(fields, self.collection(key).fields)
+        return {"meta": {"id": record.id}, **fields}
+
+    def get_item(self, key: str, item_id: int, *, preview: bool) -> CollectionItemRecord:
+        """One item by collection key and id (drafts only in preview)."""
+        self.collection(key)
+        record = self.items[key].get(item_id)
+        if record is None or (record.status != "published" and not preview):
+            raise StoreError(404, NOT_FOUND)
+        return record
+
+    def add_items(self, key: str, records: list[CollectionItemRecord]) -> list[Change]:
+        """Store created items, giving each a fresh id."""
+        for record in records:
+            record.id = self.next_item_id()
+            self.items[key][record.id] = record
+        self.changed()
+        return [
+            self.item_change(key, r, "published" if r.status == "published" else "draft")
+            for r in records
+        ]
+
+    def delete_item(self, key: str, item_id: int) -> Change:
+        """Remove an item."""
+        record = self.get_item(key, item_id, preview=True)
+        del self.items[key][item_id]
+        self.changed()
+        return self.item_change(key, record, "delete")
+
+    def item_change(
+        self, key: str, record: CollectionItemRecord, action: str, locale: str | None = None
+    ) -> Change:
+        """The documented `collectionitem.*` webhook for `record`."""
+        fields = record.fields.get(self.resolve_locale(locale), {})
+        label = next((v for v in fields.values() if isinstance(v, str) and v), str(record.id))
+        return Change(
+            f"collectionitem.{action}",
+            {
+                "id": key,
+                "itemid": f"/v2/content/?keys={key}[_id={record.id}]",
+                "label": label,
+                "editor": WEBHOOK_EDITOR,
+                "timestamp": webhook_timestamp(),
+                "locale": locale,
+                "status": "deleted" if action == "delete" else record.status,
+            },
+        )
 
     def visible_items(
         self,
@@ -567,7 +851,7 @@ class ContentStore:
         order_field = (order or "").lstrip("-").removeprefix("fields.")
         if order and order_field not in schema.fields:
             raise StoreError(403, {"detail": f"Invalid order field {order_field!r}."})
-        resolved = self._locale(locale)
+        resolved = self.resolve_locale(locale)
         cache_key = ("items", key, preview, resolved, tuple(sorted(filters.items())), order)
 
         def build() -> list[CollectionItemRecord]:
@@ -609,25 +893,76 @@ class ContentStore:
         return records
 
     def item_update(
-        self, key: str, item_id: int, body: Any, locale: str | None
-    ) -> Callable[[], None]:
-        """Check a collection item PATCH/PUT; return the mutation to apply."""
+        self, key: str, item_id: int, body: Any, locale: str | None, *, replace: bool
+    ) -> Callable[[], list[Change]]:
+        """Check a collection item PUT (`replace`: the whole item) or PATCH (a merge).
+
+        PUT recreates the item from the body: fields it leaves out are cleared and the
+        status defaults to draft. PATCH keeps whatever the body does not name.
+        """
         schema = self.collection(key)
-        record = self.items[key].get(item_id)
-        if record is None:
-            raise StoreError(404, NOT_FOUND)
+        record = self.get_item(key, item_id, preview=True)
         body = _require_object(body)
-        status = _status(body, default=record.status)
+        status = _status(body, default="draft" if replace else record.status)
         changes = self._split_locales(body.get("fields", {}), locale)
         for fields in changes.values():
             check_field_keys(fields, schema.fields, complete=False)
 
-        def apply() -> None:
+        def apply() -> list[Change]:
+            was = record.status
             for loc, fields in changes.items():
-                record.fields.setdefault(loc, {}).update(json_copy(fields))
+                if replace:
+                    cleared = {k: empty_value(kind) for k, kind in schema.fields.items()}
+                    record.fields[loc] = {**cleared, **json_copy(fields)}
+                else:
+                    record.fields.setdefault(loc, {}).update(json_copy(fields))
             record.status = status
+            self.changed()
+            return [self.item_change(key, record, _action(was, status), locale)]
 
         return apply
+
+
+WEBHOOK_EDITOR = "Write API"
+
+
+def webhook_timestamp() -> str:
+    """A webhook's `timestamp`, formatted as the documented examples show it."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _action(was: str, status: str) -> str:
+    """The webhook action of an update that moved a record from `was` to `status`."""
+    if status == "published":
+        return "published"
+    return "unpublished" if was == "published" else "draft"
+
+
+_SLUG = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _require_slug(body: JSON) -> str:
+    slug = _require_text(body, "slug")
+    if not _SLUG.fullmatch(slug):
+        raise bad_request(
+            "slug", "Enter a valid slug consisting of letters, numbers, underscores or hyphens."
+        )
+    return slug
+
+
+def _check_published(value: Any) -> str | None:
+    """A post's `published` date: ISO 8601 with a timezone and not in the future."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise bad_request("published", "Give an ISO 8601 date-time with a timezone.")
+    if when > datetime.now(UTC):
+        raise bad_request("published", "Scheduling is not supported by the Write API.")
+    return str(value)
 
 
 def _require_object(body: Any) -> JSON:
