@@ -1,6 +1,9 @@
 """Typed ButterCMS webhook events, a parser, and ready handlers for aiohttp or any framework.
 
 ButterCMS POSTs `{"data": {...}, "webhook": {"event": "page.published", "target": ...}}`.
+Page, post, collection item and media events are typed as the docs describe them; an
+event name this version does not know (ButterCMS may add some) parses into an
+`UnknownEvent` holding its data, so a handler still answers 200 to it.
 Webhooks can carry custom headers configured in the dashboard: put a shared secret in
 one and pass it here as `secret=` to reject calls that do not carry it. ButterCMS waits
 5 seconds for an answer and does not redeliver, so handlers should answer quickly.
@@ -21,7 +24,9 @@ from aiohttp import web
 from .errors import ButterError
 from .models.converter import structure
 
-ContentKind = Literal["page", "post", "collectionitem"]
+#: The event kinds this version types; `WebhookEvent.kind` may hold others.
+ContentKind = Literal["page", "post", "collectionitem", "media"]
+#: The content actions this version knows; media events have their own (`videouploaded`).
 Action = Literal["published", "draft", "unpublished", "delete"]
 DEFAULT_SECRET_HEADER = "X-Butter-Webhook-Secret"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -38,7 +43,10 @@ class WebhookError(ButterError):
 
 @attrs.define
 class PageEvent:
-    """A page changed: `slug` (the payload's `id`) and the page's state."""
+    """A page changed: `slug` (the payload's `id`) and the page's state.
+
+    `page_type` is the page type's key, or `"*"` for a single page.
+    """
 
     slug: str
     buttercms_id: int | None = None
@@ -51,6 +59,11 @@ class PageEvent:
     updated: datetime | None = None
     published: datetime | None = None
     scheduled: datetime | None = None
+
+    @property
+    def is_single_page(self) -> bool:
+        """Whether the page is a single page (the payload's `page_type` is `"*"`)."""
+        return self.page_type == "*"
 
 
 @attrs.define
@@ -76,22 +89,53 @@ class CollectionItemEvent:
 
 
 @attrs.define
+class MediaEvent:
+    """A media library event (e.g. `media.videouploaded`); the docs say its data varies."""
+
+    id: str | None = None
+    media_id: int | None = None
+    filename: str | None = None
+    size: int | None = None
+    url: str | None = None
+    cdn_url: str | None = None
+
+
+@attrs.define
+class UnknownEvent:
+    """The data of an event this version does not know, as it was sent."""
+
+    fields: dict[str, Any]
+
+
+EventData = PageEvent | PostEvent | CollectionItemEvent | MediaEvent | UnknownEvent
+
+
+@attrs.define
 class WebhookEvent:
-    """One webhook call: the event name, split into kind and action, and its typed data."""
+    """One webhook call: the event name, split into kind and action, and its typed data.
+
+    `kind` is one of `ContentKind` for the documented events; anything else comes with
+    `UnknownEvent` data.
+    """
 
     event: str
-    kind: ContentKind
-    action: Action
+    kind: str
+    action: str
     target: str | None
-    data: PageEvent | PostEvent | CollectionItemEvent
+    data: EventData
     raw: dict[str, Any] = attrs.field(repr=False)
 
 
-_KINDS = ("page", "post", "collectionitem")
-_ACTIONS = ("published", "draft", "unpublished", "delete")
+_CONTENT_KINDS = ("page", "post", "collectionitem")
+_ACTIONS = ("published", "draft", "unpublished", "delete", "all")
 
 
-def _data_of(kind: str, data: dict[str, Any]) -> PageEvent | PostEvent | CollectionItemEvent:
+def _data_of(kind: str, action: str, data: dict[str, Any]) -> EventData:
+    if kind == "media":
+        media: MediaEvent = structure(data, MediaEvent)
+        return media
+    if kind not in _CONTENT_KINDS or action not in _ACTIONS:
+        return UnknownEvent(dict(data))
     if not isinstance(data.get("id"), str) or not data["id"]:
         raise WebhookError(400, "webhook data has no 'id'")
     if kind == "page":
@@ -148,17 +192,17 @@ def parse_event(
     if not isinstance(event, str):
         raise WebhookError(400, "webhook has no event name")
     kind, _, action = event.partition(".")
-    if kind not in _KINDS or action not in _ACTIONS:
-        raise WebhookError(400, f"unknown webhook event {event!r}")
+    if not kind:
+        raise WebhookError(400, f"webhook event name {event!r} has no kind")
     try:
-        typed = _data_of(kind, data)
+        typed = _data_of(kind, action, data)
     except ButterError as error:
         raise WebhookError(400, str(error)) from None
     target = meta.get("target")
     return WebhookEvent(
         event=event,
-        kind=kind,  # type: ignore[arg-type]
-        action=action,  # type: ignore[arg-type]
+        kind=kind,
+        action=action,
         target=target if isinstance(target, str) else None,
         data=typed,
         raw=payload,

@@ -100,6 +100,24 @@ def shows_scalars(actual: object, wanted: Mapping[str, object]) -> bool:
     )
 
 
+def _is_empty(value: object) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def shows_whole_item(actual: object, wanted: Mapping[str, object]) -> bool:
+    """Whether a read item is exactly what a full replace (PUT) sent.
+
+    Every scalar sent must be there, and every field the replace left out must read
+    back empty: a leftover value means the server merged instead of replacing.
+    """
+    if not shows_scalars(actual, wanted):
+        return False
+    assert isinstance(actual, Mapping)
+    return all(
+        _is_empty(value) for key, value in actual.items() if key not in wanted and key != "meta"
+    )
+
+
 async def exists(read: Callable[[], Awaitable[object]]) -> bool:
     """True when `read` succeeds, False when it answers 404."""
     try:

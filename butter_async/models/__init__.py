@@ -5,7 +5,7 @@ quarter more per object, and structuring is the hot path of every list walk.
 """
 
 from .blog import Author, Category, Post, PostDetail, PostSummary, Tag
-from .content import CollectionItem, Fields, Page
+from .content import CollectionItem, Fields, Media, Page
 from .meta import ListMeta
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "CollectionItem",
     "Fields",
     "ListMeta",
+    "Media",
     "Page",
     "Post",
     "PostDetail",

@@ -28,6 +28,17 @@ class Page(Generic[FieldsT]):
 
 
 @attrs.define
+class Media:
+    """A media field read with `alt_media_text=True`: the CDN `url` and its alt text.
+
+    Without that option the API sends a media field as its URL string.
+    """
+
+    url: str
+    alt: str | None = None
+
+
+@attrs.define
 class CollectionItem(Generic[FieldsT]):
     """One item of a collection: its numeric `id` (the API's `meta.id`) and its fields."""
 

@@ -21,7 +21,6 @@ from ..writes import (
     create_resolving,
     delete_resolving,
     exists,
-    shows_scalars,
 )
 
 PublishStatus = Literal["draft", "published"]
@@ -122,25 +121,30 @@ class Resource:
         body: dict[str, Any],
         *,
         locale: str | None,
-        shown: Callable[[Any], Any],
-        wanted: Mapping[str, Any],
+        shows: Callable[[dict[str, Any]], bool],
         verify: bool,
         verify_timeout: float,
+        read_segments: Sequence[str | int] | None = None,
     ) -> WriteResult:
-        """Send a partial update; visible once `shown(read payload)` has `wanted`'s scalars."""
+        """Send an update; it is visible once `shows(read payload)` holds.
+
+        The read-back reads `read_segments` (default: where the write went), so an
+        update that renames the object is checked under its new name.
+        """
         check_method(method)
         if not body:
             raise ConfigurationError("nothing to update: give fields and/or status")
         await self._write(method, segments, body, locale=locale, idempotent=True)
+        read_at = segments if read_segments is None else read_segments
 
         async def probe() -> bool:
             try:
                 payload = envelope(
-                    await self._transport.get(segments, {**PREVIEW, "locale": locale})
+                    await self._transport.get(read_at, {**PREVIEW, "locale": locale})
                 )
             except NotFoundError:
                 return False
-            return shows_scalars(shown(payload), wanted)
+            return shows(payload)
 
         result = WriteResult(kind, key, "updated", 1, visible=probe)
         return await self._settle(result, verify, verify_timeout)
@@ -181,22 +185,35 @@ def envelope(payload: Any) -> dict[str, Any]:
     return payload
 
 
+#: `levels` (reference depth) accepted by page and collection reads, per the API's docs.
+MIN_LEVELS, MAX_LEVELS = 1, 5
+
+
 def read_params(
     *,
     preview: bool | None = None,
     locale: str | None = None,
     levels: int | None = None,
+    alt_media_text: bool | None = None,
     fields: Mapping[str, QueryValue] | None = None,
     order: str | None = None,
     **extra: QueryValue | None,
 ) -> dict[str, QueryValue | None]:
     """Query parameters shared by page and collection reads; `fields` become `fields.<key>`."""
-    if levels is not None and levels < 0:
-        raise ConfigurationError("levels must not be negative")
+    if levels is not None and (
+        isinstance(levels, bool)
+        or not isinstance(levels, int)
+        or not MIN_LEVELS <= levels <= MAX_LEVELS
+    ):
+        raise ConfigurationError(
+            f"levels must be an integer from {MIN_LEVELS} to {MAX_LEVELS} (the API's default "
+            f"is 2; deeper reference levels answer 400), got {levels!r}"
+        )
     params: dict[str, QueryValue | None] = {
         "preview": 1 if preview else None,
         "locale": locale,
         "levels": levels,
+        "alt_media_text": 1 if alt_media_text else None,
         "order": order,
         **extra,
     }

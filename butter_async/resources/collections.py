@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.content import CollectionItem, FieldsT, with_fields
 from ..models.converter import structure
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
 from ..transport import QueryValue
-from ..writes import Probe, WriteResult
+from ..writes import Probe, WriteResult, shows_scalars, shows_whole_item
 from ._base import (
     PublishStatus,
     Resource,
@@ -33,6 +33,7 @@ class CollectionsResource(Resource):
         preview: bool | None = None,
         locale: str | None = None,
         levels: int | None = None,
+        alt_media_text: bool | None = None,
         fields: Mapping[str, QueryValue] | None = None,
         order: str | None = None,
         page_size: int = MAX_PAGE_SIZE,
@@ -40,9 +41,18 @@ class CollectionsResource(Resource):
         pagination: PaginationMode = "page",
         resume_from: Cursor | None = None,
     ) -> AsyncPager[CollectionItem[FieldsT]]:
-        """Stream the items of the collection `key`."""
+        """Stream the items of the collection `key`.
+
+        `levels` (1-5) is the depth of references; `alt_media_text` returns media fields
+        as `{"url", "alt"}` objects (type them as `Media` in a `fields_type`).
+        """
         params = read_params(
-            preview=preview, locale=locale, levels=levels, fields=fields, order=order
+            preview=preview,
+            locale=locale,
+            levels=levels,
+            alt_media_text=alt_media_text,
+            fields=fields,
+            order=order,
         )
 
         def items_of_key(data: Any) -> Any:
@@ -68,13 +78,20 @@ class CollectionsResource(Resource):
         preview: bool | None = None,
         locale: str | None = None,
         levels: int | None = None,
+        alt_media_text: bool | None = None,
     ) -> dict[str, builtins.list[CollectionItem]]:
         """All items of several collections in one call, keyed by collection."""
         if isinstance(keys, str) or not keys or not all(keys):
             raise ConfigurationError("keys must be a non-empty sequence of collection keys")
         if any("," in key for key in keys):
             raise ConfigurationError("collection keys must not contain ','")
-        params = read_params(preview=preview, locale=locale, levels=levels, keys=",".join(keys))
+        params = read_params(
+            preview=preview,
+            locale=locale,
+            levels=levels,
+            alt_media_text=alt_media_text,
+            keys=",".join(keys),
+        )
         result: dict[str, builtins.list[CollectionItem]] = await self._get_data(
             ["content"], params, dict[str, builtins.list[CollectionItem]]
         )
@@ -89,16 +106,15 @@ class CollectionsResource(Resource):
         preview: bool | None = None,
         locale: str | None = None,
         levels: int | None = None,
+        alt_media_text: bool | None = None,
     ) -> CollectionItem[FieldsT]:
         """One item of the collection `key` by its numeric id."""
-        params = read_params(preview=preview, locale=locale, levels=levels)
+        params = read_params(
+            preview=preview, locale=locale, levels=levels, alt_media_text=alt_media_text
+        )
         payload = envelope(await self._transport.get(["content", key, int(item_id)], params))
-        data = payload.get("data")
-        # The item comes either bare or, like list responses, under its collection key.
-        if isinstance(data, dict) and isinstance(data.get(key), list) and data[key]:
-            data = data[key][0]
         item: CollectionItem[FieldsT] = structure(
-            data,
+            _item_data(payload, key),
             with_fields(CollectionItem, fields_type),
         )
         return item
@@ -161,11 +177,20 @@ class CollectionsResource(Resource):
         *,
         status: PublishStatus | None = None,
         locale: str | None = None,
-        method: str = "PATCH",
+        method: Literal["PATCH"] = "PATCH",
         verify: bool = False,
         verify_timeout: float = 30.0,
     ) -> WriteResult:
-        """Partially update an item; PATCH and PUT both send only what is given."""
+        """Partially update an item (PATCH): fields and status left out keep their values.
+
+        PUT is not offered here because on collection items it replaces the whole item:
+        a partial PUT would clear every field left out. Use `replace_item` for that.
+        """
+        if method != "PATCH":
+            raise ConfigurationError(
+                "update_item() sends PATCH only: PUT replaces the whole collection item and "
+                "clears the fields it leaves out; use replace_item() with every field"
+            )
         self._transport.require_write_token()
         require_text(key=key)
         check_status(status)
@@ -174,15 +199,52 @@ class CollectionsResource(Resource):
             body["fields"] = dict(fields)
         if status is not None:
             body["status"] = status
+        wanted = dict(fields or {})
         return await self._update(
             "collection_item",
             f"{key}/{item_id}",
-            method,
+            "PATCH",
             ["content", key, int(item_id)],
             body,
             locale=locale,
-            shown=lambda payload: payload.get("data"),
-            wanted=dict(fields or {}),
+            shows=lambda payload: shows_scalars(_item_data(payload, key), wanted),
+            verify=verify,
+            verify_timeout=verify_timeout,
+        )
+
+    async def replace_item(
+        self,
+        key: str,
+        item_id: int,
+        fields: Mapping[str, Any],
+        *,
+        status: PublishStatus = "draft",
+        locale: str | None = None,
+        verify: bool = False,
+        verify_timeout: float = 30.0,
+    ) -> WriteResult:
+        """Replace an item whole (PUT): give every field; the API clears those left out.
+
+        As with a create, `status` defaults to draft. `verify` waits until the item
+        reads back with exactly these values and every other field empty.
+        """
+        self._transport.require_write_token()
+        require_text(key=key)
+        check_status(status)
+        if not isinstance(fields, Mapping) or not fields:
+            raise ConfigurationError(
+                "replace_item() needs the complete item: every field, since a PUT clears "
+                "the fields it leaves out"
+            )
+        wanted = dict(fields)
+        return await self._update(
+            "collection_item",
+            f"{key}/{item_id}",
+            "PUT",
+            ["content", key, int(item_id)],
+            {"status": status, "fields": wanted},
+            locale=locale,
+            shows=lambda payload: shows_whole_item(_item_data(payload, key), wanted),
             verify=verify,
             verify_timeout=verify_timeout,
         )
@@ -194,3 +256,11 @@ class CollectionsResource(Resource):
         return await self._delete(
             "collection_item", f"{key}/{item_id}", ["content", key, int(item_id)]
         )
+
+
+def _item_data(payload: dict[str, Any], key: str) -> Any:
+    """An item detail's fields, whether served bare or under its collection key."""
+    data = payload.get("data")
+    if isinstance(data, dict) and isinstance(data.get(key), list) and data[key]:
+        return data[key][0]
+    return data

@@ -19,28 +19,44 @@ class FeedsResource(Resource):
         *,
         category_slug: str | None = None,
         tag_slug: str | None = None,
+        locale: str | None = None,
     ) -> str:
-        """The XML of the feed `kind`, optionally filtered by category or tag."""
-        payload = envelope(
-            await self._transport.get(
-                ["feeds", kind], {"category_slug": category_slug, "tag_slug": tag_slug}
-            )
-        )
+        """The XML of the feed `kind`, optionally filtered by category, tag or locale."""
+        params = {"category_slug": category_slug, "tag_slug": tag_slug, "locale": locale}
+        payload = envelope(await self._transport.get(["feeds", kind], params))
         data = payload.get("data")
         if not isinstance(data, str):
             raise ResponseValidationError(f"{kind} feed response has no XML text in 'data'")
         return data
 
-    async def rss(self, *, category_slug: str | None = None, tag_slug: str | None = None) -> str:
+    async def rss(
+        self,
+        *,
+        category_slug: str | None = None,
+        tag_slug: str | None = None,
+        locale: str | None = None,
+    ) -> str:
         """The RSS 2.0 feed."""
-        return await self.get("rss", category_slug=category_slug, tag_slug=tag_slug)
+        return await self.get("rss", category_slug=category_slug, tag_slug=tag_slug, locale=locale)
 
-    async def atom(self, *, category_slug: str | None = None, tag_slug: str | None = None) -> str:
+    async def atom(
+        self,
+        *,
+        category_slug: str | None = None,
+        tag_slug: str | None = None,
+        locale: str | None = None,
+    ) -> str:
         """The Atom feed."""
-        return await self.get("atom", category_slug=category_slug, tag_slug=tag_slug)
+        return await self.get("atom", category_slug=category_slug, tag_slug=tag_slug, locale=locale)
 
     async def sitemap(
-        self, *, category_slug: str | None = None, tag_slug: str | None = None
+        self,
+        *,
+        category_slug: str | None = None,
+        tag_slug: str | None = None,
+        locale: str | None = None,
     ) -> str:
         """The sitemap XML."""
-        return await self.get("sitemap", category_slug=category_slug, tag_slug=tag_slug)
+        return await self.get(
+            "sitemap", category_slug=category_slug, tag_slug=tag_slug, locale=locale
+        )

@@ -9,7 +9,7 @@ from ..errors import ConfigurationError
 from ..models.content import FieldsT, Page, with_fields
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
 from ..transport import QueryValue
-from ..writes import WriteResult
+from ..writes import WriteResult, shows_scalars
 from ._base import (
     PublishStatus,
     Resource,
@@ -30,6 +30,7 @@ class PagesResource(Resource):
         preview: bool | None = None,
         locale: str | None = None,
         levels: int | None = None,
+        alt_media_text: bool | None = None,
         fields: Mapping[str, QueryValue] | None = None,
         order: str | None = None,
         page_size: int = MAX_PAGE_SIZE,
@@ -37,9 +38,18 @@ class PagesResource(Resource):
         pagination: PaginationMode = "page",
         resume_from: Cursor | None = None,
     ) -> AsyncPager[Page[FieldsT]]:
-        """Stream the pages of `page_type` (`"*"` for single pages)."""
+        """Stream the pages of `page_type` (`"*"` for single pages).
+
+        `levels` (1-5) is the depth of references; `alt_media_text` returns media fields
+        as `{"url", "alt"}` objects (type them as `Media` in a `fields_type`).
+        """
         params = read_params(
-            preview=preview, locale=locale, levels=levels, fields=fields, order=order
+            preview=preview,
+            locale=locale,
+            levels=levels,
+            alt_media_text=alt_media_text,
+            fields=fields,
+            order=order,
         )
         return self._pager(
             ["pages", page_type],
@@ -60,9 +70,16 @@ class PagesResource(Resource):
         preview: bool | None = None,
         locale: str | None = None,
         levels: int | None = None,
+        alt_media_text: bool | None = None,
     ) -> Page[FieldsT]:
-        """One page by page type (`"*"` for a single page) and slug."""
-        params = read_params(preview=preview, locale=locale, levels=levels)
+        """One page by page type and slug; `"*"` finds the slug whatever its type.
+
+        Under `"*"` the API answers 403 (PermissionDeniedError) when pages of several
+        types share the slug: give the page type then.
+        """
+        params = read_params(
+            preview=preview, locale=locale, levels=levels, alt_media_text=alt_media_text
+        )
         page: Page[FieldsT] = await self._get_data(
             ["pages", page_type, slug],
             params,
@@ -79,13 +96,24 @@ class PagesResource(Resource):
         preview: bool | None = None,
         locale: str | None = None,
         levels: int | None = None,
+        alt_media_text: bool | None = None,
         page_size: int = MAX_PAGE_SIZE,
         prefetch: int | None = None,
         resume_from: Cursor | None = None,
     ) -> AsyncPager[Page[FieldsT]]:
-        """Stream the pages matching a full-text `query`, optionally of one page type."""
+        """Stream the pages matching `query`, most relevant first.
+
+        `page_type` limits the search to one page type; `"*"` to single pages.
+        """
+        if not isinstance(query, str) or not query.strip():
+            raise ConfigurationError("search query must not be empty")
         params = read_params(
-            preview=preview, locale=locale, levels=levels, query=query, page_type=page_type
+            preview=preview,
+            locale=locale,
+            levels=levels,
+            alt_media_text=alt_media_text,
+            query=query,
+            page_type=page_type,
         )
         return self._pager(
             ["pages", "search"],
@@ -150,11 +178,11 @@ class PagesResource(Resource):
         verify: bool = False,
         verify_timeout: float = 30.0,
     ) -> WriteResult:
-        """Partially update a page (`page_type` may be `"*"`); PATCH and PUT behave alike.
+        """Partially update a page; on pages PATCH and PUT behave alike.
 
-        Title and slug cannot change; repeaters and component pickers are replaced whole,
-        components are merged. `verify` reads `/pages/{page_type}/{slug}/`; the API serves
-        only single pages under `*`, so give the page type to verify a typed page.
+        `page_type` may be `"*"`, which finds the slug whatever its type. Title and slug
+        cannot change; repeaters and component pickers are replaced whole, components
+        are merged. `verify` reads the page back at `/pages/{page_type}/{slug}/`.
         """
         self._transport.require_write_token()
         require_text(page_type=page_type, slug=slug)
@@ -171,8 +199,9 @@ class PagesResource(Resource):
             ["pages", page_type, slug],
             body,
             locale=locale,
-            shown=lambda payload: (payload.get("data") or {}).get("fields"),
-            wanted=dict(fields or {}),
+            shows=lambda payload: shows_scalars(
+                (payload.get("data") or {}).get("fields"), dict(fields or {})
+            ),
             verify=verify,
             verify_timeout=verify_timeout,
         )

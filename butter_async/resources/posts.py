@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import ConfigurationError
 from ..models.blog import Post, PostDetail, PostSummary
 from ..models.converter import structure
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
-from ..writes import WriteResult
+from ..writes import WriteResult, shows_scalars
 from ._base import PublishStatus, Resource, check_status, envelope, require_text
 
 
@@ -48,11 +48,15 @@ class PostsResource(Resource):
             resume_from=resume_from,
         )
 
-    async def get(self, slug: str, *, preview: bool | None = None) -> PostDetail:
-        """One post by slug, with its next and previous posts."""
-        payload = envelope(
-            await self._transport.get(["posts", slug], {"preview": 1 if preview else None})
-        )
+    async def get(
+        self, slug: str, *, preview: bool | None = None, locale: str | None = None
+    ) -> PostDetail:
+        """One post by slug, whatever its status (drafts too), with its neighbours.
+
+        `preview` only changes which posts count as next and previous.
+        """
+        params = {"preview": 1 if preview else None, "locale": locale}
+        payload = envelope(await self._transport.get(["posts", slug], params))
         meta: dict[str, Any] = payload.get("meta") or {}
         return PostDetail(
             post=structure(payload.get("data"), Post),
@@ -105,8 +109,10 @@ class PostsResource(Resource):
     ) -> WriteResult:
         """Create a blog post; the author (by slug or email) must exist.
 
-        Categories and tags are names, created when missing. `check_first` looks for the
-        post before sending (for resumed jobs); `verify` waits until it is readable.
+        Categories and tags are names, created when missing. `published` back-dates the
+        post (a date in the future would schedule it, which the Write API refuses).
+        `check_first` looks for the post before sending (for resumed jobs); `verify`
+        waits until it is readable.
         """
         self._transport.require_write_token()
         require_text(slug=slug, title=title)
@@ -142,6 +148,7 @@ class PostsResource(Resource):
         self,
         slug: str,
         *,
+        new_slug: str | None = None,
         title: str | None = None,
         body: str | None = None,
         summary: str | None = None,
@@ -160,9 +167,15 @@ class PostsResource(Resource):
         verify: bool = False,
         verify_timeout: float = 30.0,
     ) -> WriteResult:
-        """Partially update a post: only the arguments given are sent."""
+        """Partially update a post: only the arguments given are sent.
+
+        `new_slug` renames the post (its old slug then answers 404); `verify` reads the
+        post back under the slug it ends up with.
+        """
         self._transport.require_write_token()
         require_text(slug=slug)
+        if new_slug is not None:
+            require_text(new_slug=new_slug)
         check_status(status)
         payload = post_body(
             title=title,
@@ -180,17 +193,20 @@ class PostsResource(Resource):
             published=published,
             upload_images_to_media_library=upload_images_to_media_library,
         )
+        if new_slug is not None and new_slug != slug:
+            payload["slug"] = new_slug
+        final_slug = payload.get("slug", slug)
         return await self._update(
             "post",
-            slug,
+            final_slug,
             method,
             ["posts", slug],
             payload,
             locale=None,
-            shown=lambda read: read.get("data"),
-            wanted=payload,
+            shows=lambda read: shows_scalars(read.get("data"), payload),
             verify=verify,
             verify_timeout=verify_timeout,
+            read_segments=["posts", final_slug],
         )
 
     async def delete(self, slug: str) -> WriteResult:
@@ -224,7 +240,24 @@ def post_body(
             raise ConfigurationError(f"{key} must be a list of non-empty names")
         payload[key] = list(names)
     if published is not None:
-        payload["published"] = (
-            published.isoformat() if isinstance(published, datetime) else published
-        )
+        payload["published"] = published_timestamp(published)
     return payload
+
+
+def published_timestamp(published: datetime | str) -> str:
+    """A post's `published` as ISO 8601 with a timezone, refusing dates in the future."""
+    when: datetime | None = published if isinstance(published, datetime) else None
+    if isinstance(published, str):
+        try:
+            when = datetime.fromisoformat(published)
+        except ValueError:
+            when = None
+    if when is None or when.tzinfo is None:
+        raise ConfigurationError(
+            f"published must be an ISO 8601 date-time with a timezone, got {published!r}"
+        )
+    if when > datetime.now(UTC):
+        raise ConfigurationError(
+            "published is in the future: scheduling is not supported by the Write API"
+        )
+    return published if isinstance(published, str) else published.isoformat()

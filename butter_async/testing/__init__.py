@@ -1,20 +1,27 @@
 """A local emulator of the ButterCMS API for tests, demos and benchmarks."""
 
 from .app import RequestRecord
-from .emulator import Emulator, emulator_in_thread
+from .emulator import DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, Emulator, emulator_in_thread
 from .faults import Fault, FaultPlan, TokenBucket
 from .seed import SeedSpec, seeded_store
-from .store import ContentStore, PageType
+from .store import CollectionSchema, ContentStore, FieldKind, PageType
+from .webhook_sender import Delivery, WebhookTarget
 
 __all__ = [
+    "DEFAULT_READ_TOKEN",
+    "DEFAULT_WRITE_TOKEN",
+    "CollectionSchema",
     "ContentStore",
+    "Delivery",
     "Emulator",
     "Fault",
     "FaultPlan",
+    "FieldKind",
     "PageType",
     "RequestRecord",
     "SeedSpec",
     "TokenBucket",
+    "WebhookTarget",
     "emulator_in_thread",
     "seeded_store",
 ]

@@ -7,9 +7,10 @@ import asyncio
 import contextlib
 import sys
 
-from .emulator import Emulator
+from .emulator import DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, Emulator
 from .faults import Fault
 from .seed import SeedSpec
+from .webhook_sender import WebhookTarget
 
 
 def parse_args(
@@ -19,6 +20,7 @@ def parse_args(
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Serve a local ButterCMS API emulator until interrupted.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
@@ -36,7 +38,15 @@ def parse_args(
         "--rate-limit",
         type=float,
         default=None,
-        help="requests per second; above it 429 with Retry-After",
+        help="test knob, not ButterCMS behaviour: requests per second, above it 429 "
+        "with Retry-After",
+    )
+    parser.add_argument(
+        "--quota",
+        type=int,
+        default=None,
+        help="API calls before every request answers 429 'API Calls limit reached.' with "
+        "Retry-After until the next month, as a spent Free/Trial monthly quota does",
     )
     parser.add_argument(
         "--fractional-retry-after",
@@ -52,9 +62,36 @@ def parse_args(
     parser.add_argument(
         "--fault-rate", type=float, default=0.0, help="share of requests answered 503 (seeded)"
     )
-    parser.add_argument("--read-token", default="emulator-read-token")
-    parser.add_argument("--write-token", default="emulator-write-token")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="POST the documented webhook of every applied write to URL (repeatable)",
+    )
+    parser.add_argument(
+        "--webhook-header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="a custom header sent with every webhook, e.g. a shared secret (repeatable)",
+    )
+    parser.add_argument("--read-token", default=DEFAULT_READ_TOKEN, help="the read token")
+    parser.add_argument("--write-token", default=DEFAULT_WRITE_TOKEN, help="the write token")
+    args = parser.parse_args(argv)
+    for header in args.webhook_header:
+        if ":" not in header or not header.partition(":")[0].strip():
+            parser.error(f"--webhook-header wants NAME:VALUE, got {header!r}")
+    return args
+
+
+def webhook_targets(args: argparse.Namespace) -> list[WebhookTarget]:
+    """The --webhook targets, each with every --webhook-header."""
+    headers = {}
+    for header in args.webhook_header:
+        name, _, value = header.partition(":")
+        headers[name.strip()] = value.strip()
+    return [WebhookTarget(url, headers=headers) for url in args.webhook]
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -69,6 +106,8 @@ async def serve(args: argparse.Namespace) -> None:
         latency=args.latency,
         write_latency=args.write_latency,
         rate_limit=args.rate_limit,
+        quota=args.quota,
+        webhooks=webhook_targets(args),
         fractional_retry_after=args.fractional_retry_after,
         processing_delay=args.processing_delay,
         faults=faults,

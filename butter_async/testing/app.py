@@ -13,7 +13,14 @@ import attrs
 import orjson
 from aiohttp import web
 
-from .faults import Fault, FaultPlan, Latency, TokenBucket, retry_after_header
+from .faults import (
+    Fault,
+    FaultPlan,
+    Latency,
+    TokenBucket,
+    retry_after_header,
+    seconds_until_next_month,
+)
 from .store import (
     JSON,
     MAX_LEVELS,
@@ -236,9 +243,9 @@ async def realism(request: web.Request, handler: Handler) -> web.StreamResponse:
     if delay > 0:
         await asyncio.sleep(delay)
     if state.quota is not None and state.calls >= state.quota:
-        # The monthly quota resets at the start of the next month: days away.
-        return json_response(RATE_LIMITED, 429, {"Retry-After": str(14 * 24 * 3600)})
-    if state.limiter is not None:
+        # rate-limits-throttling: the spent monthly quota, Retry-After up to the reset.
+        return json_response(RATE_LIMITED, 429, {"Retry-After": str(seconds_until_next_month())})
+    if state.limiter is not None:  # a test knob: ButterCMS documents no per-second limit
         wait = state.limiter.take()
         if wait > 0:
             header = retry_after_header(wait, fractional=state.fractional_retry_after)

@@ -7,7 +7,7 @@ import contextlib
 import secrets
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -17,15 +17,23 @@ from ..client import ButterClient
 from .app import EmulatorState, RequestRecord, build_app
 from .faults import Fault, FaultPlan, Latency
 from .seed import SeedSpec, seeded_store
-from .store import ContentStore
+from .store import CollectionSchema, ContentStore, PageType, SchemaFields
+from .webhook_sender import Delivery, WebhookTarget
+
+#: The tokens `butter-async emulator` serves with unless told otherwise.
+DEFAULT_READ_TOKEN = "emulator-read-token"
+DEFAULT_WRITE_TOKEN = "emulator-write-token"
 
 
 class Emulator:
     """A running emulated ButterCMS account: `async with Emulator() as emu: emu.url ...`.
 
     The store is seeded with the objects of the real recorded responses plus what
-    `seed` asks for. Knobs (latency, rate limit, quota, faults, processing delay) can
-    be changed while it runs through `emu.state`.
+    `seed` asks for; `page_types` and `collections` declare your own schemas
+    (`{"recipe": {"title": "text", "hero": "media"}}`, or a list of field keys for
+    all-text fields). `webhooks` are the targets that receive the documented webhook of
+    every applied write. Knobs (latency, per-second `rate_limit`, monthly `quota`,
+    faults, processing delay) can be changed while it runs through `emu.state`.
     """
 
     def __init__(
@@ -33,6 +41,9 @@ class Emulator:
         *,
         seed: SeedSpec | None = None,
         store: ContentStore | None = None,
+        page_types: Mapping[str, SchemaFields] | None = None,
+        collections: Mapping[str, SchemaFields] | None = None,
+        webhooks: list[WebhookTarget] | None = None,
         locales: tuple[str, ...] = (),
         host: str = "127.0.0.1",
         port: int = 0,
@@ -51,6 +62,10 @@ class Emulator:
         self.host = host
         self._port = port
         self.store = store if store is not None else seeded_store(seed, locales=locales)
+        for slug, fields in (page_types or {}).items():
+            self.store.define_page_type(slug, fields)
+        for key, fields in (collections or {}).items():
+            self.store.define_collection(key, fields)
         self.read_token = read_token or f"emu-read-{secrets.token_hex(8)}"
         self.write_token = write_token or f"emu-write-{secrets.token_hex(8)}"
         self.state = EmulatorState(
@@ -65,6 +80,7 @@ class Emulator:
             faults=FaultPlan(faults, seed=fault_seed),
             fractional_retry_after=fractional_retry_after,
             redirect_base=redirect_base,
+            webhooks=webhooks,
         )
         self._runner: web.AppRunner | None = None
 
@@ -95,6 +111,38 @@ class Emulator:
     def requests(self) -> list[RequestRecord]:
         """The requests served so far, oldest first (a long run keeps the latest 100,000+)."""
         return self.state.requests
+
+    @property
+    def webhook_deliveries(self) -> list[Delivery]:
+        """The webhook calls made so far, oldest first, with the status each got."""
+        return self.state.webhooks.deliveries
+
+    def define_page_type(self, slug: str, fields: SchemaFields) -> PageType:
+        """Declare a page type: a list of field keys (text) or a mapping key -> kind.
+
+        Kinds: text, number, media, reference, repeater, component, component_picker.
+        """
+        return self.store.define_page_type(slug, fields)
+
+    def define_collection(self, key: str, fields: SchemaFields) -> CollectionSchema:
+        """Declare a collection: a list of field keys (text) or a mapping key -> kind."""
+        return self.store.define_collection(key, fields)
+
+    def add_webhook(
+        self,
+        url: str,
+        *,
+        events: tuple[str, ...] = ("*",),
+        headers: Mapping[str, str] | None = None,
+    ) -> WebhookTarget:
+        """Send the documented webhook of every applied write matching `events` to `url`."""
+        target = WebhookTarget(url, events, dict(headers or {}))
+        self.state.webhooks.targets.append(target)
+        return target
+
+    async def drain_webhooks(self, timeout: float = 5.0) -> None:
+        """Wait until the webhooks under way have been delivered (or `timeout` passed)."""
+        await self.state.webhooks.drain(timeout)
 
     def client(self, *, write: bool = True, **options: Any) -> ButterClient:
         """A ButterClient pointed at this emulator with its tokens."""
@@ -129,6 +177,7 @@ class Emulator:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        await self.state.webhooks.close()
 
     async def __aenter__(self) -> Emulator:
         await self.start()

@@ -1,4 +1,8 @@
-"""Realism and fault knobs of the emulator: latency, rate limits, quotas, planned faults."""
+"""Realism and fault knobs of the emulator: latency, rate limits, quotas, planned faults.
+
+The monthly quota is what ButterCMS documents (Free/Trial plans answer 429 once it is
+spent); the per-second token bucket is a test knob with no counterpart in the API.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Literal
 
 import attrs
@@ -121,6 +126,14 @@ class TokenBucket:
             self._tokens -= 1
             return 0.0
         return (1 - self._tokens) / self.rate
+
+
+def seconds_until_next_month(now: datetime | None = None) -> int:
+    """Whole seconds until 00:00 UTC on the 1st of next month, when a monthly quota resets."""
+    now = now or datetime.now(UTC)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    reset = datetime(year, month, 1, tzinfo=UTC)
+    return max(1, math.ceil((reset - now).total_seconds()))
 
 
 def retry_after_header(seconds: float, *, fractional: bool) -> str:

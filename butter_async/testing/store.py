@@ -579,6 +579,8 @@ class ContentStore:
                     current[key] = merged
             if status == "published" and record.status != "published":
                 record.published = now_iso()
+            elif status != "published":
+                record.published = None  # page-unpublished: `published` is null afterwards
             record.status = status
             record.updated = now_iso()
             self.changed()
