@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from butter_async.cli import main
-from butter_async.testing import Emulator, Fault, SeedSpec, emulator_in_thread
+from butter_async.testing import Emulator, Fault, SeedSpec, WebhookTarget, emulator_in_thread
+from butter_async.testing.__main__ import parse_args, webhook_targets
 
 
 @pytest.fixture
@@ -193,6 +194,22 @@ def test_every_command_has_help(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0
     assert "usage:" in result.output.lower()
+
+
+def test_emulator_help_shows_the_default_tokens_and_the_quota() -> None:
+    result = CliRunner().invoke(main, ["emulator", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "emulator-read-token" in text and "emulator-write-token" in text
+    assert "not ButterCMS behaviour" in text and "API Calls limit reached." in text
+    assert "--webhook URL" in text
+
+
+def test_emulator_webhook_options() -> None:
+    args = parse_args(["--webhook", "http://127.0.0.1:1/h", "--webhook-header", "X-S: v"])
+    assert webhook_targets(args) == [WebhookTarget("http://127.0.0.1:1/h", headers={"X-S": "v"})]
+    with pytest.raises(SystemExit):
+        parse_args(["--webhook-header", "no-colon"])
 
 
 def test_demo_prints_its_report() -> None:
