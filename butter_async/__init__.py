@@ -6,13 +6,16 @@ from ._version import __version__
 from .bulk import BulkProgress, BulkReport, BulkResult, BulkWriter
 from .client import ButterClient
 from .errors import (
+    AmbiguousWriteError,
     APIError,
     AuthenticationError,
     BadRequestError,
     ButterError,
     ClientClosedError,
     ConfigurationError,
+    InvalidOperationError,
     InvalidResponseError,
+    JsonLinesError,
     MethodNotAllowedError,
     MissingWriteTokenError,
     NotFoundError,
@@ -22,6 +25,8 @@ from .errors import (
     ResponseValidationError,
     ServerError,
     TransportError,
+    VisibilityTimeoutError,
+    WebhookError,
 )
 from .models import (
     Author,
@@ -43,7 +48,6 @@ from .operations import (
     DeleteItem,
     DeletePage,
     DeletePost,
-    InvalidOperationError,
     Operation,
     UpdateItem,
     UpdatePage,
@@ -52,7 +56,7 @@ from .operations import (
 from .pagination import AsyncPager, Cursor, ResultPage
 from .retries import RetryPolicy
 from .transport import ClientStats
-from .writes import AmbiguousWriteError, VisibilityTimeoutError, WriteResult
+from .writes import WriteResult
 
 # A library logs to "butter_async" and leaves output to the application.
 logging.getLogger("butter_async").addHandler(logging.NullHandler())
@@ -85,6 +89,7 @@ __all__ = [
     "Fields",
     "InvalidOperationError",
     "InvalidResponseError",
+    "JsonLinesError",
     "ListMeta",
     "Media",
     "MethodNotAllowedError",
@@ -108,6 +113,7 @@ __all__ = [
     "UpdatePage",
     "UpdatePost",
     "VisibilityTimeoutError",
+    "WebhookError",
     "WriteResult",
     "__version__",
 ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import weakref
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from contextlib import aclosing, suppress
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 import attrs
 from aiolimiter import AsyncLimiter
@@ -19,13 +20,13 @@ from .errors import (
     ButterError,
     ClientClosedError,
     ConfigurationError,
+    InvalidOperationError,
     RateLimitError,
 )
 from .journal import Journal, JournalState
-from .operations import DEFAULT_MAX_PAYLOAD_BYTES, InvalidOperationError, Operation
-
-if TYPE_CHECKING:
-    from .client import ButterClient
+from .operations import DEFAULT_MAX_PAYLOAD_BYTES, Operation, WriteClient
+from .retries import RetryPolicy
+from .transport import ClientStats
 
 BulkOutcome = Literal[
     "created",
@@ -175,18 +176,50 @@ async def _aiterate(
 RATE_LIMITED_ROUNDS = 3
 """Rounds through the concurrency gate for an item whose every retry met a 429."""
 
+Operations = Iterable[Operation] | AsyncIterable[Operation]
+
+
+class BulkClient(WriteClient, Protocol):
+    """What the bulk writer needs of a client (`ButterClient` is one; so can a fake be)."""
+
+    @property
+    def retry(self) -> RetryPolicy: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def stats(self) -> ClientStats: ...
+
+    def on_rate_limited(self, callback: Callable[[float | None], None]) -> Callable[[], None]: ...
+
+
+@attrs.frozen
+class BulkSettings:
+    """How a BulkWriter runs its jobs (see `BulkWriter`)."""
+
+    concurrency: int
+    rate_limit: float | None
+    journal: str | os.PathLike[str] | None
+    max_failures: int | None
+    progress: Callable[[BulkProgress], None] | None
+    progress_interval: float
+    adaptive: bool
+    max_payload_bytes: int
+
 
 class BulkWriter:
     """Runs write operations with at most `concurrency` in flight and flat memory.
 
     Every input gets exactly one `BulkResult`. With `journal=` a killed job can be
     re-run: finished operations are skipped and unfinished creates are checked against
-    the API before being sent again, so nothing is created twice.
+    the API before being sent again, so nothing is created twice. Each `run()` or
+    `stream()` is a job of its own; leaving `async with` closes streams left open.
     """
 
     def __init__(
         self,
-        client: ButterClient,
+        client: BulkClient,
         *,
         concurrency: int = 32,
         rate_limit: float | None = None,
@@ -205,17 +238,23 @@ class BulkWriter:
         if max_failures is not None and max_failures < 1:
             raise ConfigurationError("max_failures must be at least 1")
         self.client = client
-        self.concurrency = concurrency
-        self.rate_limit = rate_limit
-        self.journal_path = journal
-        self.fail_fast = fail_fast
-        self.max_failures = 1 if fail_fast else max_failures
-        self.progress = progress
-        self.progress_interval = progress_interval
-        self.adaptive = adaptive
-        self.max_payload_bytes = max_payload_bytes
-        self.report = BulkReport()
-        self._gate = AdaptiveConcurrency(concurrency, adaptive=adaptive)
+        self.settings = BulkSettings(
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            journal=journal,
+            max_failures=1 if fail_fast else max_failures,
+            progress=progress,
+            progress_interval=progress_interval,
+            adaptive=adaptive,
+            max_payload_bytes=max_payload_bytes,
+        )
+        self._last_job: BulkJob | None = None
+        self._open_streams: weakref.WeakSet[AsyncGenerator[BulkResult, None]] = weakref.WeakSet()
+
+    @property
+    def report(self) -> BulkReport:
+        """The report of the latest job this writer started."""
+        return self._last_job.report if self._last_job is not None else BulkReport()
 
     async def __aenter__(self) -> BulkWriter:
         return self
@@ -226,175 +265,191 @@ class BulkWriter:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        return None
+        """Close the streams still open: their tasks stop and their journals are closed."""
+        for results in list(self._open_streams):
+            await results.aclose()
 
-    async def run(
-        self,
-        operations: Iterable[Operation] | AsyncIterable[Operation],
-        *,
-        keep_results: bool = True,
-    ) -> BulkReport:
+    def _job(self, operations: Operations, report: BulkReport) -> BulkJob:
+        self._last_job = BulkJob(self.client, self.settings, operations, report)
+        return self._last_job
+
+    async def run(self, operations: Operations, *, keep_results: bool = True) -> BulkReport:
         """Run every operation and return the report (with `results` if `keep_results`)."""
-        self.report = BulkReport(results=[] if keep_results else None)
-        async with aclosing(self._stream(operations)) as results:
+        job = self._job(operations, BulkReport(results=[] if keep_results else None))
+        async with aclosing(job.results()) as results:
             async for _ in results:
                 pass
-        return self.report
+        return job.report
 
-    async def stream(
-        self, operations: Iterable[Operation] | AsyncIterable[Operation]
-    ) -> AsyncGenerator[BulkResult, None]:
+    def stream(self, operations: Operations) -> AsyncGenerator[BulkResult, None]:
         """Yield each operation's result as it finishes; `report` keeps the totals."""
-        self.report = BulkReport()
-        async with aclosing(self._stream(operations)) as results:
-            async for result in results:
-                yield result
+        results = self._job(operations, BulkReport()).results()
+        self._open_streams.add(results)
+        return results
 
-    async def _stream(
-        self, operations: Iterable[Operation] | AsyncIterable[Operation]
-    ) -> AsyncGenerator[BulkResult, None]:
-        journal = Journal(self.journal_path) if self.journal_path is not None else None
-        state = journal.load() if journal else JournalState({}, frozenset())
-        if journal:
-            journal.open()
-        limiter = AsyncLimiter(self.rate_limit, 1) if self.rate_limit else None
-        work: asyncio.Queue[int | None] = asyncio.Queue(self.concurrency * 2)
-        done: asyncio.Queue[int | BaseException | None] = asyncio.Queue(self.concurrency * 2)
-        stopping = asyncio.Event()
-        # The ledger: every input taken from the source until the consumer has its result.
-        taken: dict[int, Operation] = {}
-        computed: dict[int, BulkResult] = {}
-        executing: set[int] = set()
-        sync_source = None if isinstance(operations, AsyncIterable) else iter(operations)
-        source = _aiterate(sync_source if sync_source is not None else operations)
-        count = 0
-        failures = 0
-        started = time.monotonic()
-        retries_before = self.client.stats.retries
-        last_progress = 0.0
-        listeners = self.client._transport.rate_limit_listeners
-        listeners.append(self._on_rate_limited)
 
-        def finish(result: BulkResult) -> BulkResult:
-            nonlocal failures
-            if journal and result.outcome != "skipped":
-                journal.finished(result.key, result.index, result.outcome, result.detail)
-            if result.outcome == "failed":
-                failures += 1
-                if self.max_failures is not None and failures >= self.max_failures:
-                    stopping.set()
-            computed[result.index] = result
-            return result
+class BulkJob:
+    """One run over one input: its ledger, queues, counters, journal and report.
 
-        async def produce() -> None:
-            nonlocal count
-            async for operation in source:
-                index = count
-                count += 1
-                taken[index] = operation
-                early = self._precheck(index, operation, state, stopping.is_set())
-                if early is not None:
-                    finish(early)
-                    await done.put(index)
-                else:
-                    await work.put(index)
-            for _ in range(self.concurrency):
-                await work.put(None)
+    Every input taken from the source stays in `taken` until the consumer has its
+    result, so a cancelled or failed job can still account for each one.
+    """
 
-        async def consume_work() -> None:
-            while (index := await work.get()) is not None:
-                operation = taken[index]
-                if stopping.is_set():
-                    finish(_result(index, operation, "not_attempted", detail="job stopped"))
-                else:
-                    executing.add(index)
-                    check_first = operation.key in state.unfinished
-                    result = await self._execute(index, operation, check_first, journal, limiter)
-                    executing.discard(index)
-                    finish(result)
-                await done.put(index)
+    def __init__(
+        self,
+        client: BulkClient,
+        settings: BulkSettings,
+        operations: Operations,
+        report: BulkReport,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.report = report
+        self.gate = AdaptiveConcurrency(settings.concurrency, adaptive=settings.adaptive)
+        self.journal = Journal(settings.journal) if settings.journal is not None else None
+        self.state = JournalState({}, frozenset())
+        self.limiter = AsyncLimiter(settings.rate_limit, 1) if settings.rate_limit else None
+        self.work: asyncio.Queue[int | None] = asyncio.Queue(settings.concurrency * 2)
+        self.done: asyncio.Queue[int | BaseException | None] = asyncio.Queue(
+            settings.concurrency * 2
+        )
+        self.stopping = asyncio.Event()
+        self.taken: dict[int, Operation] = {}
+        self.computed: dict[int, BulkResult] = {}
+        self.executing: set[int] = set()
+        self.sync_source = None if isinstance(operations, AsyncIterable) else iter(operations)
+        self.source = _aiterate(self.sync_source if self.sync_source is not None else operations)
+        self.count = 0
+        self.failures = 0
+        self.started = time.monotonic()
+        self.retries_before = 0
+        self.last_progress = 0.0
 
-        async def coordinate() -> None:
-            try:
-                await asyncio.gather(produce(), *(consume_work() for _ in range(self.concurrency)))
-            except Exception as error:  # a bug or a failing input iterator: surface it
-                await done.put(error)
-            else:
-                await done.put(None)
-
-        coordinator = asyncio.ensure_future(coordinate())
+    async def results(self) -> AsyncGenerator[BulkResult, None]:
+        """Run the job, yielding each result as the consumer receives it."""
+        if self.journal:
+            self.state = self.journal.load()
+            self.journal.open()
+        self.started = time.monotonic()
+        self.retries_before = self.client.stats.retries
+        unsubscribe = self.client.on_rate_limited(self.on_rate_limited)
+        coordinator = asyncio.ensure_future(self.coordinate())
         try:
-            while (item := await done.get()) is not None:
+            while (item := await self.done.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
-                taken.pop(item)
-                result = computed.pop(item)
+                self.taken.pop(item)
+                result = self.computed.pop(item)
                 self.report.add(result)
-                now = time.monotonic()
-                if self.progress and now - last_progress >= self.progress_interval:
-                    last_progress = now
-                    self.progress(self._snapshot(started))
+                self.report_progress()
                 yield result
         finally:
             coordinator.cancel()
             await asyncio.gather(coordinator, return_exceptions=True)
-            listeners.remove(self._on_rate_limited)
-            for index, operation in sorted(taken.items()):
-                if index in computed:
-                    self.report.add(computed[index])
-                elif index in executing:
-                    interrupted = _result(index, operation, "interrupted", detail="cancelled")
-                    self.report.add(finish(interrupted))
-                else:
-                    unsent = _result(index, operation, "not_attempted", detail="job cancelled")
-                    self.report.add(finish(unsent))
-            if sync_source is not None:
-                for index, operation in enumerate(sync_source, start=count):
-                    unsent = _result(index, operation, "not_attempted", detail="job cancelled")
-                    self.report.add(unsent)
-            self.report.retries += self.client.stats.retries - retries_before
-            self.report.elapsed = time.monotonic() - started
-            if journal:
-                journal.close()
-            if self.progress:
-                self.progress(self._snapshot(started))
+            unsubscribe()
+            self.clean_up()
 
-    def _precheck(
-        self, index: int, operation: Operation, state: JournalState, stopping: bool
-    ) -> BulkResult | None:
+    async def coordinate(self) -> None:
+        """Run the producer and the consumers; the last thing put in `done` says how."""
+        consumers = (self.consume() for _ in range(self.settings.concurrency))
+        try:
+            await asyncio.gather(self.produce(), *consumers)
+        except Exception as error:  # a bug or a failing input iterator: surface it
+            await self.done.put(error)
+        else:
+            await self.done.put(None)
+
+    async def produce(self) -> None:
+        """Take inputs one by one: settle those that need no request, queue the rest."""
+        async for operation in self.source:
+            index = self.count
+            self.count += 1
+            self.taken[index] = operation
+            early = self.precheck(index, operation)
+            if early is not None:
+                self.finish(early)
+                await self.done.put(index)
+            else:
+                await self.work.put(index)
+        for _ in range(self.settings.concurrency):
+            await self.work.put(None)
+
+    async def consume(self) -> None:
+        """Send queued operations until the producer says there are no more."""
+        while (index := await self.work.get()) is not None:
+            operation = self.taken[index]
+            if self.stopping.is_set():
+                self.finish(_result(index, operation, "not_attempted", detail="job stopped"))
+            else:
+                self.executing.add(index)
+                check_first = operation.key in self.state.unfinished
+                result = await self.execute(index, operation, check_first)
+                self.executing.discard(index)
+                self.finish(result)
+            await self.done.put(index)
+
+    def finish(self, result: BulkResult) -> BulkResult:
+        """Record a result in the journal and the ledger; stop after too many failures."""
+        if self.journal and result.outcome != "skipped":
+            self.journal.finished(result.key, result.index, result.outcome, result.detail)
+        if result.outcome == "failed":
+            self.failures += 1
+            limit = self.settings.max_failures
+            if limit is not None and self.failures >= limit:
+                self.stopping.set()
+        self.computed[result.index] = result
+        return result
+
+    def clean_up(self) -> None:
+        """Account for every input left (done, interrupted or never sent); close the journal."""
+        for index, operation in sorted(self.taken.items()):
+            if index in self.computed:
+                self.report.add(self.computed[index])
+            elif index in self.executing:
+                interrupted = _result(index, operation, "interrupted", detail="cancelled")
+                self.report.add(self.finish(interrupted))
+            else:
+                unsent = _result(index, operation, "not_attempted", detail="job cancelled")
+                self.report.add(self.finish(unsent))
+        if self.sync_source is not None:
+            for index, operation in enumerate(self.sync_source, start=self.count):
+                unsent = _result(index, operation, "not_attempted", detail="job cancelled")
+                self.report.add(unsent)
+        self.report.retries += self.client.stats.retries - self.retries_before
+        self.report.elapsed = time.monotonic() - self.started
+        if self.journal:
+            self.journal.close()
+        if self.settings.progress:
+            self.settings.progress(self.snapshot())
+
+    def precheck(self, index: int, operation: Operation) -> BulkResult | None:
         """The result of an operation that need not be sent, or None to send it."""
-        if stopping:
+        if self.stopping.is_set():
             return _result(index, operation, "not_attempted", detail="job stopped")
         try:
             key = operation.key
-            operation.validate(self.max_payload_bytes)
+            operation.validate(self.settings.max_payload_bytes)
         except (InvalidOperationError, AttributeError, TypeError) as error:
             detail = f"invalid operation: {error}"
             return _result(index, operation, "failed", detail=detail, error=error)
-        previous = state.done.get(key)
+        previous = self.state.done.get(key)
         if previous is not None:
             return _result(index, operation, "skipped", detail=f"{previous} in an earlier run")
         return None
 
-    async def _execute(
-        self,
-        index: int,
-        operation: Operation,
-        check_first: bool,
-        journal: Journal | None,
-        limiter: AsyncLimiter | None,
-    ) -> BulkResult:
+    async def execute(self, index: int, operation: Operation, check_first: bool) -> BulkResult:
+        """Send one operation through the gate and the limiter, for as many rounds as 429s allow."""
         round_ = 0
         while True:
-            await self._gate.acquire()
+            await self.gate.acquire()
             succeeded = False
             try:
-                if limiter is not None:
-                    await limiter.acquire()
-                if self.client._transport.closed:
+                if self.limiter is not None:
+                    await self.limiter.acquire()
+                if self.client.closed:
                     return _result(index, operation, "not_attempted", detail="client closed")
-                if journal and round_ == 0:
-                    journal.started(operation.key, index)
+                if self.journal and round_ == 0:
+                    self.journal.started(operation.key, index)
                 write = await operation.execute(self.client, check_first=check_first)
                 succeeded = True
                 return _result(
@@ -405,7 +460,7 @@ class BulkWriter:
                     confirmed_by_read=write.confirmed_by_read,
                 )
             except RateLimitError as error:
-                if not self._requeue(error, round_):
+                if not self.requeue(error, round_):
                     return _failed(index, operation, error)
                 # Refused, so not applied; an earlier ambiguous attempt may have been.
                 check_first = True
@@ -416,30 +471,39 @@ class BulkWriter:
             except (ButterError, ValueError, TypeError) as error:
                 return _failed(index, operation, error)
             finally:
-                await self._gate.release(succeeded=succeeded)
+                await self.gate.release(succeeded=succeeded)
 
-    def _requeue(self, error: RateLimitError, round_: int) -> bool:
+    def requeue(self, error: RateLimitError, round_: int) -> bool:
         """Whether an item whose retries all met 429s goes back through the gate.
 
         Every in-flight request retries 429s on its own, so under a tight limit one item
         can lose every race; a new round waits for a slot of the lowered concurrency.
         """
-        spent_quota = self.client._transport.retry.too_long_to_wait(error.retry_after)
+        spent_quota = self.client.retry.too_long_to_wait(error.retry_after)
         return not spent_quota and round_ + 1 < RATE_LIMITED_ROUNDS
 
-    def _on_rate_limited(self, retry_after: float | None) -> None:
+    def on_rate_limited(self, retry_after: float | None) -> None:
+        """The client met a 429: count it and lower the concurrency."""
         self.report.rate_limited += 1
-        if self.client._transport.retry.too_long_to_wait(retry_after):
+        if self.client.retry.too_long_to_wait(retry_after):
             return  # a spent quota: the requests fail with RateLimitError, nobody waits days
-        self._gate.rate_limited(retry_after)
+        self.gate.rate_limited(retry_after)
 
-    def _snapshot(self, started: float) -> BulkProgress:
+    def report_progress(self) -> None:
+        """Call the progress callback, at most once per `progress_interval`."""
+        now = time.monotonic()
+        if self.settings.progress and now - self.last_progress >= self.settings.progress_interval:
+            self.last_progress = now
+            self.settings.progress(self.snapshot())
+
+    def snapshot(self) -> BulkProgress:
+        """Where the job stands, for progress bars."""
         return BulkProgress(
             done=self.report.total,
             failed=self.report.counts["failed"],
-            in_flight=self._gate.in_flight,
-            concurrency=self._gate.current,
-            elapsed=time.monotonic() - started,
+            in_flight=self.gate.in_flight,
+            concurrency=self.gate.current,
+            elapsed=time.monotonic() - self.started,
         )
 
 

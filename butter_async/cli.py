@@ -14,8 +14,8 @@ import orjson
 
 from .bulk import BulkReport
 from .client import ButterClient
-from .errors import ButterError, NotFoundError
-from .jsonl import ImportKind, JsonLinesError, operation_from_line, read_json_lines
+from .errors import ButterError, JsonLinesError, NotFoundError
+from .jsonl import ImportKind, operation_from_line, read_json_lines
 from .models.converter import converter
 from .operations import Operation
 from .pagination import AsyncPager, Cursor
@@ -425,6 +425,6 @@ def describe(report: BulkReport, failed_file: Path) -> str:
 @click.pass_context
 def emulator(context: click.Context) -> None:
     """Serve the local ButterCMS emulator until interrupted (see `emulator --help`)."""
-    from .testing.__main__ import main as serve_emulator
+    from .testing.command import main as serve_emulator
 
     serve_emulator(list(context.args), prog="butter-async emulator")

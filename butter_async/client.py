@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Sequence
+import copy
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
+from contextlib import suppress
 from types import TracebackType
 from typing import Any
 
@@ -95,7 +97,7 @@ class ButterClient:
         policy = retry or self._transport.retry
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
-        clone = object.__new__(ButterClient)
+        clone = copy.copy(self)
         clone._attach(
             self._transport.derive(timeout=timeout, retry=policy, preview=preview),
             self._prefetch if prefetch is None else prefetch,
@@ -114,6 +116,34 @@ class ButterClient:
     def base_url(self) -> URL:
         """The API root this client talks to."""
         return self._transport.base_url
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of this client's requests."""
+        return self._transport.retry
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client (or the client it was derived from) is closed."""
+        return self._transport.closed
+
+    def require_write_token(self) -> None:
+        """Raise MissingWriteTokenError unless this client has a write token."""
+        self._transport.require_write_token()
+
+    def on_rate_limited(self, callback: Callable[[float | None], None]) -> Callable[[], None]:
+        """Call `callback(retry_after)` on every 429 this client receives.
+
+        Returns the function that unsubscribes it (calling it twice is harmless).
+        """
+        listeners = self._transport.rate_limit_listeners
+        listeners.append(callback)
+
+        def unsubscribe() -> None:
+            with suppress(ValueError):
+                listeners.remove(callback)
+
+        return unsubscribe
 
     def bulk(self, **options: Any) -> BulkWriter:
         """A BulkWriter on this client: `async with butter.bulk(concurrency=32) as writer:`.

@@ -1,9 +1,35 @@
-"""The exception hierarchy: every error the SDK raises derives from `ButterError`."""
+"""Every exception the SDK raises, and the mapping of API error answers to them.
+
+ButterError
+├── ConfigurationError (ValueError)      bad arguments or settings, nothing was sent
+│   ├── MissingWriteTokenError           a write on a client without a write token
+│   └── InvalidOperationError            a bulk operation that cannot be sent
+├── JsonLinesError (ValueError)          a malformed line of an import file
+├── ClientClosedError (RuntimeError)     the client was closed
+├── TransportError                       no HTTP answer (refused, reset, DNS...)
+│   └── RequestTimeoutError (TimeoutError)
+├── InvalidResponseError                 an answer that is not the promised JSON
+├── ResponseValidationError              JSON that does not fit the model
+├── AmbiguousWriteError                  a write that may or may not have landed
+├── VisibilityTimeoutError (TimeoutError) an accepted write not readable in time
+├── WebhookError                         a webhook call to refuse (with its status)
+└── APIError                             an HTTP error answer
+    ├── BadRequestError                  400
+    ├── AuthenticationError              401
+    ├── PermissionDeniedError            403
+    ├── NotFoundError                    404
+    ├── MethodNotAllowedError            405
+    ├── RateLimitError                   429
+    └── ServerError                      5xx
+"""
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 
 class ButterError(Exception):
@@ -16,6 +42,14 @@ class ConfigurationError(ButterError, ValueError):
 
 class MissingWriteTokenError(ConfigurationError):
     """A write was attempted on a client that has no write token."""
+
+
+class InvalidOperationError(ConfigurationError):
+    """A bulk operation that cannot be sent: the message says which field is wrong."""
+
+
+class JsonLinesError(ButterError, ValueError):
+    """A line of an import file is malformed; the message names the file, line and field."""
 
 
 class ClientClosedError(ButterError, RuntimeError):
@@ -51,6 +85,22 @@ class InvalidResponseError(ButterError):
 
 class ResponseValidationError(ButterError):
     """A JSON payload did not fit the model it was structured into."""
+
+
+class AmbiguousWriteError(ButterError):
+    """A write may or may not have been applied, and reading back could not tell."""
+
+
+class VisibilityTimeoutError(ButterError, builtins.TimeoutError):
+    """An accepted write did not become visible through the read API in time."""
+
+
+class WebhookError(ButterError):
+    """A webhook call that must be refused; `status` is the HTTP answer to give."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class APIError(ButterError):
@@ -148,3 +198,38 @@ def error_class_for(status: int) -> type[APIError]:
     if status >= 500:
         return ServerError
     return _STATUS_ERRORS.get(status, APIError)
+
+
+def api_error(
+    status: int,
+    payload: Any,
+    *,
+    method: str,
+    url: str,
+    retry_after: float | None,
+    redact: Callable[[str], str],
+) -> APIError:
+    """The exception for an error answer: its class by status, its detail from the body.
+
+    `payload` is the decoded JSON body, or the text of a body that is not JSON; `url` is
+    already redacted, and `redact` removes secrets from the detail.
+    """
+    detail = payload.get("detail") if isinstance(payload, dict) else None
+    if not isinstance(detail, str):
+        detail = (
+            f"non-JSON error body: {payload[:80]!r}"
+            if isinstance(payload, str)
+            else orjson.dumps(payload).decode()[:200]
+        )
+    detail = redact(detail)
+    error_class = error_class_for(status)
+    if error_class is RateLimitError:
+        return RateLimitError(
+            status=status,
+            detail=detail,
+            method=method,
+            url=url,
+            body=payload,
+            retry_after=retry_after,
+        )
+    return error_class(status=status, detail=detail, method=method, url=url, body=payload)

@@ -8,13 +8,10 @@ from typing import Any, Literal
 
 import orjson
 
+from .errors import JsonLinesError
 from .operations import CreateItem, CreatePage, CreatePost, Operation
 
 ImportKind = Literal["pages", "posts", "collection"]
-
-
-class JsonLinesError(ValueError):
-    """A line of an import file is malformed; the message names the file, line and field."""
 
 
 def read_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -5,22 +5,25 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import attrs
 import orjson
 
-from .resources.posts import PostsResource
+from .errors import InvalidOperationError
+from .resources import CollectionsResource, PagesResource, PostsResource
 from .writes import WriteResult
 
-if TYPE_CHECKING:
-    from .client import ButterClient
+
+class WriteClient(Protocol):
+    """What an operation needs of a client: the resources it writes through."""
+
+    pages: PagesResource
+    posts: PostsResource
+    collections: CollectionsResource
+
 
 DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
-
-
-class InvalidOperationError(ValueError):
-    """An operation that cannot be sent: the message says which field is wrong."""
 
 
 def _require(**values: object) -> None:
@@ -70,7 +73,7 @@ class CreatePage:
             raise InvalidOperationError("fields must be an object")
         _check_payload(self.fields, max_bytes)
 
-    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation through the client's resources."""
         return await butter.pages.create(
             self.page_type,
@@ -107,7 +110,7 @@ class UpdatePage:
             raise InvalidOperationError("nothing to update: give fields and/or status")
         _check_payload(self.fields, max_bytes)
 
-    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation (updates are idempotent, so `check_first` changes nothing)."""
         return await butter.pages.update(
             self.page_type,
@@ -136,7 +139,7 @@ class DeletePage:
         """Raise InvalidOperationError if the operation cannot be sent."""
         _require(page_type=self.page_type, slug=self.slug)
 
-    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""
         return await butter.pages.delete(self.slug, page_type=self.page_type)
 
@@ -187,7 +190,7 @@ class CreatePost:
         _require(slug=self.slug, title=self.title)
         _check_post_fields(self.fields, max_bytes)
 
-    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""
         return await butter.posts.create(
             self.slug, self.title, check_first=check_first, **self.fields
@@ -214,7 +217,7 @@ class UpdatePost:
             raise InvalidOperationError("nothing to update")
         _check_post_fields(self.fields, max_bytes, updating=True)
 
-    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""
         return await butter.posts.update(self.slug, **self.fields)
 
@@ -235,7 +238,7 @@ class DeletePost:
         """Raise InvalidOperationError if the operation cannot be sent."""
         _require(slug=self.slug)
 
-    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""
         return await butter.posts.delete(self.slug)
 
@@ -264,7 +267,7 @@ class CreateItem:
             raise InvalidOperationError("fields must be a non-empty object")
         _check_payload(self.fields, max_bytes)
 
-    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""
         return await butter.collections.create_item(
             self.collection,
@@ -299,7 +302,7 @@ class UpdateItem:
             raise InvalidOperationError("nothing to update: give fields and/or status")
         _check_payload(self.fields, max_bytes)
 
-    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""
         return await butter.collections.update_item(
             self.collection,
@@ -327,7 +330,7 @@ class DeleteItem:
         """Raise InvalidOperationError if the operation cannot be sent."""
         _require(collection=self.collection)
 
-    async def execute(self, butter: ButterClient, *, check_first: bool = False) -> WriteResult:
+    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""
         return await butter.collections.delete_item(self.collection, self.item_id)
 

@@ -26,7 +26,7 @@ from .errors import (
     RateLimitError,
     RequestTimeoutError,
     TransportError,
-    error_class_for,
+    api_error,
 )
 from .retries import RetryPolicy, parse_retry_after
 
@@ -416,23 +416,11 @@ class Transport:
             payload = snippet
         if status < 400:
             return payload
-        detail = payload.get("detail") if isinstance(payload, dict) else None
-        if not isinstance(detail, str):
-            detail = (
-                f"non-JSON error body: {payload[:80]!r}"
-                if isinstance(payload, str)
-                else orjson.dumps(payload).decode()[:200]
-            )
-        detail = self.redact(detail)
-        safe_url = redact_url(url)
-        error_class = error_class_for(status)
-        if error_class is RateLimitError:
-            raise RateLimitError(
-                status=status,
-                detail=detail,
-                method=method,
-                url=safe_url,
-                body=payload,
-                retry_after=parse_retry_after(headers.get("Retry-After")),
-            )
-        raise error_class(status=status, detail=detail, method=method, url=safe_url, body=payload)
+        raise api_error(
+            status,
+            payload,
+            method=method,
+            url=redact_url(url),
+            retry_after=parse_retry_after(headers.get("Retry-After")),
+            redact=self.redact,
+        )

@@ -21,7 +21,7 @@ import attrs
 import orjson
 from aiohttp import web
 
-from .errors import ButterError
+from .errors import ButterError, WebhookError
 from .models.converter import structure
 
 #: The event kinds this version types; `WebhookEvent.kind` may hold others.
@@ -31,14 +31,6 @@ Action = Literal["published", "draft", "unpublished", "delete"]
 DEFAULT_SECRET_HEADER = "X-Butter-Webhook-Secret"
 DEFAULT_MAX_BODY = 1024 * 1024
 _ITEM_ID = re.compile(r"_id=(\d+)")
-
-
-class WebhookError(ButterError):
-    """A webhook call that must be refused; `status` is the HTTP answer to give."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @attrs.define

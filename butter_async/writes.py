@@ -16,27 +16,20 @@ from typing import Literal
 import attrs
 
 from .errors import (
+    AmbiguousWriteError,
     APIError,
     BadRequestError,
-    ButterError,
     InvalidResponseError,
     NotFoundError,
     RateLimitError,
     TransportError,
+    VisibilityTimeoutError,
 )
 from .retries import RetryPolicy
 
 ObjectKind = Literal["page", "post", "collection_item"]
 WriteOutcome = Literal["created", "updated", "deleted", "already_existed"]
 Probe = Callable[[], Awaitable[bool]]
-
-
-class VisibilityTimeoutError(ButterError, TimeoutError):
-    """An accepted write did not become visible through the read API in time."""
-
-
-class AmbiguousWriteError(ButterError):
-    """A write may or may not have been applied, and reading back could not tell."""
 
 
 @attrs.frozen

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from butter_async.cli import main
 from butter_async.testing import Emulator, Fault, SeedSpec, WebhookTarget, emulator_in_thread
-from butter_async.testing.__main__ import parse_args, webhook_targets
+from butter_async.testing.command import parse_args, webhook_targets
 
 
 @pytest.fixture

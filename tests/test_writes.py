@@ -16,8 +16,8 @@ from butter_async import (
     NotFoundError,
     RetryPolicy,
 )
+from butter_async.errors import VisibilityTimeoutError
 from butter_async.testing import Emulator, Fault, SeedSpec
-from butter_async.writes import VisibilityTimeoutError
 
 from .conftest import recipe_fields
 

@@ -1,0 +1,124 @@
+"""The emulator's command line: `butter-async emulator` and `python -m butter_async.testing`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+
+from .emulator import DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, Emulator
+from .faults import Fault
+from .seed import SeedSpec
+from .webhook_sender import WebhookTarget
+
+
+def parse_args(
+    argv: list[str] | None = None, prog: str = "python -m butter_async.testing"
+) -> argparse.Namespace:
+    """The command line of the emulator server."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Serve a local ButterCMS API emulator until interrupted.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--posts", type=int, default=100, help="generated blog posts")
+    parser.add_argument("--pages", type=int, default=100, help="generated pages of type 'recipe'")
+    parser.add_argument("--items", type=int, default=100, help="generated 'products' items")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each read")
+    parser.add_argument(
+        "--write-latency",
+        type=float,
+        default=None,
+        help="seconds added to each write (default: --latency)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        help="test knob, not ButterCMS behaviour: requests per second, above it 429 "
+        "with Retry-After",
+    )
+    parser.add_argument(
+        "--quota",
+        type=int,
+        default=None,
+        help="API calls before every request answers 429 'API Calls limit reached.' with "
+        "Retry-After until the next month, as a spent Free/Trial monthly quota does",
+    )
+    parser.add_argument(
+        "--fractional-retry-after",
+        action="store_true",
+        help="send Retry-After with millisecond precision",
+    )
+    parser.add_argument(
+        "--processing-delay",
+        type=float,
+        default=0.0,
+        help="seconds before an accepted write becomes readable",
+    )
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.0, help="share of requests answered 503 (seeded)"
+    )
+    parser.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="POST the documented webhook of every applied write to URL (repeatable)",
+    )
+    parser.add_argument(
+        "--webhook-header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="a custom header sent with every webhook, e.g. a shared secret (repeatable)",
+    )
+    parser.add_argument("--read-token", default=DEFAULT_READ_TOKEN, help="the read token")
+    parser.add_argument("--write-token", default=DEFAULT_WRITE_TOKEN, help="the write token")
+    args = parser.parse_args(argv)
+    for header in args.webhook_header:
+        if ":" not in header or not header.partition(":")[0].strip():
+            parser.error(f"--webhook-header wants NAME:VALUE, got {header!r}")
+    return args
+
+
+def webhook_targets(args: argparse.Namespace) -> list[WebhookTarget]:
+    """The --webhook targets, each with every --webhook-header."""
+    headers = {}
+    for header in args.webhook_header:
+        name, _, value = header.partition(":")
+        headers[name.strip()] = value.strip()
+    return [WebhookTarget(url, headers=headers) for url in args.webhook]
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run the emulator until cancelled; the first line printed is its URL."""
+    faults = [Fault("status", status=503, probability=args.fault_rate)] if args.fault_rate else []
+    async with Emulator(
+        seed=SeedSpec(posts=args.posts, pages=args.pages, collection_items=args.items),
+        host=args.host,
+        port=args.port,
+        read_token=args.read_token,
+        write_token=args.write_token,
+        latency=args.latency,
+        write_latency=args.write_latency,
+        rate_limit=args.rate_limit,
+        quota=args.quota,
+        webhooks=webhook_targets(args),
+        fractional_retry_after=args.fractional_retry_after,
+        processing_delay=args.processing_delay,
+        faults=faults,
+    ) as emulator:
+        print(f"ButterCMS emulator at {emulator.url} (Ctrl-C to stop)", flush=True)
+        print(f"  read token:  {emulator.read_token}", flush=True)
+        print(f"  write token: {emulator.write_token}", flush=True)
+        await asyncio.Event().wait()
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m butter_async.testing") -> None:
+    """Entry point."""
+    args = parse_args(argv, prog)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args))

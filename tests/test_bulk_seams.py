@@ -1,0 +1,89 @@
+"""BulkWriter through its client Protocol: a fake client drives it, no HTTP involved."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from butter_async import RateLimitError, RetryPolicy
+from butter_async.bulk import BulkClient, BulkWriter
+from butter_async.operations import CreatePost
+from butter_async.transport import ClientStats
+from butter_async.writes import WriteResult
+
+
+class FakePosts:
+    """Creates posts in a dict; the first create of `limited` slugs answers 429 once."""
+
+    def __init__(self, client: FakeClient, limited: set[str]) -> None:
+        self.client = client
+        self.created: dict[str, dict[str, Any]] = {}
+        self.limited = set(limited)
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def create(self, slug: str, title: str, **fields: Any) -> WriteResult:
+        await self.release.wait()
+        if slug in self.limited:
+            self.limited.discard(slug)
+            for callback in list(self.client.listeners):
+                callback(0.0)
+            raise RateLimitError(status=429, detail="slow down", method="POST", url="fake")
+        self.created[slug] = {"title": title, **fields}
+        return WriteResult("post", slug, "created", 1)
+
+
+class FakeClient:
+    """Implements BulkClient without any network."""
+
+    def __init__(self, limited: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.listeners: list[Callable[[float | None], None]] = []
+        self.posts = FakePosts(self, limited)
+        self.pages: Any = None
+        self.collections: Any = None
+        self.stats = ClientStats()
+        self.retry = RetryPolicy(max_retries=0)
+        self.closed = False
+
+    def on_rate_limited(self, callback: Callable[[float | None], None]) -> Callable[[], None]:
+        self.listeners.append(callback)
+        return lambda: self.listeners.remove(callback)
+
+
+def posts(n: int, prefix: str = "p") -> list[CreatePost]:
+    return [CreatePost(f"{prefix}-{i}", f"Post {i}") for i in range(n)]
+
+
+async def test_a_fake_client_drives_the_writer() -> None:
+    client = FakeClient(limited={"p-3"})
+    fake: BulkClient = client
+    report = await BulkWriter(fake, concurrency=4).run(posts(20))
+    assert report.ok and report.counts["created"] == 20
+    assert sorted(client.posts.created) == sorted(f"p-{i}" for i in range(20))
+    assert report.rate_limited == 1  # seen through on_rate_limited
+    assert client.listeners == []  # unsubscribed when the job ended
+
+
+async def test_two_concurrent_runs_keep_their_own_reports() -> None:
+    writer = BulkWriter(FakeClient(), concurrency=3)
+    first, second = await asyncio.gather(writer.run(posts(7, "a")), writer.run(posts(11, "b")))
+    assert (first.total, second.total) == (7, 11)
+    assert {r.key for r in first.results or []} == {f"post:a-{i}" for i in range(7)}
+    assert {r.key for r in second.results or []} == {f"post:b-{i}" for i in range(11)}
+
+
+async def test_leaving_the_writer_closes_a_stream_left_open() -> None:
+    client = FakeClient()
+    async with BulkWriter(client, concurrency=2) as writer:
+        results = writer.stream(posts(50))
+        first = await anext(results)
+        assert first.ok
+        client.posts.release.clear()  # the rest wait: they are in flight when we leave
+    report = writer.report
+    assert report.total == 50 and report.counts["created"] >= 1
+    assert (
+        report.counts["created"] + report.counts["interrupted"] + report.counts["not_attempted"]
+        == 50
+    )
+    assert client.listeners == []
