@@ -54,6 +54,7 @@ from .operations import (
     UpdatePost,
 )
 from .pagination import AsyncPager, Cursor, ResultPage
+from .resources.posts import PostChanges, PostFields
 from .retries import RetryPolicy
 from .transport import ClientStats
 from .writes import WriteResult
@@ -99,7 +100,9 @@ __all__ = [
     "Page",
     "PermissionDeniedError",
     "Post",
+    "PostChanges",
     "PostDetail",
+    "PostFields",
     "PostSummary",
     "RateLimitError",
     "RequestTimeoutError",

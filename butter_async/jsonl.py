@@ -8,8 +8,10 @@ from typing import Any, Literal
 
 import orjson
 
+from .arguments import PublishStatus
 from .errors import JsonLinesError
 from .operations import CreateItem, CreatePage, CreatePost, Operation
+from .resources.posts import PostFields
 
 ImportKind = Literal["pages", "posts", "collection"]
 
@@ -27,6 +29,12 @@ def read_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not isinstance(value, dict):
                 raise JsonLinesError(f"{path}:{number}: expected a JSON object")
             yield number, value
+
+
+def _status(value: object, number: int) -> PublishStatus:
+    if value == "draft" or value == "published":
+        return value
+    raise JsonLinesError(f"line {number}: field 'status' must be 'draft' or 'published'")
 
 
 def _text(line: Mapping[str, Any], number: int, *names: str, default: str | None = None) -> str:
@@ -52,7 +60,7 @@ def operation_from_line(
     kind: ImportKind, line: Mapping[str, Any], defaults: Mapping[str, str | None], number: int
 ) -> Operation:
     """The create operation a line describes (lines as written by `export`)."""
-    status = line.get("status") or defaults.get("status") or "draft"
+    status = _status(line.get("status") or defaults.get("status") or "draft", number)
     if kind == "pages":
         fields = line.get("fields")
         if not isinstance(fields, dict):
@@ -67,26 +75,22 @@ def operation_from_line(
         )
     if kind == "posts":
         author = line.get("author") or {}
-        post_fields: dict[str, Any] = {
-            key: line[key]
-            for key in (
-                "body",
-                "summary",
-                "featured_image",
-                "featured_image_alt",
-                "seo_title",
-                "meta_description",
-                "published",
-            )
-            if line.get(key) is not None
-        }
-        post_fields["status"] = status
+        post_fields = PostFields(
+            body=line.get("body"),
+            summary=line.get("summary"),
+            featured_image=line.get("featured_image"),
+            featured_image_alt=line.get("featured_image_alt"),
+            seo_title=line.get("seo_title"),
+            meta_description=line.get("meta_description"),
+            published=line.get("published"),
+            status=status,
+            categories=_names(line.get("categories")),
+            tags=_names(line.get("tags")),
+        )
         if isinstance(author, dict) and author.get("slug"):
             post_fields["author_slug"] = author["slug"]
         elif isinstance(author, dict) and author.get("email"):
             post_fields["author_email"] = author["email"]
-        post_fields["categories"] = _names(line.get("categories"))
-        post_fields["tags"] = _names(line.get("tags"))
         return CreatePost(_text(line, number, "slug"), _text(line, number, "title"), post_fields)
     collection = defaults.get("collection")
     if not collection:

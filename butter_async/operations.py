@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
 import attrs
 import orjson
 
+from .arguments import PublishStatus, require_text
 from .errors import InvalidOperationError
 from .resources import CollectionsResource, PagesResource, PostsResource
+from .resources.posts import (
+    POST_CHANGE_KEYS,
+    POST_CREATE_KEYS,
+    PostChanges,
+    PostFields,
+    post_body,
+)
 from .writes import WriteResult
 
 
@@ -27,9 +34,7 @@ DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 
 
 def _require(**values: object) -> None:
-    for name, value in values.items():
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidOperationError(f"{name} is required and must be a non-empty string")
+    require_text(error=InvalidOperationError, **values)
 
 
 def _check_payload(payload: Any, max_bytes: int) -> None:
@@ -57,7 +62,7 @@ class CreatePage:
     slug: str
     title: str
     fields: Mapping[str, Any]
-    status: str = "draft"
+    status: PublishStatus = "draft"
     locale: str | None = None
     name: ClassVar[str] = "create_page"
 
@@ -80,7 +85,7 @@ class CreatePage:
             self.slug,
             self.title,
             self.fields,
-            status=self.status,  # type: ignore[arg-type]
+            status=self.status,
             locale=self.locale,
             check_first=check_first,
         )
@@ -93,7 +98,7 @@ class UpdatePage:
     slug: str
     fields: Mapping[str, Any] | None = None
     page_type: str = "*"
-    status: str | None = None
+    status: PublishStatus | None = None
     locale: str | None = None
     method: str = "PATCH"
     name: ClassVar[str] = "update_page"
@@ -116,7 +121,7 @@ class UpdatePage:
             self.page_type,
             self.slug,
             fields=self.fields,
-            status=self.status,  # type: ignore[arg-type]
+            status=self.status,
             locale=self.locale,
             method=self.method,
         )
@@ -144,40 +149,20 @@ class DeletePage:
         return await butter.pages.delete(self.slug, page_type=self.page_type)
 
 
-_CONTROL_ARGUMENTS = {"self", "slug", "title", "check_first", "verify", "verify_timeout", "method"}
-POST_CREATE_FIELDS = (
-    frozenset(inspect.signature(PostsResource.create).parameters) - _CONTROL_ARGUMENTS
-)
-POST_UPDATE_FIELDS = frozenset(inspect.signature(PostsResource.update).parameters) - {
-    "self",
-    "slug",
-    "verify",
-    "verify_timeout",
-}
-
-
-def _check_post_fields(
-    fields: Mapping[str, Any], max_bytes: int, *, updating: bool = False
-) -> None:
+def _check_post_fields(fields: Mapping[str, Any], allowed: frozenset[str], max_bytes: int) -> None:
     if not isinstance(fields, Mapping):
         raise InvalidOperationError("fields must be an object")
-    allowed = POST_UPDATE_FIELDS if updating else POST_CREATE_FIELDS
-    unknown = sorted(set(fields) - allowed)
-    if unknown:
-        expected = ", ".join(sorted(allowed))
-        raise InvalidOperationError(
-            f"unknown post field(s) {', '.join(unknown)}; expected some of {expected}"
-        )
+    post_body(fields, allowed=allowed, error=InvalidOperationError)
     _check_payload(dict(fields), max_bytes)
 
 
 @attrs.frozen
 class CreatePost:
-    """Create a blog post; `fields` are the keyword arguments of `posts.create`."""
+    """Create a blog post; `fields` are `posts.create`'s keywords (see `PostFields`)."""
 
     slug: str
     title: str
-    fields: Mapping[str, Any] = attrs.field(factory=dict)
+    fields: PostFields = attrs.field(factory=lambda: PostFields())
     name: ClassVar[str] = "create_post"
 
     @property
@@ -188,7 +173,7 @@ class CreatePost:
     def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         """Raise InvalidOperationError if the operation cannot be sent."""
         _require(slug=self.slug, title=self.title)
-        _check_post_fields(self.fields, max_bytes)
+        _check_post_fields({**self.fields, "title": self.title}, POST_CREATE_KEYS, max_bytes)
 
     async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""
@@ -199,10 +184,10 @@ class CreatePost:
 
 @attrs.frozen
 class UpdatePost:
-    """Partially update a blog post; `fields` are the keyword arguments of `posts.update`."""
+    """Partially update a blog post; `fields` are what `posts.update` takes (`PostChanges`)."""
 
     slug: str
-    fields: Mapping[str, Any]
+    fields: PostChanges
     name: ClassVar[str] = "update_post"
 
     @property
@@ -215,7 +200,7 @@ class UpdatePost:
         _require(slug=self.slug)
         if not self.fields:
             raise InvalidOperationError("nothing to update")
-        _check_post_fields(self.fields, max_bytes, updating=True)
+        _check_post_fields(self.fields, POST_CHANGE_KEYS, max_bytes)
 
     async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""
@@ -249,7 +234,7 @@ class CreateItem:
 
     collection: str
     fields: Mapping[str, Any]
-    status: str = "draft"
+    status: PublishStatus = "draft"
     locale: str | None = None
     ref: str | None = None
     name: ClassVar[str] = "create_item"
@@ -272,7 +257,7 @@ class CreateItem:
         return await butter.collections.create_item(
             self.collection,
             self.fields,
-            status=self.status,  # type: ignore[arg-type]
+            status=self.status,
             locale=self.locale,
             check_first=check_first,
         )
@@ -285,7 +270,7 @@ class UpdateItem:
     collection: str
     item_id: int
     fields: Mapping[str, Any] | None = None
-    status: str | None = None
+    status: PublishStatus | None = None
     locale: str | None = None
     name: ClassVar[str] = "update_item"
 
@@ -308,7 +293,7 @@ class UpdateItem:
             self.collection,
             self.item_id,
             self.fields,
-            status=self.status,  # type: ignore[arg-type]
+            status=self.status,
             locale=self.locale,
         )
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
+from ..arguments import check_method
 from ..errors import (
     ConfigurationError,
     NotFoundError,
@@ -23,7 +24,6 @@ from ..writes import (
     exists,
 )
 
-PublishStatus = Literal["draft", "published"]
 PREVIEW: dict[str, QueryValue | None] = {"preview": 1}
 
 T = TypeVar("T")
@@ -222,22 +222,3 @@ def read_params(
             raise ConfigurationError("field filter keys must not be empty")
         params[f"fields.{key}"] = value
     return params
-
-
-def require_text(**values: object) -> None:
-    """Refuse empty or non-string identifiers before any request is sent."""
-    for name, value in values.items():
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigurationError(f"{name} must be a non-empty string")
-
-
-def check_status(status: str | None) -> None:
-    """Refuse a publication status the Write API does not know."""
-    if status is not None and status not in ("draft", "published"):
-        raise ConfigurationError("status must be 'draft' or 'published'")
-
-
-def check_method(method: str) -> None:
-    """Refuse an update method other than PATCH or PUT."""
-    if method not in ("PATCH", "PUT"):
-        raise ConfigurationError("method must be 'PATCH' or 'PUT'")

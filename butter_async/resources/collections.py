@@ -6,20 +6,14 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from ..arguments import PublishStatus, check_status, require_text
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.content import CollectionItem, FieldsT, with_fields
 from ..models.converter import structure
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
 from ..transport import QueryValue
 from ..writes import Probe, WriteResult, shows_scalars, shows_whole_item
-from ._base import (
-    PublishStatus,
-    Resource,
-    check_status,
-    envelope,
-    read_params,
-    require_text,
-)
+from ._base import Resource, envelope, read_params
 
 
 class CollectionsResource(Resource):

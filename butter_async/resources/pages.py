@@ -5,18 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..arguments import PublishStatus, check_status, require_text
 from ..errors import ConfigurationError
 from ..models.content import FieldsT, Page, with_fields
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
 from ..transport import QueryValue
 from ..writes import WriteResult, shows_scalars
-from ._base import (
-    PublishStatus,
-    Resource,
-    check_status,
-    read_params,
-    require_text,
-)
+from ._base import Resource, read_params
 
 
 class PagesResource(Resource):

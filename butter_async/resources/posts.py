@@ -2,16 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
+from typing_extensions import Unpack
+
+from ..arguments import PublishStatus, check_status, require_text
 from ..errors import ConfigurationError
 from ..models.blog import Post, PostDetail, PostSummary
 from ..models.converter import structure
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
 from ..writes import WriteResult, shows_scalars
-from ._base import PublishStatus, Resource, check_status, envelope, require_text
+from ._base import Resource, envelope
+
+
+class PostFields(TypedDict, total=False):
+    """A post's writable fields besides slug and title: `posts.create`'s keywords.
+
+    `published` back-dates a post (a date in the future would schedule it, which the
+    Write API refuses); give the author by `author_slug` or `author_email`.
+    """
+
+    body: str | None
+    summary: str | None
+    status: PublishStatus | None
+    author_slug: str | None
+    author_email: str | None
+    categories: Sequence[str] | None
+    tags: Sequence[str] | None
+    featured_image: str | None
+    featured_image_alt: str | None
+    seo_title: str | None
+    meta_description: str | None
+    published: datetime | str | None
+    upload_images_to_media_library: bool | None
+
+
+class PostChanges(PostFields, total=False):
+    """What `posts.update` may change: the fields, the title, and the slug (`new_slug`)."""
+
+    title: str | None
+    new_slug: str | None
+
+
+#: What a create may carry besides the slug, and what an update may change.
+POST_CREATE_KEYS = frozenset(PostFields.__optional_keys__) | {"title"}
+POST_CHANGE_KEYS = frozenset(PostChanges.__optional_keys__)
+_TEXT_KEYS = (
+    "body",
+    "summary",
+    "featured_image",
+    "featured_image_alt",
+    "seo_title",
+    "meta_description",
+)
 
 
 class PostsResource(Resource):
@@ -90,49 +135,20 @@ class PostsResource(Resource):
         slug: str,
         title: str,
         *,
-        body: str | None = None,
-        summary: str | None = None,
-        status: PublishStatus = "draft",
-        author_slug: str | None = None,
-        author_email: str | None = None,
-        categories: Sequence[str] | None = None,
-        tags: Sequence[str] | None = None,
-        featured_image: str | None = None,
-        featured_image_alt: str | None = None,
-        seo_title: str | None = None,
-        meta_description: str | None = None,
-        published: datetime | str | None = None,
-        upload_images_to_media_library: bool | None = None,
         check_first: bool = False,
         verify: bool = False,
         verify_timeout: float = 30.0,
+        **fields: Unpack[PostFields],
     ) -> WriteResult:
-        """Create a blog post; the author (by slug or email) must exist.
+        """Create a blog post (a draft unless `status="published"`); see `PostFields`.
 
-        Categories and tags are names, created when missing. `published` back-dates the
-        post (a date in the future would schedule it, which the Write API refuses).
-        `check_first` looks for the post before sending (for resumed jobs); `verify`
-        waits until it is readable.
+        The author (by slug or email) must exist; categories and tags are names, created
+        when missing. `check_first` looks for the post before sending (for resumed jobs);
+        `verify` waits until it is readable.
         """
         self._transport.require_write_token()
         require_text(slug=slug, title=title)
-        check_status(status)
-        payload = post_body(
-            title=title,
-            body=body,
-            summary=summary,
-            status=status,
-            author_slug=author_slug,
-            author_email=author_email,
-            categories=categories,
-            tags=tags,
-            featured_image=featured_image,
-            featured_image_alt=featured_image_alt,
-            seo_title=seo_title,
-            meta_description=meta_description,
-            published=published,
-            upload_images_to_media_library=upload_images_to_media_library,
-        )
+        payload = post_body({"status": "draft", **fields, "title": title}, allowed=POST_CREATE_KEYS)
         payload["slug"] = slug
         return await self._create(
             "post",
@@ -148,51 +164,22 @@ class PostsResource(Resource):
         self,
         slug: str,
         *,
-        new_slug: str | None = None,
-        title: str | None = None,
-        body: str | None = None,
-        summary: str | None = None,
-        status: PublishStatus | None = None,
-        author_slug: str | None = None,
-        author_email: str | None = None,
-        categories: Sequence[str] | None = None,
-        tags: Sequence[str] | None = None,
-        featured_image: str | None = None,
-        featured_image_alt: str | None = None,
-        seo_title: str | None = None,
-        meta_description: str | None = None,
-        published: datetime | str | None = None,
-        upload_images_to_media_library: bool | None = None,
         method: str = "PATCH",
         verify: bool = False,
         verify_timeout: float = 30.0,
+        **changes: Unpack[PostChanges],
     ) -> WriteResult:
-        """Partially update a post: only the arguments given are sent.
+        """Partially update a post: only what is given is sent; see `PostChanges`.
 
         `new_slug` renames the post (its old slug then answers 404); `verify` reads the
         post back under the slug it ends up with.
         """
         self._transport.require_write_token()
         require_text(slug=slug)
+        new_slug = changes.pop("new_slug", None)
         if new_slug is not None:
             require_text(new_slug=new_slug)
-        check_status(status)
-        payload = post_body(
-            title=title,
-            body=body,
-            summary=summary,
-            status=status,
-            author_slug=author_slug,
-            author_email=author_email,
-            categories=categories,
-            tags=tags,
-            featured_image=featured_image,
-            featured_image_alt=featured_image_alt,
-            seo_title=seo_title,
-            meta_description=meta_description,
-            published=published,
-            upload_images_to_media_library=upload_images_to_media_library,
-        )
+        payload = post_body(changes)
         if new_slug is not None and new_slug != slug:
             payload["slug"] = new_slug
         final_slug = payload.get("slug", slug)
@@ -217,34 +204,51 @@ class PostsResource(Resource):
 
 
 def post_body(
+    fields: Mapping[str, Any],
     *,
-    author_slug: str | None,
-    author_email: str | None,
-    categories: Sequence[str] | None,
-    tags: Sequence[str] | None,
-    published: datetime | str | None,
-    **scalars: str | bool | None,
+    allowed: frozenset[str] = POST_CHANGE_KEYS,
+    error: type[ConfigurationError] = ConfigurationError,
 ) -> dict[str, Any]:
-    """The Write API body of a post from the arguments that were given."""
+    """The Write API body of a post from the fields that were given (None means not given).
+
+    Checks what it can before anything is sent, raising `error` (a ConfigurationError).
+    """
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise error(
+            f"unknown post field(s) {', '.join(unknown)}; "
+            f"expected some of {', '.join(sorted(allowed))}"
+        )
+    given = {key: value for key, value in fields.items() if value is not None}
+    check_status(given.get("status"), error=error)
+    author_slug, author_email = given.pop("author_slug", None), given.pop("author_email", None)
     if author_slug and author_email:
-        raise ConfigurationError("give the author by slug or by email, not both")
-    payload: dict[str, Any] = {key: value for key, value in scalars.items() if value is not None}
+        raise error("give the author by slug or by email, not both")
+    for key in _TEXT_KEYS:
+        if key in given and not isinstance(given[key], str):
+            raise error(f"{key} must be a string, got {type(given[key]).__name__}")
+    if "title" in given:
+        require_text(error=error, title=given["title"])
+    payload: dict[str, Any] = dict(given)
     if author_slug:
         payload["author"] = {"slug": author_slug}
     elif author_email:
         payload["author"] = {"email": author_email}
-    for key, names in (("categories", categories), ("tags", tags)):
+    for key in ("categories", "tags"):
+        names = given.get(key)
         if names is None:
             continue
         if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
-            raise ConfigurationError(f"{key} must be a list of non-empty names")
+            raise error(f"{key} must be a list of non-empty names")
         payload[key] = list(names)
-    if published is not None:
-        payload["published"] = published_timestamp(published)
+    if "published" in given:
+        payload["published"] = published_timestamp(given["published"], error=error)
     return payload
 
 
-def published_timestamp(published: datetime | str) -> str:
+def published_timestamp(
+    published: object, *, error: type[ConfigurationError] = ConfigurationError
+) -> str:
     """A post's `published` as ISO 8601 with a timezone, refusing dates in the future."""
     when: datetime | None = published if isinstance(published, datetime) else None
     if isinstance(published, str):
@@ -253,11 +257,7 @@ def published_timestamp(published: datetime | str) -> str:
         except ValueError:
             when = None
     if when is None or when.tzinfo is None:
-        raise ConfigurationError(
-            f"published must be an ISO 8601 date-time with a timezone, got {published!r}"
-        )
+        raise error(f"published must be an ISO 8601 date-time with a timezone, got {published!r}")
     if when > datetime.now(UTC):
-        raise ConfigurationError(
-            "published is in the future: scheduling is not supported by the Write API"
-        )
-    return published if isinstance(published, str) else published.isoformat()
+        raise error("published is in the future: scheduling is not supported by the Write API")
+    return published if isinstance(published, str) else when.isoformat()

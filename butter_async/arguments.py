@@ -1,0 +1,28 @@
+"""Checks of what callers pass, made before anything is sent to the API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from .errors import ConfigurationError
+
+PublishStatus = Literal["draft", "published"]
+
+
+def require_text(*, error: type[ConfigurationError] = ConfigurationError, **values: object) -> None:
+    """Refuse empty or non-string identifiers (raising `error`, a ConfigurationError)."""
+    for name, value in values.items():
+        if not isinstance(value, str) or not value.strip():
+            raise error(f"{name} is required and must be a non-empty string")
+
+
+def check_status(status: object, *, error: type[ConfigurationError] = ConfigurationError) -> None:
+    """Refuse a publication status the Write API does not know (None means "not given")."""
+    if status is not None and status not in ("draft", "published"):
+        raise error(f"status must be 'draft' or 'published', got {status!r}")
+
+
+def check_method(method: str) -> None:
+    """Refuse an update method other than PATCH or PUT."""
+    if method not in ("PATCH", "PUT"):
+        raise ConfigurationError("method must be 'PATCH' or 'PUT'")
