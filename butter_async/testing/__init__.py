@@ -1,9 +1,9 @@
 """A local emulator of the ButterCMS API for tests, demos and benchmarks."""
 
-from .app import RequestRecord
 from .emulator import DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, Emulator, emulator_in_thread
 from .faults import Fault, FaultPlan, TokenBucket
 from .seed import SeedSpec, seeded_store
+from .state import RequestRecord
 from .store import CollectionSchema, ContentStore, FieldKind, PageType
 from .webhook_sender import Delivery, WebhookTarget
 

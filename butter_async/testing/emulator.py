@@ -14,9 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from ..client import ButterClient
-from .app import EmulatorState, RequestRecord, build_app
+from .app import build_app
 from .faults import Fault, FaultPlan, Latency
 from .seed import SeedSpec, seeded_store
+from .state import EmulatorState, RequestRecord
 from .store import CollectionSchema, ContentStore, PageType, SchemaFields
 from .webhook_sender import Delivery, WebhookTarget
 

@@ -1,0 +1,1 @@
+"""The emulator's request handlers, one module per API family."""
