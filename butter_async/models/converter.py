@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
 
-from cattrs import BaseValidationError
 from cattrs.preconf.orjson import make_converter
 
 from ..errors import ResponseValidationError
@@ -181,7 +180,9 @@ def structure(value: Any, cls: type[T] | Any) -> T:
     """Structure `value` into `cls`, raising `ResponseValidationError` if it does not fit."""
     try:
         result: T = converter.structure(value, cls)
-    except (BaseValidationError, Exception) as error:  # any shape mismatch, one error type
+    except Exception as error:
+        # A payload that does not fit fails in the hooks as TypeError, KeyError, ValueError
+        # or AttributeError, or in cattrs as a BaseValidationError: one error type for all.
         name = getattr(cls, "__name__", str(cls))
         raise ResponseValidationError(f"response does not fit {name}: {error!r}") from error
     return result
