@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import unicodedata
 from collections.abc import Iterable
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from yarl import URL
 
@@ -73,3 +74,21 @@ def redact_url(url: URL | str) -> str:
             {key: REDACTED for key in _SECRET_QUERY_KEYS if key in parsed.query}
         )
     return str(parsed.with_user(None))
+
+
+def check_token(name: str, token: object) -> str:
+    """A token as given, refused (ConfigurationError) if it could not travel in a header/URL."""
+    if not isinstance(token, str) or not token:
+        raise ConfigurationError(f"{name} must be a non-empty string")
+    if any(char.isspace() or unicodedata.category(char).startswith("C") for char in token):
+        raise ConfigurationError(
+            f"{name} contains whitespace or control characters: copy it again from the "
+            "ButterCMS settings page"
+        )
+    return token
+
+
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """How a secret can appear in text a server echoes: raw and percent-encoded, longest first."""
+    forms = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}
+    return tuple(sorted(forms, key=len, reverse=True))

@@ -116,13 +116,18 @@ class BulkReport:
 
 
 class AdaptiveConcurrency:
-    """A concurrency limit that halves on 429 and creeps back up on success (AIMD)."""
+    """A concurrency limit that halves on 429 and creeps back up on success (AIMD).
+
+    It also keeps the job's pauses: `Retry-After` windows during which nothing is sent,
+    and their total, `paused`, which a job may cap.
+    """
 
     def __init__(self, maximum: int, *, adaptive: bool = True) -> None:
         self.maximum = maximum
         self.limit = float(maximum)
         self.adaptive = adaptive
         self.in_flight = 0
+        self.paused = 0.0
         self._resume_at = 0.0
         self._last_decrease = 0.0
         self._changed = asyncio.Condition()
@@ -132,17 +137,29 @@ class AdaptiveConcurrency:
         """How many operations may be in flight now."""
         return max(1, int(self.limit))
 
-    async def acquire(self) -> None:
-        """Wait for a slot (and for any Retry-After pause to end)."""
+    async def acquire(self, stopped: Callable[[], bool] = lambda: False) -> bool:
+        """Wait for a slot and for any Retry-After pause to end; False if `stopped()` first.
+
+        Pauses are slept in short steps, so a job that stops (a closed client, a spent
+        budget) is noticed within a quarter of a second.
+        """
         loop = asyncio.get_running_loop()
-        async with self._changed:
-            while True:
-                pause = self._resume_at - loop.time()
-                if pause <= 0 and self.in_flight < self.current:
-                    break
+        while True:
+            if stopped():
+                return False
+            pause = self._resume_at - loop.time()
+            if pause > 0:
+                await asyncio.sleep(min(pause, _STOP_CHECK_INTERVAL))
+                continue
+            async with self._changed:
+                if self.in_flight < self.current:
+                    self.in_flight += 1
+                    return True
+                # Woken by a release; asyncio.timeout, unlike wait_for, keeps the lock and
+                # cancellation consistent when the waiting task is cancelled.
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), pause if pause > 0 else None)
-            self.in_flight += 1
+                    async with asyncio.timeout(_STOP_CHECK_INTERVAL):
+                        await self._changed.wait()
 
     async def release(self, *, succeeded: bool) -> None:
         """Free a slot; a success raises the limit by about one per window."""
@@ -156,10 +173,16 @@ class AdaptiveConcurrency:
         """The server answered 429: back off (at most one halving per Retry-After window)."""
         now = asyncio.get_running_loop().time()
         if retry_after:
-            self._resume_at = max(self._resume_at, now + retry_after)
+            resume_at = now + retry_after
+            if resume_at > self._resume_at:
+                self.paused += resume_at - max(self._resume_at, now)
+                self._resume_at = resume_at
         if self.adaptive and now - self._last_decrease >= max(retry_after or 0.0, 0.05):
             self.limit = max(1.0, self.limit / 2)
             self._last_decrease = now
+
+
+_STOP_CHECK_INTERVAL = 0.25
 
 
 async def _aiterate(
@@ -175,6 +198,9 @@ async def _aiterate(
 
 RATE_LIMITED_ROUNDS = 3
 """Rounds through the concurrency gate for an item whose every retry met a 429."""
+
+DEFAULT_MAX_RATE_LIMIT_WAIT = 300.0
+"""Seconds a job may spend paused by 429s in all before its remaining inputs fail fast."""
 
 Operations = Iterable[Operation] | AsyncIterable[Operation]
 
@@ -206,6 +232,7 @@ class BulkSettings:
     progress_interval: float
     adaptive: bool
     max_payload_bytes: int
+    max_rate_limit_wait: float | None
 
 
 class BulkWriter:
@@ -230,6 +257,7 @@ class BulkWriter:
         progress_interval: float = 0.1,
         adaptive: bool = True,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        max_rate_limit_wait: float | None = DEFAULT_MAX_RATE_LIMIT_WAIT,
     ) -> None:
         if concurrency < 1:
             raise ConfigurationError("concurrency must be at least 1")
@@ -237,6 +265,8 @@ class BulkWriter:
             raise ConfigurationError("rate_limit must be positive (requests per second)")
         if max_failures is not None and max_failures < 1:
             raise ConfigurationError("max_failures must be at least 1")
+        if max_rate_limit_wait is not None and max_rate_limit_wait < 0:
+            raise ConfigurationError("max_rate_limit_wait must not be negative (seconds)")
         self.client = client
         self.settings = BulkSettings(
             concurrency=concurrency,
@@ -247,6 +277,7 @@ class BulkWriter:
             progress_interval=progress_interval,
             adaptive=adaptive,
             max_payload_bytes=max_payload_bytes,
+            max_rate_limit_wait=max_rate_limit_wait,
         )
         self._last_job: BulkJob | None = None
         self._open_streams: weakref.WeakSet[AsyncGenerator[BulkResult, None]] = weakref.WeakSet()
@@ -324,6 +355,8 @@ class BulkJob:
         self.started = time.monotonic()
         self.retries_before = 0
         self.last_progress = 0.0
+        self.closing = False
+        self.rate_limit_error: RateLimitError | None = None
 
     async def results(self) -> AsyncGenerator[BulkResult, None]:
         """Run the job, yielding each result as the consumer receives it."""
@@ -344,10 +377,22 @@ class BulkJob:
                 self.report_progress()
                 yield result
         finally:
-            coordinator.cancel()
-            await asyncio.gather(coordinator, return_exceptions=True)
+            await self.stop(coordinator)
             unsubscribe()
             self.clean_up()
+
+    async def stop(self, coordinator: asyncio.Future[None]) -> None:
+        """Cancel the workers and wait until every one has finished, even if cancelled again."""
+        self.closing = True
+        coordinator.cancel()
+        cancelled_again = False
+        while not coordinator.done():
+            try:
+                await asyncio.wait({coordinator})
+            except asyncio.CancelledError:
+                cancelled_again = True
+        if cancelled_again:
+            raise asyncio.CancelledError
 
     async def coordinate(self) -> None:
         """Run the producer and the consumers; the last thing put in `done` says how."""
@@ -356,8 +401,19 @@ class BulkJob:
             await asyncio.gather(self.produce(), *consumers)
         except Exception as error:  # a bug or a failing input iterator: surface it
             await self.done.put(error)
+        except asyncio.CancelledError:
+            if self.closing:
+                raise
+            # Cancelled from inside, not by us: report it rather than leave the consumer
+            # waiting for a `done` that never comes.
+            await self.done.put(ClientClosedError("the bulk job's workers were cancelled"))
+            raise
         else:
             await self.done.put(None)
+
+    def halted(self) -> bool:
+        """Whether nothing more may be sent: the client closed, or the 429 budget is spent."""
+        return self.client.closed or self.rate_limit_error is not None
 
     async def produce(self) -> None:
         """Take inputs one by one: settle those that need no request, queue the rest."""
@@ -441,13 +497,14 @@ class BulkJob:
         """Send one operation through the gate and the limiter, for as many rounds as 429s allow."""
         round_ = 0
         while True:
-            await self.gate.acquire()
+            if not await self.gate.acquire(self.halted):
+                return self.halted_result(index, operation)
             succeeded = False
             try:
                 if self.limiter is not None:
                     await self.limiter.acquire()
-                if self.client.closed:
-                    return _result(index, operation, "not_attempted", detail="client closed")
+                if self.halted():
+                    return self.halted_result(index, operation)
                 if self.journal and round_ == 0:
                     self.journal.started(operation.key, index)
                 write = await operation.execute(self.client, check_first=check_first)
@@ -480,7 +537,16 @@ class BulkJob:
         can lose every race; a new round waits for a slot of the lowered concurrency.
         """
         spent_quota = self.client.retry.too_long_to_wait(error.retry_after)
-        return not spent_quota and round_ + 1 < RATE_LIMITED_ROUNDS
+        budget_spent = self.rate_limit_error is not None
+        return not spent_quota and not budget_spent and round_ + 1 < RATE_LIMITED_ROUNDS
+
+    def halted_result(self, index: int, operation: Operation) -> BulkResult:
+        """The result of an input the job will not send: the client closed or 429s won."""
+        if self.client.closed:
+            return _result(index, operation, "not_attempted", detail="client closed")
+        error = self.rate_limit_error
+        assert error is not None
+        return _failed(index, operation, error)
 
     def on_rate_limited(self, retry_after: float | None) -> None:
         """The client met a 429: count it and lower the concurrency."""
@@ -488,6 +554,18 @@ class BulkJob:
         if self.client.retry.too_long_to_wait(retry_after):
             return  # a spent quota: the requests fail with RateLimitError, nobody waits days
         self.gate.rate_limited(retry_after)
+        budget = self.settings.max_rate_limit_wait
+        if budget is not None and self.gate.paused > budget and self.rate_limit_error is None:
+            self.rate_limit_error = RateLimitError(
+                status=429,
+                detail=(
+                    f"the job waited out 429s for {self.gate.paused:.0f} s in all, over "
+                    f"max_rate_limit_wait={budget:g} s; the remaining inputs were not sent"
+                ),
+                method="POST",
+                url="bulk job",
+                retry_after=retry_after,
+            )
 
     def report_progress(self) -> None:
         """Call the progress callback, at most once per `progress_interval`."""

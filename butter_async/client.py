@@ -26,7 +26,7 @@ from .resources import (
     TagsResource,
 )
 from .retries import RetryPolicy
-from .transport import DEFAULT_MAX_BODY_SIZE, ClientStats, Transport
+from .transport import DEFAULT_MAX_BODY_SIZE, ClientStats, ReadAuth, Transport
 
 
 class ButterClient:
@@ -34,7 +34,10 @@ class ButterClient:
 
     Use it as `async with ButterClient(read_token=...) as butter:`. It creates its aiohttp
     session lazily inside the running loop and closes it on exit; a `session=` you pass
-    is used as is and never closed.
+    is used as is and never closed. Reads carry the read token as the `auth_token` query
+    parameter, as every official SDK does; `read_auth="header"` sends it as
+    `Authorization: Token …` instead, keeping it out of URLs (and so out of proxy and
+    server logs) at the cost of URLs that shared caches can no longer tell apart.
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class ButterClient:
         preview: bool = False,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
+        read_auth: ReadAuth = "query",
     ) -> None:
         policy = retry or RetryPolicy()
         if max_retries is not None:
@@ -67,6 +71,7 @@ class ButterClient:
             preview=preview,
             max_body_size=max_body_size,
             trace_configs=trace_configs,
+            read_auth=read_auth,
         )
         self._attach(transport, prefetch)
 

@@ -57,12 +57,18 @@ class ClientClosedError(ButterError, RuntimeError):
 
 
 class TransportError(ButterError):
-    """The request did not produce an HTTP response (connection refused, reset, DNS...)."""
+    """The request did not produce an HTTP response (connection refused, reset, DNS...).
 
-    def __init__(self, message: str, *, method: str, url: str) -> None:
+    `connect_failed` is set when no connection was made, so the server never saw it.
+    """
+
+    def __init__(
+        self, message: str, *, method: str, url: str, connect_failed: bool = False
+    ) -> None:
         super().__init__(f"{message} ({method} {url})")
         self.method = method
         self.url = url
+        self.connect_failed = connect_failed
 
 
 class RequestTimeoutError(TransportError, builtins.TimeoutError):
@@ -215,13 +221,13 @@ def api_error(
     already redacted, and `redact` removes secrets from the detail.
     """
     detail = payload.get("detail") if isinstance(payload, dict) else None
-    if not isinstance(detail, str):
-        detail = (
-            f"non-JSON error body: {payload[:80]!r}"
-            if isinstance(payload, str)
-            else orjson.dumps(payload).decode()[:200]
-        )
-    detail = redact(detail)
+    if isinstance(detail, str):
+        detail = redact(detail)
+    elif isinstance(payload, str):
+        detail = f"non-JSON error body: {redact(payload)[:80]!r}"
+    else:
+        # Masked before it is cut, so a cut can never leave part of a token behind.
+        detail = redact(orjson.dumps(payload).decode())[:200]
     error_class = error_class_for(status)
     if error_class is RateLimitError:
         return RateLimitError(

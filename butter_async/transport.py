@@ -15,10 +15,11 @@ import attrs
 import orjson
 from yarl import URL
 
-from ._urls import api_url, parse_base_url, redact_url
+from ._urls import api_url, check_token, parse_base_url, redact_url, secret_forms
 from ._version import __version__
 from .errors import (
     APIError,
+    ButterError,
     ClientClosedError,
     ConfigurationError,
     InvalidResponseError,
@@ -33,6 +34,9 @@ from .retries import RetryPolicy, parse_retry_after
 logger = logging.getLogger("butter_async")
 
 Auth = Literal["read", "write"]
+#: Where reads carry the read token: the `auth_token` query parameter (what every official
+#: SDK sends, and what ButterCMS's CDN caches on) or the `Authorization: Token` header.
+ReadAuth = Literal["query", "header"]
 QueryValue = str | int | float | bool
 Params = Mapping[str, QueryValue | None]
 
@@ -93,9 +97,13 @@ class Transport:
         preview: bool = False,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
+        read_auth: ReadAuth = "query",
     ) -> None:
-        if not read_token:
-            raise ConfigurationError("read_token is required")
+        check_token("read_token", read_token)
+        if write_token is not None:
+            check_token("write_token", write_token)
+        if read_auth not in ("query", "header"):
+            raise ConfigurationError("read_auth must be 'query' or 'header'")
         if timeout <= 0:
             raise ConfigurationError("timeout must be positive")
         if connector_limit < 1:
@@ -117,9 +125,15 @@ class Transport:
         self.stats = ClientStats()
         self.rate_limit_listeners: list[Callable[[float | None], None]] = []
         self._parent: Transport | None = None
-        self._secrets = tuple(t for t in (read_token, write_token) if t)
+        self.read_auth = read_auth
+        self._secrets = tuple(
+            form for token in (read_token, write_token) if token for form in secret_forms(token)
+        )
         self._headers = {
-            (auth, has_body): _request_headers(write_token if auth == "write" else None, has_body)
+            (auth, has_body): _request_headers(
+                write_token if auth == "write" else read_token if read_auth == "header" else None,
+                has_body,
+            )
             for auth in ("read", "write")
             for has_body in (False, True)
         }
@@ -199,9 +213,10 @@ class Transport:
             await session.close()
 
     def redact(self, text: str) -> str:
-        """`text` with every token value masked."""
+        """`text` with every token masked, raw or percent-encoded."""
         for secret in self._secrets:
-            text = text.replace(secret, "REDACTED")
+            if secret in text:
+                text = text.replace(secret, "REDACTED")
         return text
 
     def url_for(self, segments: Sequence[str | int]) -> URL:
@@ -263,7 +278,7 @@ class Transport:
                 delay = self._delay_for(error, attempt)
             except (InvalidResponseError, TransportError) as error:
                 # A connect failure never reached the server; anything else may have.
-                safe = repeatable or isinstance(error.__cause__, aiohttp.ClientConnectorError)
+                safe = repeatable or (isinstance(error, TransportError) and error.connect_failed)
                 if not safe or attempt >= self.retry.max_retries:
                     raise
                 delay = self.retry.backoff(attempt)
@@ -301,13 +316,16 @@ class Transport:
         attempt: int,
     ) -> Any:
         headers = self._headers[auth, body is not None]
-        if auth == "read":
+        if auth == "read" and self.read_auth == "query":
             query = {**query, "auth_token": self._read_token}
         target = url.update_query(query) if query else url
         client_timeout = aiohttp.ClientTimeout(total=timeout) if timeout else self._client_timeout
         started = time.perf_counter()
         self.stats.requests += 1
         for _hop in range(_MAX_REDIRECTS + 1):
+            # aiohttp's exceptions carry the request URL, token included: each is replaced
+            # by a scrubbed one raised outside the handler, so nothing chains to it.
+            failure: ButterError | None = None
             try:
                 async with session.request(
                     method,
@@ -318,29 +336,40 @@ class Transport:
                     allow_redirects=False,
                 ) as response:
                     if response.status in _REDIRECT_STATUSES and "Location" in response.headers:
-                        target, headers = self._redirect(target, response, headers)
+                        target, headers = self._redirect(target, response, headers, method)
                         continue
                     raw = await self._read_body(response, method, target)
                     status = response.status
                     response_headers = response.headers
-            except TimeoutError as error:
-                raise RequestTimeoutError(
+            except TimeoutError:
+                failure = RequestTimeoutError(
                     f"request timed out after {timeout or self.timeout:g}s",
                     method=method,
                     url=redact_url(target),
-                ) from error
-            except RuntimeError as error:
+                )
+            except asyncio.CancelledError:
+                # Closing the session cancels requests waiting for a pooled connection;
+                # unless this task itself is being cancelled, that is a closed client.
+                task = asyncio.current_task()
+                if not session.closed or (task is not None and task.cancelling()):
+                    raise
+                failure = ClientClosedError("the ButterClient was closed during this request")
+            except RuntimeError:
                 if not session.closed:
                     raise
-                raise ClientClosedError(
-                    "the ButterClient was closed during this request"
-                ) from error
-            except aiohttp.ClientError as error:
-                raise TransportError(
-                    self.redact(f"{type(error).__name__}: {error}"),
-                    method=method,
-                    url=redact_url(target),
-                ) from error
+                failure = ClientClosedError("the ButterClient was closed during this request")
+            except (aiohttp.ClientError, ValueError) as error:
+                if session.closed:
+                    failure = ClientClosedError("the ButterClient was closed during this request")
+                else:
+                    failure = TransportError(
+                        self.redact(f"{type(error).__name__}: {error}"),
+                        method=method,
+                        url=redact_url(target),
+                        connect_failed=isinstance(error, aiohttp.ClientConnectorError),
+                    )
+            if failure is not None:
+                raise failure
             break
         else:
             raise TransportError("too many redirects", method=method, url=redact_url(target))
@@ -358,10 +387,34 @@ class Transport:
         return self._decode(status, raw, response_headers, method, target)
 
     def _redirect(
-        self, target: URL, response: aiohttp.ClientResponse, headers: dict[str, str]
+        self,
+        target: URL,
+        response: aiohttp.ClientResponse,
+        headers: dict[str, str],
+        method: str,
     ) -> tuple[URL, dict[str, str]]:
-        """Follow a redirect; credentials go along only to the same origin."""
-        location = target.join(URL(response.headers["Location"]))
+        """Follow a redirect; credentials go along only to the same origin.
+
+        A `Location` that is not an http(s) URL with a valid port, or that leaves https
+        for plain http off loopback, is a TransportError.
+        """
+        raw_location = response.headers["Location"]
+        try:
+            location = target.join(URL(raw_location))
+            location.port  # noqa: B018  (yarl checks the port range when asked)
+            valid = location.scheme in ("http", "https") and bool(location.host)
+        except (ValueError, TypeError):
+            valid = False
+        if not valid:
+            raise TransportError(
+                self.redact(f"redirect to an unusable Location {raw_location[:200]!r}"),
+                method=method,
+                url=redact_url(target),
+            )
+        if location.scheme == "http" and target.scheme == "https":
+            raise TransportError(
+                "redirect from https to plain http refused", method=method, url=redact_url(target)
+            )
         if location.origin() == target.origin():
             if "auth_token" in target.query and "auth_token" not in location.query:
                 location = location.update_query(auth_token=target.query["auth_token"])
@@ -404,7 +457,7 @@ class Transport:
         try:
             payload: Any = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            snippet = self.redact(raw[:200].decode("utf-8", "replace"))
+            snippet = self.redact(raw.decode("utf-8", "replace"))[:200]
             if status < 400:
                 raise InvalidResponseError(
                     "response body is not valid JSON (truncated, or an HTML page from a proxy?)",

@@ -7,13 +7,15 @@ raises exactly that class (and, for writes, leaves nothing half-done behind).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from butter_async import ButterClient, RateLimitError, RetryPolicy, ServerError
+from butter_async import ButterClient, ClientClosedError, RateLimitError, RetryPolicy, ServerError
 from butter_async.operations import CreatePage
 from butter_async.testing import Emulator, Fault, SeedSpec
 
@@ -145,3 +147,56 @@ async def test_fault_matrix(emu: Emulator, fault: str, family: str) -> None:
                 await run(family, butter, emu, expected_posts)
             assert type(caught.value) is expected
             assert "matrix-new" not in emu.store.page_slugs()
+
+
+def client_tasks() -> set[asyncio.Task[Any]]:
+    """Tasks of the client side (the emulator's request handlers share the loop)."""
+    return {
+        task
+        for task in asyncio.all_tasks()
+        if task is not asyncio.current_task()
+        and not task.get_coro().__qualname__.startswith("RequestHandler.")  # type: ignore[union-attr]
+    }
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+async def test_close_under_pool_pressure(emu: Emulator, family: str) -> None:
+    """close() wins within a second: single calls raise ClientClosedError, bulk reports."""
+    methods, path = TARGETS[family]
+    emu.faults.add(Fault("delay", path=path, methods=methods, seconds=10))
+    before = client_tasks()
+    butter = emu.client(retry=RetryPolicy(max_retries=0), connector_limit=1, timeout=30)
+    calls = [
+        asyncio.ensure_future(run(family, butter, emu, []))
+        for _ in range(1 if family == "bulk" else 5)  # one connection: the rest wait for it
+    ]
+    await asyncio.sleep(0.2)
+    started = time.monotonic()
+    await butter.close()
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert time.monotonic() - started < 1.0
+    if family == "bulk":
+        (report,) = outcomes
+        assert report.total == 20
+        assert report.counts["interrupted"] + report.counts["not_attempted"] == 20
+    else:
+        assert all(isinstance(outcome, ClientClosedError) for outcome in outcomes), outcomes
+    await asyncio.sleep(0)
+    assert client_tasks() <= before
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+async def test_cancel_during_backoff(emu: Emulator, family: str) -> None:
+    """Cancelling a call that waits out a 429 ends it at once and leaves no task behind."""
+    methods, path = TARGETS[family]
+    emu.faults.add(Fault("status", path=path, methods=methods, status=429, retry_after="1"))
+    before = client_tasks()
+    async with emu.client(retry=RetryPolicy(max_retries=5, retry_after_cap=5)) as butter:
+        call = asyncio.ensure_future(run(family, butter, emu, []))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert time.monotonic() - started < 1.0
+        assert client_tasks() <= before

@@ -177,12 +177,18 @@ converter.register_structure_hook_factory(_is_collection_item, _collection_item_
 
 
 def structure(value: Any, cls: type[T] | Any) -> T:
-    """Structure `value` into `cls`, raising `ResponseValidationError` if it does not fit."""
+    """Structure `value` into `cls`, raising `ResponseValidationError` if it does not fit.
+
+    The error is raised on its own, not chained to the one cattrs or a hook raised:
+    those quote response values, and callers scrub secrets from the message alone.
+    """
     try:
         result: T = converter.structure(value, cls)
     except Exception as error:
         # A payload that does not fit fails in the hooks as TypeError, KeyError, ValueError
         # or AttributeError, or in cattrs as a BaseValidationError: one error type for all.
         name = getattr(cls, "__name__", str(cls))
-        raise ResponseValidationError(f"response does not fit {name}: {error!r}") from error
-    return result
+        failure = ResponseValidationError(f"response does not fit {name}: {error!r}")
+    else:
+        return result
+    raise failure

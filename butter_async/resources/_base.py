@@ -56,8 +56,13 @@ class Resource:
             data = payload.get("data")
             if extract is not None:
                 data = extract(data)
-            items: list[T] = structure(data if data is not None else [], list_type)
-            meta: ListMeta = structure(payload.get("meta") or {}, ListMeta)
+            if not isinstance(data, list):
+                # A list answer without its items must not read as an empty list.
+                raise ResponseValidationError(
+                    f"list response has no list of items in 'data' (got {type(data).__name__})"
+                )
+            items: list[T] = self._structure(data, list_type)
+            meta: ListMeta = self._structure(payload.get("meta") or {}, ListMeta)
             return ResultPage(items=items, meta=meta, position=position)
 
         return AsyncPager(
@@ -173,7 +178,15 @@ class Resource:
     async def _get_data(self, segments: Sequence[str | int], params: Params, model: Any) -> Any:
         """GET a detail endpoint and structure its `data` into `model`."""
         payload = envelope(await self._transport.get(segments, params))
-        return structure(payload.get("data"), model)
+        return self._structure(payload.get("data"), model)
+
+    def _structure(self, value: Any, model: Any) -> Any:
+        """`structure`, with any token a hostile server echoed masked in the error."""
+        try:
+            return structure(value, model)
+        except ResponseValidationError as error:
+            failure = ResponseValidationError(self._transport.redact(str(error)))
+        raise failure
 
 
 def envelope(payload: Any) -> dict[str, Any]:

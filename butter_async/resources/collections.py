@@ -9,7 +9,6 @@ from typing import Any, Literal
 from ..arguments import PublishStatus, check_status, require_text
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.content import CollectionItem, FieldsT, with_fields
-from ..models.converter import structure
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
 from ..transport import QueryValue
 from ..writes import Probe, WriteResult, shows_scalars, shows_whole_item
@@ -107,7 +106,7 @@ class CollectionsResource(Resource):
             preview=preview, locale=locale, levels=levels, alt_media_text=alt_media_text
         )
         payload = envelope(await self._transport.get(["content", key, int(item_id)], params))
-        item: CollectionItem[FieldsT] = structure(
+        item: CollectionItem[FieldsT] = self._structure(
             _item_data(payload, key),
             with_fields(CollectionItem, fields_type),
         )

@@ -9,9 +9,8 @@ from typing import Any, TypedDict
 from typing_extensions import Unpack
 
 from ..arguments import PublishStatus, check_status, require_text
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ResponseValidationError
 from ..models.blog import Post, PostDetail, PostSummary
-from ..models.converter import structure
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
 from ..writes import WriteResult, shows_scalars
 from ._base import Resource, envelope
@@ -102,11 +101,15 @@ class PostsResource(Resource):
         """
         params = {"preview": 1 if preview else None, "locale": locale}
         payload = envelope(await self._transport.get(["posts", slug], params))
-        meta: dict[str, Any] = payload.get("meta") or {}
+        meta = payload.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise ResponseValidationError(
+                f"post response's 'meta' is a {type(meta).__name__}, not an object"
+            )
         return PostDetail(
-            post=structure(payload.get("data"), Post),
-            next_post=structure(meta.get("next_post"), PostSummary | None),
-            previous_post=structure(meta.get("previous_post"), PostSummary | None),
+            post=self._structure(payload.get("data"), Post),
+            next_post=self._structure(meta.get("next_post"), PostSummary | None),
+            previous_post=self._structure(meta.get("previous_post"), PostSummary | None),
         )
 
     def search(
