@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 import weakref
@@ -14,16 +15,20 @@ from typing import Literal, Protocol
 
 import attrs
 from aiolimiter import AsyncLimiter
+from yarl import URL
 
 from .errors import (
     APIError,
+    AuthenticationError,
+    BadRequestError,
     ButterError,
     ClientClosedError,
     ConfigurationError,
     InvalidOperationError,
+    PermissionDeniedError,
     RateLimitError,
 )
-from .journal import Journal, JournalState
+from .journal import DONE_OUTCOMES, JobDescription, Journal
 from .operations import DEFAULT_MAX_PAYLOAD_BYTES, Operation, WriteClient
 from .retries import RetryPolicy
 from .transport import ClientStats
@@ -68,13 +73,15 @@ class BulkResult:
 
 @attrs.frozen
 class BulkProgress:
-    """A snapshot for progress bars."""
+    """A snapshot for progress bars: `done` counts inputs settled (failures included),
+    `not_sent` those a stopped job will not send (never attempted, or interrupted)."""
 
     done: int
     failed: int
     in_flight: int
     concurrency: int
     elapsed: float
+    not_sent: int = 0
 
     @property
     def rate(self) -> float:
@@ -93,6 +100,7 @@ class BulkReport:
     retries: int = 0
     rate_limited: int = 0
     elapsed: float = 0.0
+    stopped_by: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -103,6 +111,11 @@ class BulkReport:
     def throughput(self) -> float:
         """Operations finished per second."""
         return self.total / self.elapsed if self.elapsed > 0 else 0.0
+
+    def add_skipped(self) -> None:
+        """Account for an input an earlier run did, without a result object."""
+        self.total += 1
+        self.counts["skipped"] += 1
 
     def add(self, result: BulkResult) -> None:
         """Account for one result."""
@@ -196,6 +209,10 @@ async def _aiterate(
             yield operation
 
 
+_CHUNK = 256
+_SETTLED_GROUP = 64
+"""Inputs a sync source is read in at once (one journal look-up for all their keys)."""
+
 RATE_LIMITED_ROUNDS = 3
 """Rounds through the concurrency gate for an item whose every retry met a 429."""
 
@@ -215,6 +232,14 @@ class BulkClient(WriteClient, Protocol):
     def closed(self) -> bool: ...
 
     @property
+    def base_url(self) -> URL: ...
+
+    @property
+    def account_fingerprint(self) -> str: ...
+
+    def require_write_token(self) -> None: ...
+
+    @property
     def stats(self) -> ClientStats: ...
 
     def on_rate_limited(self, callback: Callable[[float | None], None]) -> Callable[[], None]: ...
@@ -227,6 +252,8 @@ class BulkSettings:
     concurrency: int
     rate_limit: float | None
     journal: str | os.PathLike[str] | None
+    journal_override: bool
+    job_id: str | None
     max_failures: int | None
     progress: Callable[[BulkProgress], None] | None
     progress_interval: float
@@ -251,6 +278,8 @@ class BulkWriter:
         concurrency: int = 32,
         rate_limit: float | None = None,
         journal: str | os.PathLike[str] | None = None,
+        journal_override: bool = False,
+        job_id: str | None = None,
         fail_fast: bool = False,
         max_failures: int | None = None,
         progress: Callable[[BulkProgress], None] | None = None,
@@ -272,6 +301,8 @@ class BulkWriter:
             concurrency=concurrency,
             rate_limit=rate_limit,
             journal=journal,
+            journal_override=journal_override,
+            job_id=job_id,
             max_failures=1 if fail_fast else max_failures,
             progress=progress,
             progress_interval=progress_interval,
@@ -300,13 +331,20 @@ class BulkWriter:
         for results in list(self._open_streams):
             await results.aclose()
 
-    def _job(self, operations: Operations, report: BulkReport) -> BulkJob:
-        self._last_job = BulkJob(self.client, self.settings, operations, report)
+    def _job(self, operations: Operations, report: BulkReport, *, quiet_skips: bool) -> BulkJob:
+        self._last_job = BulkJob(
+            self.client, self.settings, operations, report, quiet_skips=quiet_skips
+        )
         return self._last_job
 
     async def run(self, operations: Operations, *, keep_results: bool = True) -> BulkReport:
-        """Run every operation and return the report (with `results` if `keep_results`)."""
-        job = self._job(operations, BulkReport(results=[] if keep_results else None))
+        """Run every operation and return the report (with `results` if `keep_results`).
+
+        Without `keep_results`, inputs a resumed job had done are only counted, which keeps
+        resuming a job of millions of operations quick.
+        """
+        report = BulkReport(results=[] if keep_results else None)
+        job = self._job(operations, report, quiet_skips=not keep_results)
         async with aclosing(job.results()) as results:
             async for _ in results:
                 pass
@@ -314,7 +352,7 @@ class BulkWriter:
 
     def stream(self, operations: Operations) -> AsyncGenerator[BulkResult, None]:
         """Yield each operation's result as it finishes; `report` keeps the totals."""
-        results = self._job(operations, BulkReport()).results()
+        results = self._job(operations, BulkReport(), quiet_skips=False).results()
         self._open_streams.add(results)
         return results
 
@@ -332,16 +370,21 @@ class BulkJob:
         settings: BulkSettings,
         operations: Operations,
         report: BulkReport,
+        *,
+        quiet_skips: bool = False,
     ) -> None:
         self.client = client
         self.settings = settings
         self.report = report
+        self.quiet_skips = quiet_skips
         self.gate = AdaptiveConcurrency(settings.concurrency, adaptive=settings.adaptive)
         self.journal = Journal(settings.journal) if settings.journal is not None else None
-        self.state = JournalState({}, frozenset())
+        self.recheck: set[int] = set()
+        self.stopped_by: ButterError | None = None
+        self.missing_schemas: dict[tuple[str, str], str] = {}
         self.limiter = AsyncLimiter(settings.rate_limit, 1) if settings.rate_limit else None
         self.work: asyncio.Queue[int | None] = asyncio.Queue(settings.concurrency * 2)
-        self.done: asyncio.Queue[int | BaseException | None] = asyncio.Queue(
+        self.done: asyncio.Queue[int | list[int] | BaseException | None] = asyncio.Queue(
             settings.concurrency * 2
         )
         self.stopping = asyncio.Event()
@@ -360,9 +403,14 @@ class BulkJob:
 
     async def results(self) -> AsyncGenerator[BulkResult, None]:
         """Run the job, yielding each result as the consumer receives it."""
+        self.client.require_write_token()  # before a single input is taken
         if self.journal:
-            self.state = self.journal.load()
-            self.journal.open()
+            description = JobDescription(
+                target=str(self.client.base_url),
+                account=self.client.account_fingerprint,
+                job_id=self.settings.job_id,
+            )
+            self.journal.open(description, override=self.settings.journal_override)
         self.started = time.monotonic()
         self.retries_before = self.client.stats.retries
         unsubscribe = self.client.on_rate_limited(self.on_rate_limited)
@@ -371,11 +419,12 @@ class BulkJob:
             while (item := await self.done.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
-                self.taken.pop(item)
-                result = self.computed.pop(item)
-                self.report.add(result)
-                self.report_progress()
-                yield result
+                for index in item if isinstance(item, list) else (item,):
+                    self.taken.pop(index)
+                    result = self.computed.pop(index)
+                    self.report.add(result)
+                    self.report_progress()
+                    yield result
         finally:
             await self.stop(coordinator)
             unsubscribe()
@@ -412,33 +461,70 @@ class BulkJob:
             await self.done.put(None)
 
     def halted(self) -> bool:
-        """Whether nothing more may be sent: the client closed, or the 429 budget is spent."""
-        return self.client.closed or self.rate_limit_error is not None
+        """Whether nothing more may be sent: the client closed, auth failed, 429s won."""
+        return (
+            self.client.closed or self.rate_limit_error is not None or self.stopped_by is not None
+        )
 
     async def produce(self) -> None:
-        """Take inputs one by one: settle those that need no request, queue the rest."""
-        async for operation in self.source:
-            index = self.count
-            self.count += 1
-            self.taken[index] = operation
-            early = self.precheck(index, operation)
-            if early is not None:
-                self.finish(early)
-                await self.done.put(index)
-            else:
-                await self.work.put(index)
+        """Take inputs: settle those that need no request, queue the rest.
+
+        A sync source is read in chunks, so a resumed job looks up a chunk's keys in the
+        journal at once.
+        """
+        if self.sync_source is not None:
+            while chunk := list(itertools.islice(self.sync_source, _CHUNK)):
+                await self.take(chunk)
+        else:
+            async for operation in self.source:
+                await self.take([operation])
         for _ in range(self.settings.concurrency):
             await self.work.put(None)
+
+    async def take(self, operations: list[Operation]) -> None:
+        """Number, precheck and dispatch inputs in the order they came."""
+        first = self.count
+        self.count += len(operations)
+        keys = [_safe_key(operation) for operation in operations]
+        previous = self.journal.states_of(keys) if self.journal else {}
+        # Every input is in the ledger before the first await: a cancelled job accounts for it.
+        self.taken.update(zip(range(first, self.count), operations, strict=True))
+        settled: list[int] = []
+        for index, operation, key in zip(range(first, self.count), operations, keys, strict=True):
+            if self.quiet_skips and previous.get(key) in DONE_OUTCOMES:
+                # Nobody reads the results: a resumed job's done work is only counted.
+                del self.taken[index]
+                self.report.add_skipped()
+                continue
+            early = self.precheck(index, operation, previous.get(key))
+            if early is not None:
+                self.finish(early)
+                settled.append(index)  # handed over in groups: one queue trip per group
+                if len(settled) >= _SETTLED_GROUP:
+                    await self.done.put(settled)
+                    settled = []
+            else:
+                if settled:
+                    await self.done.put(settled)
+                    settled = []
+                await self.work.put(index)
+        if settled:
+            await self.done.put(settled)
 
     async def consume(self) -> None:
         """Send queued operations until the producer says there are no more."""
         while (index := await self.work.get()) is not None:
             operation = self.taken[index]
+            missing = self.missing_schemas.get(_schema_of(operation) or ("", ""))
             if self.stopping.is_set():
                 self.finish(_result(index, operation, "not_attempted", detail="job stopped"))
+            elif missing is not None:
+                # The API said the page type or collection does not exist: do not ask again.
+                self.finish(_result(index, operation, "failed", detail=f"not sent: {missing}"))
             else:
                 self.executing.add(index)
-                check_first = operation.key in self.state.unfinished
+                check_first = index in self.recheck
+                self.recheck.discard(index)
                 result = await self.execute(index, operation, check_first)
                 self.executing.discard(index)
                 self.finish(result)
@@ -471,6 +557,7 @@ class BulkJob:
             for index, operation in enumerate(self.sync_source, start=self.count):
                 unsent = _result(index, operation, "not_attempted", detail="job cancelled")
                 self.report.add(unsent)
+                self.count = index + 1
         self.report.retries += self.client.stats.retries - self.retries_before
         self.report.elapsed = time.monotonic() - self.started
         if self.journal:
@@ -478,19 +565,24 @@ class BulkJob:
         if self.settings.progress:
             self.settings.progress(self.snapshot())
 
-    def precheck(self, index: int, operation: Operation) -> BulkResult | None:
-        """The result of an operation that need not be sent, or None to send it."""
+    def precheck(self, index: int, operation: Operation, previous: str | None) -> BulkResult | None:
+        """The result of an operation that need not be sent, or None to send it.
+
+        `previous` is what the journal holds for its key (None: never seen).
+        """
         if self.stopping.is_set():
             return _result(index, operation, "not_attempted", detail="job stopped")
+        if previous in DONE_OUTCOMES:
+            return _result(index, operation, "skipped", detail=f"{previous} in an earlier run")
         try:
-            key = operation.key
+            operation.key  # noqa: B018  (an operation must have one)
             operation.validate(self.settings.max_payload_bytes)
         except (InvalidOperationError, AttributeError, TypeError) as error:
             detail = f"invalid operation: {error}"
             return _result(index, operation, "failed", detail=detail, error=error)
-        previous = self.state.done.get(key)
         if previous is not None:
-            return _result(index, operation, "skipped", detail=f"{previous} in an earlier run")
+            # Started, interrupted or failed before: it may have been applied, so look first.
+            self.recheck.add(index)
         return None
 
     async def execute(self, index: int, operation: Operation, check_first: bool) -> BulkResult:
@@ -506,7 +598,7 @@ class BulkJob:
                 if self.halted():
                     return self.halted_result(index, operation)
                 if self.journal and round_ == 0:
-                    self.journal.started(operation.key, index)
+                    await self.journal.started(operation.key, index)
                 write = await operation.execute(self.client, check_first=check_first)
                 succeeded = True
                 return _result(
@@ -525,6 +617,17 @@ class BulkJob:
             except ClientClosedError as error:
                 # The request may have reached the server before the client closed.
                 return _result(index, operation, "interrupted", detail=str(error), error=error)
+            except (AuthenticationError, PermissionDeniedError) as error:
+                # Every other write would be refused the same way: stop the job.
+                if self.stopped_by is None:
+                    self.stopped_by = error
+                    self.report.stopped_by = f"{error.status}: {error.detail}"
+                return _failed(index, operation, error)
+            except BadRequestError as error:
+                schema = _schema_of(operation)
+                if schema is not None and _names_missing_schema(error, schema):
+                    self.missing_schemas[schema] = f"{schema[0]} {schema[1]!r}: {error.detail}"
+                return _failed(index, operation, error)
             except (ButterError, ValueError, TypeError) as error:
                 return _failed(index, operation, error)
             finally:
@@ -541,9 +644,12 @@ class BulkJob:
         return not spent_quota and not budget_spent and round_ + 1 < RATE_LIMITED_ROUNDS
 
     def halted_result(self, index: int, operation: Operation) -> BulkResult:
-        """The result of an input the job will not send: the client closed or 429s won."""
+        """The result of an input the job will not send: closed, refused, or 429s won."""
         if self.client.closed:
             return _result(index, operation, "not_attempted", detail="client closed")
+        if self.stopped_by is not None:
+            detail = f"job stopped: {self.report.stopped_by}"
+            return _result(index, operation, "not_attempted", detail=detail)
         error = self.rate_limit_error
         assert error is not None
         return _failed(index, operation, error)
@@ -576,13 +682,32 @@ class BulkJob:
 
     def snapshot(self) -> BulkProgress:
         """Where the job stands, for progress bars."""
+        counts = self.report.counts
+        not_sent = counts["not_attempted"] + counts["interrupted"]
         return BulkProgress(
-            done=self.report.total,
-            failed=self.report.counts["failed"],
+            done=self.report.total - not_sent,
+            not_sent=not_sent,
+            failed=counts["failed"],
             in_flight=self.gate.in_flight,
             concurrency=self.gate.current,
             elapsed=time.monotonic() - self.started,
         )
+
+
+def _schema_of(operation: object) -> tuple[str, str] | None:
+    """The page type or collection an operation writes to, when it names one."""
+    page_type = getattr(operation, "page_type", None)
+    if isinstance(page_type, str) and page_type != "*":
+        return ("page type", page_type)
+    collection = getattr(operation, "collection", None)
+    return ("collection", collection) if isinstance(collection, str) else None
+
+
+def _names_missing_schema(error: BadRequestError, schema: tuple[str, str]) -> bool:
+    """Whether a 400 says the page type or collection itself does not exist."""
+    field = "page_type" if schema[0] == "page type" else "key"
+    messages = " ".join(error.field_errors.get(field, [])).lower()
+    return "not exist" in messages or "not found" in messages or "unknown" in messages
 
 
 def _failed(index: int, operation: Operation, error: Exception) -> BulkResult:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import shlex
+import signal
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -246,7 +251,12 @@ def export(
     "--journal",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Journal file: re-run with the same journal to resume.",
+    help="Journal file (default: SOURCE.journal): re-run with it to resume.",
+)
+@click.option(
+    "--force-journal",
+    is_flag=True,
+    help="Resume a journal written for another target or input anyway.",
 )
 @click.option(
     "--failed",
@@ -270,6 +280,7 @@ def import_(
     concurrency: int,
     rate_limit: float | None,
     journal: Path | None,
+    force_journal: bool,
     failed_path: Path | None,
     dry_run: bool,
 ) -> None:
@@ -287,6 +298,8 @@ def import_(
     if not write_token:
         fail_usage(f"import needs a write token: --write-token or ${ENV_WRITE}")
     failed_file = failed_path or source.with_name(source.name + ".failed.jsonl")
+    journal = journal or source.with_name(source.name + ".journal")
+    interrupted: list[str] = []
 
     async def go() -> BulkReport:
         async with make_client(token, write_token, base_url) as butter:
@@ -296,18 +309,34 @@ def import_(
                 except NotFoundError:
                     fail_usage(f"{source}: unknown page type {name!r}")
             with progress_bar("importing") as update:
-                report = await butter.bulk_run(
-                    operations(source, kind, defaults),
+                writer = butter.bulk(
                     concurrency=concurrency,
                     rate_limit=rate_limit,
                     journal=journal,
+                    journal_override=force_journal,
+                    job_id=f"import {kind} of {file_digest(source)}",
                     progress=update,
                 )
+                job = asyncio.ensure_future(writer.run(operations(source, kind, defaults)))
+                with stopped_by_signals(job, interrupted):
+                    try:
+                        report = await job
+                    except asyncio.CancelledError:
+                        if not interrupted:
+                            raise
+                        report = writer.report  # complete: the job accounted for every input
         write_failures(report, source, failed_file)
         return report
 
     report = run(go(), verbose=context.obj["verbose"])
     click.echo(describe(report, failed_file))
+    if interrupted:
+        click.echo(
+            f"interrupted by {interrupted[0]}: the journal {journal} holds what was done; "
+            f"resume with:\n  {resume_command(sys.argv)}",
+            err=True,
+        )
+        context.exit(130)
     if not report.ok:
         context.exit(1)
 
@@ -346,6 +375,60 @@ def write_failures(report: BulkReport, source: Path, failed_file: Path) -> None:
                 sink.write(orjson.dumps(line) + b"\n")
 
 
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, read in chunks (names the input in the journal)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+    return f"sha256:{digest.hexdigest()[:16]}"
+
+
+@contextlib.contextmanager
+def stopped_by_signals(job: asyncio.Future[Any], received: list[str]) -> Iterator[None]:
+    """On Ctrl-C or SIGTERM, cancel `job` (which then accounts for every input)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+
+        def stop(name: str = sig.name) -> None:
+            received.append(name)
+            job.cancel()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+_SECRET_OPTIONS = {"--token": "$" + ENV_READ, "--write-token": "$" + ENV_WRITE}
+
+
+def resume_command(argv: list[str]) -> str:
+    """The command line that resumes this run, with token values replaced by variables."""
+    words = ["butter-async"]
+    hide_next: str | None = None
+    for word in argv[1:]:
+        if hide_next is not None:
+            words.append(hide_next)
+            hide_next = None
+            continue
+        name, equals, _ = word.partition("=")
+        if name in _SECRET_OPTIONS:
+            if equals:
+                words.append(f"{name}={_SECRET_OPTIONS[name]}")
+            else:
+                words.append(word)
+                hide_next = _SECRET_OPTIONS[name]
+            continue
+        words.append(shlex.quote(word))
+    return " ".join(words)
+
+
 def describe(report: BulkReport, failed_file: Path) -> str:
     """A short human summary of a bulk report."""
     counts = ", ".join(f"{outcome} {n}" for outcome, n in sorted(report.counts.items()))
@@ -354,6 +437,8 @@ def describe(report: BulkReport, failed_file: Path) -> str:
         f"({report.throughput:,.0f}/s): {counts}",
         f"retries {report.retries}, rate limited {report.rate_limited}",
     ]
+    if report.stopped_by:
+        lines.append(f"stopped early: {report.stopped_by} (nothing more was sent)")
     for failure in report.failures[:5]:
         lines.append(f"  #{failure.index + 1} {failure.key}: {failure.outcome}: {failure.detail}")
     if report.failures:

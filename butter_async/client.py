@@ -14,6 +14,7 @@ from yarl import URL
 
 from ._urls import DEFAULT_BASE_URL
 from .bulk import BulkReport, BulkWriter
+from .journal import account_fingerprint
 from .operations import Operation
 from .pagination import DEFAULT_PREFETCH
 from .resources import (
@@ -121,6 +122,11 @@ class ButterClient:
     def base_url(self) -> URL:
         """The API root this client talks to."""
         return self._transport.base_url
+
+    @property
+    def account_fingerprint(self) -> str:
+        """A short hash of the read token: tells accounts apart without revealing it."""
+        return account_fingerprint(self._transport.read_token)
 
     @property
     def retry(self) -> RetryPolicy:

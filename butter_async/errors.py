@@ -48,6 +48,10 @@ class InvalidOperationError(ConfigurationError):
     """A bulk operation that cannot be sent: the message says which field is wrong."""
 
 
+class JournalMismatchError(ConfigurationError):
+    """A bulk journal was written for another target, account or job; nothing was sent."""
+
+
 class JsonLinesError(ButterError, ValueError):
     """A line of an import file is malformed; the message names the file, line and field."""
 

@@ -17,16 +17,24 @@ def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[[Bul
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed} done, {task.fields[failed]} failed, {task.fields[rate]}/s"),
+        TextColumn(
+            "{task.completed} done, {task.fields[failed]} failed{task.fields[not_sent]}, "
+            "{task.fields[rate]}/s"
+        ),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=False,
     )
-    task = progress.add_task(label, total=total, failed=0, rate="0")
+    task = progress.add_task(label, total=total, failed=0, not_sent="", rate="0")
 
     def update(snapshot: BulkProgress) -> None:
+        not_sent = f", {snapshot.not_sent} not sent" if snapshot.not_sent else ""
         progress.update(
-            task, completed=snapshot.done, failed=snapshot.failed, rate=f"{snapshot.rate:,.0f}"
+            task,
+            completed=snapshot.done,
+            failed=snapshot.failed,
+            not_sent=not_sent,
+            rate=f"{snapshot.rate:,.0f}",
         )
 
     with progress:

@@ -144,6 +144,11 @@ class Transport:
             f"write_token={'set' if self._write_token else 'unset'} closed={self._closed}>"
         )
 
+    @property
+    def read_token(self) -> str:
+        """The read token (never shown in a repr, a log or an error)."""
+        return self._read_token
+
     def require_write_token(self) -> None:
         """Raise MissingWriteTokenError unless writes can be sent; no request is made."""
         if not self._write_token:

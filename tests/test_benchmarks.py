@@ -34,6 +34,8 @@ def test_quick_benchmarks_print_every_table() -> None:
         "under a 200 req/s limit",
         "structuring cost per object",
         "peak RSS of the client process (MB)",
+        "resuming a journal of 20,000 operations",
+        "journal CPU per write",
         "host yardstick",
     ):
         assert title in out

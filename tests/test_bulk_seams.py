@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from yarl import URL
+
 from butter_async import RateLimitError, RetryPolicy
 from butter_async.bulk import BulkClient, BulkWriter
 from butter_async.operations import CreatePost
@@ -45,6 +47,11 @@ class FakeClient:
         self.stats = ClientStats()
         self.retry = RetryPolicy(max_retries=0)
         self.closed = False
+        self.base_url = URL("https://fake.example/v2/")
+        self.account_fingerprint = "fake-account"
+
+    def require_write_token(self) -> None:
+        pass
 
     def on_rate_limited(self, callback: Callable[[float | None], None]) -> Callable[[], None]:
         self.listeners.append(callback)

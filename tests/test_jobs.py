@@ -1,0 +1,205 @@
+"""Jobs that cannot lose content by mistake: journals bound to their target, early stops
+on what cannot succeed, and an honest Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from butter_async import (
+    JournalMismatchError,
+    MissingWriteTokenError,
+    RetryPolicy,
+)
+from butter_async.journal import read_journal
+from butter_async.operations import CreateItem, CreatePage, CreatePost
+from butter_async.testing import Emulator, SeedSpec
+
+from .conftest import recipe_fields
+
+FAST = RetryPolicy(max_retries=1, backoff_base=0.0, backoff_max=0.0, retry_after_cap=5)
+
+
+def posts(n: int) -> list[CreatePost]:
+    return [CreatePost(f"job-{i:05d}", f"Job {i}") for i in range(n)]
+
+
+def writes_to(emu: Emulator) -> int:
+    return sum(1 for record in emu.requests if record.method != "GET")
+
+
+# -- journals bound to their target ---------------------------------------------------------
+
+
+async def test_a_journal_from_another_target_is_refused(tmp_path: Path) -> None:
+    journal = tmp_path / "job.journal"
+    async with Emulator() as staging, staging.client(retry=FAST) as butter:
+        report = await butter.bulk_run(posts(30), journal=journal)
+        assert report.counts["created"] == 30
+    async with Emulator() as production, production.client(retry=FAST) as butter:
+        with pytest.raises(JournalMismatchError) as refused:
+            await butter.bulk_run(posts(30), journal=journal)
+        assert writes_to(production) == 0
+        message = str(refused.value)
+        assert staging.url in message and production.url in message
+        assert staging.read_token not in message and production.read_token not in message
+        overridden = await butter.bulk_run(posts(30), journal=journal, journal_override=True)
+    assert overridden.counts["skipped"] == 30  # the override adopts the journal as it is
+
+
+async def test_a_journal_of_another_job_id_is_refused(tmp_path: Path) -> None:
+    journal = tmp_path / "job.journal"
+    async with Emulator() as emu, emu.client(retry=FAST) as butter:
+        await butter.bulk_run(posts(3), journal=journal, job_id="january")
+        with pytest.raises(JournalMismatchError, match="january"):
+            await butter.bulk_run(posts(3), journal=journal, job_id="february")
+        again = await butter.bulk_run(posts(5), journal=journal, job_id="january")
+    assert (again.counts["skipped"], again.counts["created"]) == (3, 2)
+
+
+async def test_an_old_json_lines_journal_is_migrated(tmp_path: Path) -> None:
+    journal = tmp_path / "old.jsonl"
+    lines = [
+        {"key": "post:job-00000", "index": 0},
+        {"key": "post:job-00000", "index": 0, "outcome": "created"},
+        {"key": "post:job-00001", "index": 1},  # started, never finished: re-checked
+    ]
+    journal.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines) + b'{"torn')
+    async with Emulator() as emu, emu.client(retry=FAST) as butter:
+        await butter.posts.create("job-00001", "Job 1")  # the killed run had sent it
+        report = await butter.bulk_run(posts(3), journal=journal)
+    assert report.counts == {"skipped": 1, "already_existed": 1, "created": 1}
+    assert (tmp_path / "old.jsonl.v1.jsonl").exists()
+    _, counts = read_journal(journal)
+    assert counts == {"created": 2, "already_existed": 1}
+
+
+async def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
+    journal = tmp_path / "notes.txt"
+    journal.write_text("[1, 2, 3]\n")
+    async with Emulator() as emu, emu.client(retry=FAST) as butter:
+        with pytest.raises(JournalMismatchError, match="neither a journal"):
+            await butter.bulk_run(posts(3), journal=journal)
+        assert writes_to(emu) == 0
+
+
+# -- stop early on what cannot succeed ------------------------------------------------------
+
+
+async def test_no_write_token_raises_before_anything_is_taken() -> None:
+    taken = 0
+
+    def source() -> object:
+        nonlocal taken
+        for op in posts(3000):
+            taken += 1
+            yield op
+
+    async with Emulator() as emu, emu.client(write=False) as butter:
+        with pytest.raises(MissingWriteTokenError):
+            await butter.bulk_run(source())  # type: ignore[arg-type]
+        assert taken == 0 and len(emu.requests) == 0
+
+
+async def test_a_wrong_write_token_stops_the_job() -> None:
+    async with Emulator() as emu:
+        async with emu.client(retry=FAST) as good:
+            good._transport._write_token = "wrong-token"  # as if the user pasted the wrong one
+            good._transport._headers = {
+                key: {**headers, "Authorization": "Token wrong-token"}
+                if "Authorization" in headers
+                else headers
+                for key, headers in good._transport._headers.items()
+            }
+            report = await good.bulk_run(posts(3000), concurrency=8)
+        sent = writes_to(emu)
+    assert sent <= 8  # at most what was in flight when the first 401 came back
+    assert report.stopped_by == "401: Invalid token."
+    assert report.counts["failed"] == sent
+    assert report.counts["not_attempted"] == 3000 - sent
+    assert report.total == 3000
+
+
+async def test_an_unknown_page_type_or_collection_is_reported_once() -> None:
+    ops = [CreatePage("nope", f"n-{i}", "N", {}) for i in range(500)]
+    ops += [CreateItem("no-such-collection", {"name": f"x{i}"}) for i in range(500)]
+    ops += [CreatePage("recipe", "fine", "Fine", recipe_fields())]
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        report = await butter.bulk_run(ops, concurrency=4)
+        sent = writes_to(emu)
+    assert report.counts == {"failed": 1000, "created": 1}
+    assert sent <= 2 * 4 + 1  # one wave per missing schema, then none of its inputs
+    not_sent = [r for r in report.failures if (r.detail or "").startswith("not sent")]
+    assert len(not_sent) >= 1000 - 8
+    assert "page type 'nope'" in not_sent[0].detail or "collection" in not_sent[0].detail  # type: ignore[operator]
+
+
+# -- an honest Ctrl-C -----------------------------------------------------------------------
+
+
+def finished_in(journal: Path) -> int:
+    try:
+        _, counts = read_journal(journal)
+    except sqlite3.Error:
+        return 0
+    return sum(n for state, n in counts.items() if state != "started")
+
+
+async def test_sigint_prints_a_true_summary_and_the_resume_command(tmp_path: Path) -> None:
+    n = 400
+    source = tmp_path / "posts.jsonl"
+    source.write_bytes(
+        b"".join(
+            orjson.dumps({"slug": f"sig-{i:04d}", "title": f"S {i}"}) + b"\n" for i in range(n)
+        )
+    )
+    journal = tmp_path / "posts.jsonl.journal"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    async with Emulator(write_latency=0.02) as emu:
+        env.update(BUTTER_READ_TOKEN=emu.read_token, BUTTER_WRITE_TOKEN=emu.write_token)
+        command = [sys.executable, "-m", "butter_async", "import", "posts", str(source)]
+        command += ["--base-url", emu.url, "--concurrency", "4"]
+        job = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        while finished_in(journal) < 40:  # noqa: ASYNC110  (another process writes it)
+            await asyncio.sleep(0.01)
+        job.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(job.communicate(), 30)
+        created = sum(1 for slug in emu.store.posts if slug.startswith("sig-"))
+        assert job.returncode == 130, err
+        summary = out.decode()
+        _, counts = read_journal(journal)
+        assert f"created {counts['created']}" in summary
+        # In flight at the signal: reported interrupted (it may have landed), never lost.
+        assert counts["created"] <= created <= counts["created"] + counts["interrupted"] < n
+        for outcome in ("interrupted", "not_attempted"):
+            if counts[outcome] or outcome == "not_attempted":
+                expected = n - counts["created"] - counts["interrupted"]
+                number = counts[outcome] if outcome == "interrupted" else expected
+                assert f"{outcome} {number}" in summary, summary
+        resume = err.decode().split("resume with:\n")[1].strip()
+        assert emu.write_token not in err.decode() and emu.read_token not in err.decode()
+        assert resume.startswith("butter-async import posts") and "--base-url" in resume
+        again = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "butter_async",
+            *resume.split()[1:],
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(again.communicate(), 60)
+        assert again.returncode == 0, err
+        assert sorted(s for s in emu.store.posts if s.startswith("sig-")) == [
+            f"sig-{i:04d}" for i in range(n)
+        ]
+    assert f"skipped {counts['created']}" in out.decode()
