@@ -54,7 +54,7 @@ from .operations import (
     UpdatePage,
     UpdatePost,
 )
-from .pagination import AsyncPager, Cursor, ResultPage
+from .pagination import AsyncPager, Cursor, InvalidItem, ResultPage
 from .resources.posts import PostChanges, PostFields
 from .retries import RetryPolicy
 from .transport import ClientStats
@@ -89,6 +89,7 @@ __all__ = [
     "DeletePage",
     "DeletePost",
     "Fields",
+    "InvalidItem",
     "InvalidOperationError",
     "InvalidResponseError",
     "JournalMismatchError",

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
 import click
 import orjson
 
@@ -20,8 +21,8 @@ from .client import ButterClient
 from .errors import ButterError, JsonLinesError, NotFoundError
 from .export import ExportCursor, open_output, write_pages
 from .jsonl import ImportKind, operation_from_line, read_json_lines
-from .operations import Operation
-from .pagination import AsyncPager
+from .operations import CreateItem, CreatePage, CreatePost, Operation
+from .pagination import AsyncPager, InvalidItem
 from .progress import progress_bar
 
 T = TypeVar("T")
@@ -173,6 +174,11 @@ def parse_filters(values: tuple[str, ...]) -> dict[str, str]:
     help="Filter on a field (pages and collections); repeatable.",
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted export to --output.")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Write items that do not fit the model to OUTPUT.invalid.jsonl and go on.",
+)
 @click.pass_context
 def export(
     context: click.Context,
@@ -186,6 +192,7 @@ def export(
     locale: str | None,
     field_filters: tuple[str, ...],
     resume: bool,
+    skip_invalid: bool,
 ) -> None:
     """Stream posts, the pages of type NAME, or collection NAME to JSON Lines."""
     if kind != "posts" and not name:
@@ -198,13 +205,19 @@ def export(
     if kind == "posts" and (filters or locale):
         fail_usage("posts take neither --fields nor --locale")
 
+    invalid: list[InvalidItem] = []
+
     async def go() -> int:
         cursor_file = ExportCursor(output) if output else None
         start = cursor_file.load() if resume and cursor_file else None
         async with make_client(token, write_token, base_url) as butter:
             pager: AsyncPager[Any]
             if kind == "posts":
-                pager = butter.posts.list(preview=preview, resume_from=start and start[0])
+                pager = butter.posts.list(
+                    preview=preview,
+                    resume_from=start and start[0],
+                    on_invalid_item=invalid.append,
+                )
             elif kind == "pages":
                 assert name is not None
                 pager = butter.pages.list(
@@ -213,6 +226,7 @@ def export(
                     locale=locale,
                     fields=filters,
                     resume_from=start and start[0],
+                    on_invalid_item=invalid.append,
                 )
             else:
                 assert name is not None
@@ -222,12 +236,28 @@ def export(
                     locale=locale,
                     fields=filters,
                     resume_from=start and start[0],
+                    on_invalid_item=invalid.append,
                 )
             with open_output(output, start[1] if start else None) as sink:
                 return await write_pages(pager, sink, cursor_file)
 
     count = run(go(), verbose=context.obj["verbose"])
     click.echo(f"exported {count} {kind if kind != 'collection' else 'items'}", err=True)
+    if invalid:
+        for item in invalid[:5]:
+            click.echo(f"  {item.error}", err=True)
+        if not skip_invalid:
+            raise click.ClickException(
+                f"{len(invalid)} item(s) did not fit and were not exported (every other item "
+                "was); --skip-invalid records them in OUTPUT.invalid.jsonl and exits 0"
+            )
+        target = (output or Path("export")).with_name(
+            (output or Path("export")).name + ".invalid.jsonl"
+        )
+        with target.open("ab") as sink:
+            for item in invalid:
+                sink.write(orjson.dumps({"error": str(item.error), "item": item.raw}) + b"\n")
+        click.echo(f"{len(invalid)} item(s) that did not fit written to {target}", err=True)
 
 
 # -- import --------------------------------------------------------------------------
@@ -265,7 +295,17 @@ def export(
     default=None,
     help="Where failed lines go (default: SOURCE.failed.jsonl).",
 )
-@click.option("--dry-run", is_flag=True, help="Validate every line; send nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate every line, and with a token check that the target has the page types, "
+    "collections and authors they name; send nothing.",
+)
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Write invalid lines to SOURCE.invalid.jsonl and import the rest.",
+)
 @click.pass_context
 def import_(
     context: click.Context,
@@ -283,17 +323,32 @@ def import_(
     force_journal: bool,
     failed_path: Path | None,
     dry_run: bool,
+    skip_invalid: bool,
 ) -> None:
     """Bulk-import JSON Lines of pages, posts or collection items."""
     if kind == "collection" and not collection_key:
         fail_usage("import collection needs --collection KEY")
     defaults = {"page_type": page_type, "collection": collection_key, "status": status}
+    invalid_file = source.with_name(source.name + ".invalid.jsonl")
     try:
-        page_types = validate_file(source, kind, defaults)
+        needs = validate_file(source, kind, defaults, invalid_file if skip_invalid else None)
     except JsonLinesError as error:
         fail_usage(str(error))
+    if needs.invalid:
+        click.echo(f"{len(needs.invalid)} invalid line(s) written to {invalid_file}", err=True)
     if dry_run:
-        click.echo(f"{source}: every line is valid", err=True)
+        if token:
+            run(
+                check_target(token, base_url, source, needs, authors=True),
+                verbose=context.obj["verbose"],
+            )
+            click.echo(
+                f"{source}: every line is valid, and the target has what they need", err=True
+            )
+        else:
+            click.echo(
+                f"{source}: every line is valid (no token: the target was not checked)", err=True
+            )
         return
     if not write_token:
         fail_usage(f"import needs a write token: --write-token or ${ENV_WRITE}")
@@ -302,12 +357,10 @@ def import_(
     interrupted: list[str] = []
 
     async def go() -> BulkReport:
+        if token:
+            # Authors are checked per post: one missing author fails only its own lines.
+            await check_target(token, base_url, source, needs, authors=False)
         async with make_client(token, write_token, base_url) as butter:
-            for name in sorted(page_types):
-                try:
-                    await butter.pages.list(name, page_size=1, preview=True).first()
-                except NotFoundError:
-                    fail_usage(f"{source}: unknown page type {name!r}")
             with progress_bar("importing") as update:
                 writer = butter.bulk(
                     concurrency=concurrency,
@@ -317,7 +370,8 @@ def import_(
                     job_id=f"import {kind} of {file_digest(source)}",
                     progress=update,
                 )
-                job = asyncio.ensure_future(writer.run(operations(source, kind, defaults)))
+                ops = operations(source, kind, defaults, needs.invalid)
+                job = asyncio.ensure_future(writer.run(ops))
                 with stopped_by_signals(job, interrupted):
                     try:
                         report = await job
@@ -325,7 +379,7 @@ def import_(
                         if not interrupted:
                             raise
                         report = writer.report  # complete: the job accounted for every input
-        write_failures(report, source, failed_file)
+        write_failures(report, source, failed_file, needs.invalid)
         return report
 
     report = run(go(), verbose=context.obj["verbose"])
@@ -341,36 +395,104 @@ def import_(
         context.exit(1)
 
 
-def validate_file(source: Path, kind: ImportKind, defaults: dict[str, str | None]) -> set[str]:
-    """Check every line before anything is sent; return the page types it names."""
-    page_types: set[str] = set()
+@attrs.define
+class ImportNeeds:
+    """What a valid import file needs of its target, and the lines left out as invalid."""
+
+    page_types: set[str] = attrs.field(factory=set)
+    collections: set[str] = attrs.field(factory=set)
+    authors: set[str] = attrs.field(factory=set)
+    invalid: set[int] = attrs.field(factory=set)
+
+
+def validate_file(
+    source: Path,
+    kind: ImportKind,
+    defaults: dict[str, str | None],
+    invalid_file: Path | None = None,
+) -> ImportNeeds:
+    """Check every line before anything is sent (`FILE:LINE: field: problem`).
+
+    With `invalid_file`, bad lines go there (with their error) instead of stopping.
+    """
+    needs = ImportNeeds()
+    rejects = invalid_file.open("wb") if invalid_file is not None else None
+    try:
+        for number, line in read_json_lines(source):
+            try:
+                operation = operation_from_line(kind, line, defaults, number)
+                operation.validate()
+            except (JsonLinesError, ValueError) as error:
+                if rejects is None:
+                    raise JsonLinesError(f"{source}:{number}: {error}") from None
+                needs.invalid.add(number)
+                entry = {"line": number, "error": str(error), "item": line}
+                rejects.write(orjson.dumps(entry) + b"\n")
+                continue
+            if isinstance(operation, CreatePage):
+                needs.page_types.add(operation.page_type)
+            elif isinstance(operation, CreateItem):
+                needs.collections.add(operation.collection)
+            elif isinstance(operation, CreatePost):
+                author = operation.fields.get("author_slug") or operation.fields.get("author_email")
+                if author:
+                    needs.authors.add(author)
+    finally:
+        if rejects is not None:
+            rejects.close()
+            if not needs.invalid and invalid_file is not None:
+                invalid_file.unlink(missing_ok=True)
+    return needs
+
+
+async def check_target(
+    token: str, base_url: str | None, source: Path, needs: ImportNeeds, *, authors: bool
+) -> None:
+    """Refuse (exit 2) a file naming page types or collections (and with `authors`,
+    authors) that the target lacks."""
+    async with make_client(token, None, base_url) as butter:
+        for name in sorted(needs.page_types):
+            try:
+                await butter.pages.list(name, page_size=1, preview=True).first()
+            except NotFoundError:
+                fail_usage(f"{source}: the target has no page type {name!r}")
+        for key in sorted(needs.collections):
+            try:
+                await butter.collections.list(key, page_size=1, preview=True).first()
+            except NotFoundError:
+                fail_usage(f"{source}: the target has no collection {key!r}")
+        if authors and needs.authors:
+            known: set[str] = set()
+            for author in await butter.authors.list():
+                known.update(filter(None, (author.slug, author.email)))
+            missing = sorted(needs.authors - known)
+            if missing:
+                fail_usage(f"{source}: the target has no author {', '.join(map(repr, missing))}")
+
+
+def valid_lines(source: Path, invalid: set[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of the lines that passed validation."""
     for number, line in read_json_lines(source):
-        operation = operation_from_line(kind, line, defaults, number)
-        try:
-            operation.validate()
-        except ValueError as error:
-            raise JsonLinesError(f"{source}:{number}: {error}") from None
-        if kind == "pages":
-            page_types.add(line.get("page_type") or defaults["page_type"] or "")
-    return page_types
+        if number not in invalid:
+            yield number, line
 
 
 def operations(
-    source: Path, kind: ImportKind, defaults: dict[str, str | None]
+    source: Path, kind: ImportKind, defaults: dict[str, str | None], invalid: set[int]
 ) -> Iterator[Operation]:
-    """The file's lines as operations, read lazily."""
-    for number, line in read_json_lines(source):
+    """The file's valid lines as operations, read lazily."""
+    for number, line in valid_lines(source, invalid):
         yield operation_from_line(kind, line, defaults, number)
 
 
-def write_failures(report: BulkReport, source: Path, failed_file: Path) -> None:
+def write_failures(report: BulkReport, source: Path, failed_file: Path, invalid: set[int]) -> None:
     """Copy the lines that did not make it, so the file can be fed back to `import`."""
     unfinished = {result.index for result in report.failures}
     if not unfinished:
         failed_file.unlink(missing_ok=True)
         return
     with failed_file.open("wb") as sink:
-        for index, (_, line) in enumerate(read_json_lines(source)):
+        for index, (_, line) in enumerate(valid_lines(source, invalid)):
             if index in unfinished:
                 sink.write(orjson.dumps(line) + b"\n")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,50 +33,121 @@ def read_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, value
 
 
-def _status(value: object, number: int) -> PublishStatus:
+_SLUG = re.compile(r"[A-Za-z0-9_-]+")
+_TEXT_FIELDS = (
+    "body",
+    "summary",
+    "featured_image",
+    "featured_image_alt",
+    "seo_title",
+    "meta_description",
+)
+
+
+def _invalid(field: str, message: str) -> JsonLinesError:
+    return JsonLinesError(f"{field}: {message}")
+
+
+def _status(value: object) -> PublishStatus:
     if value == "draft" or value == "published":
         return value
-    raise JsonLinesError(f"line {number}: field 'status' must be 'draft' or 'published'")
+    raise _invalid("status", f"must be 'draft' or 'published', got {_shown(value)}")
 
 
-def _text(line: Mapping[str, Any], number: int, *names: str, default: str | None = None) -> str:
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _text(line: Mapping[str, Any], *names: str, default: str | None = None) -> str:
+    """The first of `names` the line has, as a non-empty string."""
     for name in names:
-        value = line.get(name)
-        if isinstance(value, str) and value:
+        if name in line and line[name] is not None:
+            value = line[name]
+            if not isinstance(value, str) or not value.strip():
+                raise _invalid(name, f"must be a non-empty string, got {_shown(value)}")
             return value
     if default:
         return default
-    raise JsonLinesError(f"line {number}: missing field {names[0]!r}")
+    raise _invalid(names[0], "is required")
 
 
-def _names(terms: Any) -> list[str]:
-    """Category or tag names from names or exported `{name, slug}` objects."""
+def _slug(line: Mapping[str, Any]) -> str:
+    slug = _text(line, "slug")
+    if not _SLUG.fullmatch(slug):
+        raise _invalid("slug", f"may hold only letters, digits, '-' and '_', got {_shown(slug)}")
+    return slug
+
+
+def _names(line: Mapping[str, Any], field: str) -> list[str]:
+    """Category or tag names, given as names or as exported `{name, slug}` objects."""
+    terms = line.get(field)
+    if terms is None:
+        return []
+    if not isinstance(terms, list):
+        raise _invalid(field, f"must be a list of names, got {_shown(terms)}")
     names = []
-    for term in terms or []:
+    for term in terms:
         name = term.get("name") or term.get("slug") if isinstance(term, dict) else term
-        names.append(str(name))
+        if not isinstance(name, str) or not name.strip():
+            raise _invalid(field, f"must be a list of names, got an item {_shown(term)}")
+        names.append(name)
     return names
+
+
+def _published(value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise _invalid(
+            "published", f"must be an ISO 8601 date-time with a timezone, got {_shown(value)}"
+        )
+    return str(value)
+
+
+def _author(line: Mapping[str, Any]) -> dict[str, str]:
+    author = line.get("author")
+    if author is None:
+        return {}
+    if not isinstance(author, dict):
+        raise _invalid("author", f"must be an object with 'slug' or 'email', got {_shown(author)}")
+    for key in ("slug", "email"):
+        if isinstance(author.get(key), str) and author[key]:
+            return {f"author_{key}": author[key]}
+    raise _invalid("author", "needs a non-empty 'slug' or 'email'")
 
 
 def operation_from_line(
     kind: ImportKind, line: Mapping[str, Any], defaults: Mapping[str, str | None], number: int
 ) -> Operation:
-    """The create operation a line describes (lines as written by `export`)."""
-    status = _status(line.get("status") or defaults.get("status") or "draft", number)
+    """The create operation a line describes (lines as written by `export`).
+
+    A line that does not fit raises JsonLinesError as `field: problem`.
+    """
+    status = _status(line.get("status") or defaults.get("status") or "draft")
     if kind == "pages":
         fields = line.get("fields")
         if not isinstance(fields, dict):
-            raise JsonLinesError(f"line {number}: field 'fields' must be an object")
+            raise _invalid("fields", f"must be an object, got {_shown(fields)}")
+        locale = line.get("locale")
+        if locale is not None and (not isinstance(locale, str) or not locale):
+            raise _invalid("locale", f"must be a locale's api slug, got {_shown(locale)}")
         return CreatePage(
-            page_type=_text(line, number, "page_type", default=defaults.get("page_type")),
-            slug=_text(line, number, "slug"),
-            title=_text(line, number, "title", "name"),
+            page_type=_text(line, "page_type", default=defaults.get("page_type")),
+            slug=_slug(line),
+            title=_text(line, "title", "name"),
             fields=fields,
             status=status,
-            locale=line.get("locale"),
+            locale=locale,
         )
     if kind == "posts":
-        author = line.get("author") or {}
+        for field in _TEXT_FIELDS:
+            if line.get(field) is not None and not isinstance(line[field], str):
+                raise _invalid(field, f"must be a string, got {_shown(line[field])}")
         post_fields = PostFields(
             body=line.get("body"),
             summary=line.get("summary"),
@@ -82,16 +155,13 @@ def operation_from_line(
             featured_image_alt=line.get("featured_image_alt"),
             seo_title=line.get("seo_title"),
             meta_description=line.get("meta_description"),
-            published=line.get("published"),
+            published=_published(line.get("published")),
             status=status,
-            categories=_names(line.get("categories")),
-            tags=_names(line.get("tags")),
+            categories=_names(line, "categories"),
+            tags=_names(line, "tags"),
+            **_author(line),  # type: ignore[typeddict-item]
         )
-        if isinstance(author, dict) and author.get("slug"):
-            post_fields["author_slug"] = author["slug"]
-        elif isinstance(author, dict) and author.get("email"):
-            post_fields["author_email"] = author["email"]
-        return CreatePost(_text(line, number, "slug"), _text(line, number, "title"), post_fields)
+        return CreatePost(_slug(line), _text(line, "title"), post_fields)
     collection = defaults.get("collection")
     if not collection:
         raise JsonLinesError("a collection import needs the collection key")
@@ -99,6 +169,6 @@ def operation_from_line(
     if fields is None:
         fields = {key: value for key, value in line.items() if key not in ("id", "status")}
     if not isinstance(fields, dict) or not fields:
-        raise JsonLinesError(f"line {number}: field 'fields' must be a non-empty object")
+        raise _invalid("fields", f"must be a non-empty object, got {_shown(fields)}")
     ref = line.get("id")
     return CreateItem(collection, fields, status=status, ref=None if ref is None else str(ref))

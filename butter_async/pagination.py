@@ -36,6 +36,18 @@ class Cursor:
 
 
 @attrs.frozen
+class InvalidItem:
+    """An item of a list answer that did not fit its model, handed to `on_invalid_item`.
+
+    `raw` is the item as the API sent it; `error` names its position, its slug or id and
+    the failing field paths.
+    """
+
+    raw: object
+    error: BaseException
+
+
+@attrs.frozen
 class ResultPage(Generic[T]):
     """One page of results with its metadata and position (page number or offset)."""
 

@@ -136,7 +136,7 @@ def test_malformed_line_is_a_one_line_error_and_nothing_is_sent(
     missing = tmp_path / "missing.jsonl"
     missing.write_text('{"slug": "a"}\n')
     result = cli(target, "import", "posts", str(missing))
-    assert result.exit_code == 2 and "line 1: missing field 'title'" in result.output
+    assert result.exit_code == 2 and f"{missing}:1: title: is required" in result.output
     assert target.requests == []
 
 
@@ -144,7 +144,7 @@ def test_unknown_page_type_and_missing_tokens(target: Emulator, tmp_path: Path) 
     pages = tmp_path / "pages.jsonl"
     pages.write_text('{"slug": "a", "title": "A", "page_type": "nope", "fields": {}}\n')
     result = cli(target, "import", "pages", str(pages))
-    assert result.exit_code == 2 and "unknown page type 'nope'" in result.output
+    assert result.exit_code == 2 and "the target has no page type 'nope'" in result.output
     result = cli(target, "import", "pages", str(pages), write=False)
     assert result.exit_code == 2 and "write token" in result.output
     result = CliRunner().invoke(main, ["export", "posts"], env={"BUTTER_READ_TOKEN": ""})

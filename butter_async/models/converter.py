@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
 
+from cattrs import BaseValidationError, transform_error
 from cattrs.preconf.orjson import make_converter
 
 from ..errors import ResponseValidationError
@@ -174,6 +175,60 @@ def _collection_item_hook(cls: Any) -> Callable[[Any, Any], CollectionItem[Any]]
 
 
 converter.register_structure_hook_factory(_is_collection_item, _collection_item_hook)
+
+
+# Only used once a payload has failed: cattrs' detailed validation names the field path.
+_diagnostic = make_converter(forbid_extra_keys=False, detailed_validation=True)
+_diagnostic.register_structure_hook(datetime, _structure_datetime)
+_diagnostic.register_structure_hook(str, _structure_text)
+_diagnostic.register_structure_hook_func(lambda cls: cls is object, lambda value, _: value)
+
+
+def _diagnostic_item_hook(cls: Any) -> Callable[[Any, Any], CollectionItem[Any]]:
+    args = get_args(cls)
+    fields_type: Any = args[0] if args else dict[str, Any]
+
+    def structure(value: Any, _: Any) -> CollectionItem[Any]:
+        if not isinstance(value, dict) or not isinstance(value.get("meta"), dict):
+            raise ValueError("a collection item needs a 'meta' object with its 'id'")
+        fields = {key: item for key, item in value.items() if key != "meta"}
+        try:
+            structured = _diagnostic.structure(fields, fields_type)
+        except Exception as error:
+            # Name the path under `fields`, where the user's own schema lives.
+            raise ValueError("; ".join(_paths(error, "fields"))) from None
+        return CollectionItem(id=int(value["meta"]["id"]), fields=structured)
+
+    return structure
+
+
+_diagnostic.register_structure_hook_factory(_is_collection_item, _diagnostic_item_hook)
+
+_SHOWN = 60  # characters of an offending value quoted in an error
+
+
+def _describe(error: BaseException, _type: Any = None) -> str:
+    if isinstance(error, KeyError):
+        return "required field missing"
+    text = str(error) or type(error).__name__
+    return text if len(text) <= _SHOWN * 2 else text[: _SHOWN * 2] + "..."
+
+
+def _paths(error: BaseException, root: str) -> list[str]:
+    """`path: problem` for each failing field, e.g. `data[3].published: Invalid isoformat...`."""
+    if isinstance(error, BaseValidationError):
+        messages: list[str] = transform_error(error, path=root, format_exception=_describe)
+        return [": ".join(reversed(message.rsplit(" @ ", 1))) for message in messages]
+    return [f"{root}: {_describe(error)}"]
+
+
+def explain(value: Any, cls: Any, root: str = "$") -> str:
+    """Why `value` does not fit `cls`: each failing field's path under `root` and the problem."""
+    try:
+        _diagnostic.structure(value, cls)
+    except Exception as error:
+        return "; ".join(_paths(error, root))
+    return f"{root}: does not fit {getattr(cls, '__name__', cls)}"
 
 
 def structure(value: Any, cls: type[T] | Any) -> T:

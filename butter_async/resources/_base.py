@@ -11,9 +11,9 @@ from ..errors import (
     NotFoundError,
     ResponseValidationError,
 )
-from ..models.converter import structure
+from ..models.converter import explain, structure
 from ..models.meta import ListMeta
-from ..pagination import AsyncPager, Cursor, PaginationMode, ResultPage
+from ..pagination import AsyncPager, Cursor, InvalidItem, PaginationMode, ResultPage
 from ..transport import Params, QueryValue, Transport
 from ..writes import (
     ObjectKind,
@@ -47,8 +47,13 @@ class Resource:
         pagination: PaginationMode,
         resume_from: Cursor | None,
         extract: Callable[[Any], Any] | None = None,
+        on_invalid_item: Callable[[InvalidItem], None] | None = None,
     ) -> AsyncPager[T]:
-        """A pager over a list endpoint whose `data` (or `extract(data)`) is a list of items."""
+        """A pager over a list endpoint whose `data` (or `extract(data)`) is a list of items.
+
+        An item that does not fit `item_type` raises a ResponseValidationError naming it
+        and its failing fields; with `on_invalid_item` it is handed there and skipped.
+        """
         list_type = list[item_type]
 
         async def fetch(page_params: dict[str, int], position: int) -> ResultPage[T]:
@@ -61,7 +66,10 @@ class Resource:
                 raise ResponseValidationError(
                     f"list response has no list of items in 'data' (got {type(data).__name__})"
                 )
-            items: list[T] = self._structure(data, list_type)
+            try:
+                items: list[T] = structure(data, list_type)
+            except ResponseValidationError:
+                items = self._item_by_item(data, item_type, on_invalid_item)
             meta: ListMeta = self._structure(payload.get("meta") or {}, ListMeta)
             return ResultPage(items=items, meta=meta, position=position)
 
@@ -180,6 +188,29 @@ class Resource:
         payload = envelope(await self._transport.get(segments, params))
         return self._structure(payload.get("data"), model)
 
+    def _item_by_item(
+        self,
+        data: list[Any],
+        item_type: Any,
+        on_invalid_item: Callable[[InvalidItem], None] | None,
+    ) -> list[Any]:
+        """Structure a page that failed as a whole one item at a time, naming the bad ones."""
+        items = []
+        for position, raw in enumerate(data):
+            try:
+                items.append(structure(raw, item_type))
+            except ResponseValidationError:
+                error = ResponseValidationError(
+                    self._transport.redact(
+                        f"item {_identity(raw)} does not fit {_name(item_type)}: "
+                        + explain(raw, item_type, f"data[{position}]")
+                    )
+                )
+                if on_invalid_item is None:
+                    raise error from None
+                on_invalid_item(InvalidItem(raw, error))
+        return items
+
     def _structure(self, value: Any, model: Any) -> Any:
         """`structure`, with any token a hostile server echoed masked in the error."""
         try:
@@ -187,6 +218,22 @@ class Resource:
         except ResponseValidationError as error:
             failure = ResponseValidationError(self._transport.redact(str(error)))
         raise failure
+
+
+def _identity(raw: Any) -> str:
+    """How an item of a list answer is named in an error: its slug or id, else its type."""
+    if isinstance(raw, dict):
+        if isinstance(raw.get("slug"), str):
+            return f"slug {raw['slug'][:80]!r}"
+        meta = raw.get("meta")
+        if isinstance(meta, dict) and "id" in meta:
+            return f"id {str(meta['id'])[:40]}"
+    return f"of type {type(raw).__name__}"
+
+
+def _name(model: Any) -> str:
+    origin = getattr(model, "__origin__", model)
+    return str(getattr(origin, "__name__", model))
 
 
 def envelope(payload: Any) -> dict[str, Any]:

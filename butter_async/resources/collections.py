@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from ..arguments import PublishStatus, check_status, require_text
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.content import CollectionItem, FieldsT, with_fields
-from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
+from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
 from ..transport import QueryValue
 from ..writes import Probe, WriteResult, shows_scalars, shows_whole_item
 from ._base import Resource, envelope, read_params
@@ -33,6 +33,7 @@ class CollectionsResource(Resource):
         prefetch: int | None = None,
         pagination: PaginationMode = "page",
         resume_from: Cursor | None = None,
+        on_invalid_item: Callable[[InvalidItem], None] | None = None,
     ) -> AsyncPager[CollectionItem[FieldsT]]:
         """Stream the items of the collection `key`.
 
@@ -62,6 +63,7 @@ class CollectionsResource(Resource):
             pagination=pagination,
             resume_from=resume_from,
             extract=items_of_key,
+            on_invalid_item=on_invalid_item,
         )
 
     async def get_many(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..arguments import PublishStatus, check_status, require_text
 from ..errors import ConfigurationError
 from ..models.content import FieldsT, Page, with_fields
-from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
+from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
 from ..transport import QueryValue
 from ..writes import WriteResult, shows_scalars
 from ._base import Resource, read_params
@@ -32,6 +32,7 @@ class PagesResource(Resource):
         prefetch: int | None = None,
         pagination: PaginationMode = "page",
         resume_from: Cursor | None = None,
+        on_invalid_item: Callable[[InvalidItem], None] | None = None,
     ) -> AsyncPager[Page[FieldsT]]:
         """Stream the pages of `page_type` (`"*"` for single pages).
 
@@ -54,6 +55,7 @@ class PagesResource(Resource):
             prefetch=prefetch,
             pagination=pagination,
             resume_from=resume_from,
+            on_invalid_item=on_invalid_item,
         )
 
     async def get(
@@ -95,6 +97,7 @@ class PagesResource(Resource):
         page_size: int = MAX_PAGE_SIZE,
         prefetch: int | None = None,
         resume_from: Cursor | None = None,
+        on_invalid_item: Callable[[InvalidItem], None] | None = None,
     ) -> AsyncPager[Page[FieldsT]]:
         """Stream the pages matching `query`, most relevant first.
 
@@ -118,6 +121,7 @@ class PagesResource(Resource):
             prefetch=prefetch,
             pagination="page",
             resume_from=resume_from,
+            on_invalid_item=on_invalid_item,
         )
 
     async def create(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
@@ -11,7 +11,7 @@ from typing_extensions import Unpack
 from ..arguments import PublishStatus, check_status, require_text
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.blog import Post, PostDetail, PostSummary
-from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, PaginationMode
+from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
 from ..writes import WriteResult, shows_scalars
 from ._base import Resource, envelope
 
@@ -73,6 +73,7 @@ class PostsResource(Resource):
         prefetch: int | None = None,
         pagination: PaginationMode = "page",
         resume_from: Cursor | None = None,
+        on_invalid_item: Callable[[InvalidItem], None] | None = None,
     ) -> AsyncPager[Post]:
         """Stream posts, newest first, optionally filtered by author, category or tag."""
         params = {
@@ -90,6 +91,7 @@ class PostsResource(Resource):
             prefetch=prefetch,
             pagination=pagination,
             resume_from=resume_from,
+            on_invalid_item=on_invalid_item,
         )
 
     async def get(
@@ -119,6 +121,7 @@ class PostsResource(Resource):
         page_size: int = MAX_PAGE_SIZE,
         prefetch: int | None = None,
         resume_from: Cursor | None = None,
+        on_invalid_item: Callable[[InvalidItem], None] | None = None,
     ) -> AsyncPager[Post]:
         """Stream the posts matching a full-text `query`."""
         if not query:
@@ -131,6 +134,7 @@ class PostsResource(Resource):
             prefetch=prefetch,
             pagination="page",
             resume_from=resume_from,
+            on_invalid_item=on_invalid_item,
         )
 
     async def create(

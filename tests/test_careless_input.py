@@ -1,0 +1,113 @@
+"""Careless input is refused line by line, and one bad item never sinks a read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import Result
+
+from butter_async import ResponseValidationError
+from butter_async.testing import Emulator, SeedSpec, emulator_in_thread
+
+from .test_cli import cli, lines
+
+
+@pytest.fixture
+def target() -> Iterator[Emulator]:
+    with emulator_in_thread(seed=SeedSpec(pages=1)) as emu:
+        yield emu
+
+
+def import_lines(
+    emu: Emulator, tmp_path: Path, kind: str, *rows: object, extra: tuple[str, ...] = ()
+) -> Result:
+    source = tmp_path / f"{kind}.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    args = ["import", kind, str(source), *extra]
+    if kind == "pages":
+        args += ["--page-type", "recipe"]
+    return cli(emu, *args)
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "problem"),
+    [
+        ({"slug": "t", "title": "T", "tags": "notalist"}, "tags", "must be a list of names"),
+        ({"slug": 123, "title": "T"}, "slug", "must be a non-empty string, got 123"),
+        ({"slug": "t", "title": ["x"]}, "title", "must be a non-empty string"),
+        ({"slug": "t", "title": "T", "status": "live"}, "status", "'draft' or 'published'"),
+        ({"slug": "t", "title": "T", "published": "yesterday"}, "published", "ISO 8601"),
+        ({"slug": "t", "title": "T", "published": "2024-01-01T00:00:00"}, "published", "timezone"),
+        ({"slug": "a b/c", "title": "T"}, "slug", "letters, digits"),
+        ({"slug": "t", "title": "T", "author": "me"}, "author", "'slug' or 'email'"),
+        ({"slug": "t", "title": "T", "body": 5}, "body", "must be a string"),
+    ],
+)
+def test_careless_post_lines_are_refused_with_line_and_field(
+    target: Emulator, tmp_path: Path, row: dict[str, object], field: str, problem: str
+) -> None:
+    result = import_lines(target, tmp_path, "posts", {"slug": "fine", "title": "Fine"}, row)
+    assert result.exit_code == 2, result.output
+    assert f"posts.jsonl:2: {field}: " in result.output and problem in result.output
+    assert [r for r in target.requests if r.method != "GET"] == []
+
+
+def test_skip_invalid_imports_the_rest(target: Emulator, tmp_path: Path) -> None:
+    rows = [
+        {"slug": "one", "title": "One"},
+        {"slug": "two", "title": "Two", "tags": "notalist"},
+        {"slug": "three", "title": "Three"},
+    ]
+    result = import_lines(target, tmp_path, "posts", *rows, extra=("--skip-invalid",))
+    assert result.exit_code == 0, result.output
+    assert {"one", "three"} <= set(target.store.posts) and "two" not in target.store.posts
+    rejected = lines(tmp_path / "posts.jsonl.invalid.jsonl")
+    assert [(r["line"], r["item"]["slug"]) for r in rejected] == [(2, "two")]  # type: ignore[index]
+    assert "tags" in str(rejected[0]["error"])
+
+
+def test_dry_run_with_a_token_checks_the_target(target: Emulator, tmp_path: Path) -> None:
+    page = {"slug": "p", "title": "P", "page_type": "nope", "fields": {}}
+    result = import_lines(target, tmp_path, "pages", page, extra=("--dry-run",))
+    assert result.exit_code == 2 and "no page type 'nope'" in result.output
+    post = {"slug": "p", "title": "P", "author": {"slug": "nobody"}}
+    result = import_lines(target, tmp_path, "posts", post, extra=("--dry-run",))
+    assert result.exit_code == 2 and "no author 'nobody'" in result.output
+    result = import_lines(
+        target, tmp_path, "posts", {"slug": "p", "title": "P"}, extra=("--dry-run",)
+    )
+    assert result.exit_code == 0 and "the target has what they need" in result.output
+    assert [r for r in target.requests if r.method != "GET"] == []
+
+
+async def test_one_bad_item_is_named_with_its_field_path() -> None:
+    async with Emulator(seed=SeedSpec(posts=30)) as emu, emu.client() as butter:
+        emu.store.get_post("post-000005").data["published"] = "yesterday"
+        with pytest.raises(ResponseValidationError) as caught:
+            await butter.posts.list().collect()
+        message = str(caught.value)
+        assert "slug 'post-000005'" in message
+        assert (
+            "data[" in message and "].published: Invalid isoformat string: 'yesterday'" in message
+        )
+        skipped: list[object] = []
+        good = await butter.posts.list(on_invalid_item=skipped.append).collect()
+    assert len(good) == 30 and len(skipped) == 1  # 30 generated + the recorded example
+
+
+def test_export_writes_every_good_item_before_failing(tmp_path: Path) -> None:
+    with emulator_in_thread(seed=SeedSpec(posts=30)) as emu:
+        emu.store.get_post("post-000005").data["published"] = "yesterday"
+        emu.store.changed()
+        output = tmp_path / "posts.jsonl"
+        failed = cli(emu, "export", "posts", "-o", str(output))
+        assert failed.exit_code == 1 and "post-000005" in failed.output
+        assert len(lines(output)) == 30
+        skipped = cli(emu, "export", "posts", "-o", str(output), "--skip-invalid")
+        assert skipped.exit_code == 0, skipped.output
+        assert len(lines(output)) == 30
+        invalid = lines(tmp_path / "posts.jsonl.invalid.jsonl")
+        assert invalid[-1]["item"]["slug"] == "post-000005"  # type: ignore[index]
