@@ -238,8 +238,9 @@ def export(
                     resume_from=start and start[0],
                     on_invalid_item=invalid.append,
                 )
+            status_of = await published_status(butter, kind, name, preview, locale, filters)
             with open_output(output, start[1] if start else None) as sink:
-                return await write_pages(pager, sink, cursor_file)
+                return await write_pages(pager, sink, cursor_file, status_of)
 
     count = run(go(), verbose=context.obj["verbose"])
     click.echo(f"exported {count} {kind if kind != 'collection' else 'items'}", err=True)
@@ -306,6 +307,18 @@ def export(
     is_flag=True,
     help="Write invalid lines to SOURCE.invalid.jsonl and import the rest.",
 )
+@click.option(
+    "--match-on",
+    default=None,
+    metavar="FIELD",
+    help="Collection items: the field that identifies an item; items already there "
+    "with the same value are not created again.",
+)
+@click.option(
+    "--allow-duplicates",
+    is_flag=True,
+    help="Import items into a collection that has items, without --match-on.",
+)
 @click.pass_context
 def import_(
     context: click.Context,
@@ -324,11 +337,20 @@ def import_(
     failed_path: Path | None,
     dry_run: bool,
     skip_invalid: bool,
+    match_on: str | None,
+    allow_duplicates: bool,
 ) -> None:
     """Bulk-import JSON Lines of pages, posts or collection items."""
     if kind == "collection" and not collection_key:
         fail_usage("import collection needs --collection KEY")
-    defaults = {"page_type": page_type, "collection": collection_key, "status": status}
+    if match_on is not None and kind != "collection":
+        fail_usage("--match-on is for collection imports (pages and posts match on slug)")
+    defaults = {
+        "page_type": page_type,
+        "collection": collection_key,
+        "status": status,
+        "match_on": match_on,
+    }
     invalid_file = source.with_name(source.name + ".invalid.jsonl")
     try:
         needs = validate_file(source, kind, defaults, invalid_file if skip_invalid else None)
@@ -360,6 +382,8 @@ def import_(
         if token:
             # Authors are checked per post: one missing author fails only its own lines.
             await check_target(token, base_url, source, needs, authors=False)
+            if kind == "collection" and match_on is None and not allow_duplicates:
+                await refuse_duplicates(token, base_url, collection_key or "")
         async with make_client(token, write_token, base_url) as butter:
             with progress_bar("importing") as update:
                 writer = butter.bulk(
@@ -393,6 +417,33 @@ def import_(
         context.exit(130)
     if not report.ok:
         context.exit(1)
+
+
+async def published_status(
+    butter: ButterClient,
+    kind: str,
+    name: str | None,
+    preview: bool,
+    locale: str | None,
+    filters: dict[str, str],
+) -> Callable[[Any], str] | None:
+    """How an exported page or item gets its status, which the read API does not show.
+
+    Without --preview only published content is read. With it, what a read without
+    preview also returns is published and the rest is a draft (one more walk).
+    """
+    if kind == "posts" or name is None:
+        return None  # posts carry their status
+    if not preview:
+        return lambda _item: "published"
+    published: set[object] = set()
+    if kind == "pages":
+        async for page in butter.pages.list(name, locale=locale, fields=filters):
+            published.add(page.slug)
+        return lambda page: "published" if page.slug in published else "draft"
+    async for item in butter.collections.list(name, locale=locale, fields=filters):
+        published.add(item.id)
+    return lambda item: "published" if item.id in published else "draft"
 
 
 @attrs.define
@@ -468,6 +519,20 @@ async def check_target(
             missing = sorted(needs.authors - known)
             if missing:
                 fail_usage(f"{source}: the target has no author {', '.join(map(repr, missing))}")
+
+
+async def refuse_duplicates(token: str, base_url: str | None, key: str) -> None:
+    """Refuse (exit 2) to import items without --match-on into a collection with items."""
+    async with make_client(token, None, base_url) as butter:
+        pages = butter.collections.list(key, page_size=1, preview=True).pages()
+        async with contextlib.aclosing(pages):
+            first = await anext(pages)
+    if first.meta.count:
+        fail_usage(
+            f"collection {key!r} already has {first.meta.count} item(s) and items have no "
+            "slug: importing again would duplicate them. Give --match-on FIELD (a field that "
+            "identifies an item, such as a SKU), or --allow-duplicates."
+        )
 
 
 def valid_lines(source: Path, invalid: set[int]) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,12 +50,23 @@ def open_output(output: Path | None, size: int | None) -> Iterator[IO[bytes]]:
 
 
 async def write_pages(
-    pager: AsyncPager[Any], sink: IO[bytes], cursor_file: ExportCursor | None
+    pager: AsyncPager[Any],
+    sink: IO[bytes],
+    cursor_file: ExportCursor | None,
+    status_of: Callable[[Any], str] | None = None,
 ) -> int:
-    """Write each item as a JSON line, saving a resume cursor after every page."""
+    """Write each item as a JSON line, saving a resume cursor after every page.
+
+    `status_of` gives each line its `status` (the read API shows none for pages and
+    collection items).
+    """
     count = 0
     async for page in pager.pages():
-        lines = b"".join(orjson.dumps(converter.unstructure(item)) + b"\n" for item in page.items)
+        rows = [converter.unstructure(item) for item in page.items]
+        if status_of is not None:
+            for item, row in zip(page.items, rows, strict=True):
+                row["status"] = status_of(item)
+        lines = b"".join(orjson.dumps(row) + b"\n" for row in rows)
         sink.write(lines)
         sink.flush()
         count += len(page.items)

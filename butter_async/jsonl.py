@@ -140,7 +140,7 @@ def operation_from_line(
             page_type=_text(line, "page_type", default=defaults.get("page_type")),
             slug=_slug(line),
             title=_text(line, "title", "name"),
-            fields=fields,
+            fields=written_fields(fields),
             status=status,
             locale=locale,
         )
@@ -171,4 +171,26 @@ def operation_from_line(
     if not isinstance(fields, dict) or not fields:
         raise _invalid("fields", f"must be a non-empty object, got {_shown(fields)}")
     ref = line.get("id")
-    return CreateItem(collection, fields, status=status, ref=None if ref is None else str(ref))
+    return CreateItem(
+        collection,
+        fields,
+        status=status,
+        ref=None if ref is None else str(ref),
+        match_on=defaults.get("match_on"),
+    )
+
+
+def written_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Page fields as the Write API takes them: component pickers read as
+    `[{"type": t, "fields": {...}}]` are written as `[{t: {...}}]` (pages-write docs)."""
+    return {key: _picker_as_written(value) for key, value in fields.items()}
+
+
+def _picker_as_written(value: Any) -> Any:
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(entry, dict) and set(entry) == {"type", "fields"} for entry in value)
+    ):
+        return [{entry["type"]: entry["fields"]} for entry in value]
+    return value

@@ -230,13 +230,18 @@ class DeletePost:
 
 @attrs.frozen
 class CreateItem:
-    """Create a collection item; `ref` names it in the journal (default: its content)."""
+    """Create a collection item; `ref` names it in the journal (default: its content).
+
+    `match_on` names the field that identifies an item (see `collections.create_item`):
+    an item with the same value is not created again.
+    """
 
     collection: str
     fields: Mapping[str, Any]
     status: PublishStatus = "draft"
     locale: str | None = None
     ref: str | None = None
+    match_on: str | None = None
     name: ClassVar[str] = "create_item"
 
     @property
@@ -250,6 +255,17 @@ class CreateItem:
         _require(collection=self.collection)
         if not isinstance(self.fields, Mapping) or not self.fields:
             raise InvalidOperationError("fields must be a non-empty object")
+        if self.match_on is not None:
+            flat = (
+                next(iter(self.fields.values()))
+                if self.locale is None
+                and all(isinstance(value, Mapping) for value in self.fields.values())
+                else self.fields
+            )
+            if flat.get(self.match_on) in (None, ""):
+                raise InvalidOperationError(
+                    f"{self.match_on}: is required to match existing items (--match-on)"
+                )
         _check_payload(self.fields, max_bytes)
 
     async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
@@ -259,6 +275,7 @@ class CreateItem:
             self.fields,
             status=self.status,
             locale=self.locale,
+            match_on=self.match_on,
             check_first=check_first,
         )
 

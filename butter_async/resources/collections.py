@@ -121,6 +121,7 @@ class CollectionsResource(Resource):
         *,
         status: PublishStatus = "draft",
         locale: str | None = None,
+        match_on: str | None = None,
         check_first: bool = False,
         verify: bool = False,
         verify_timeout: float = 30.0,
@@ -128,20 +129,34 @@ class CollectionsResource(Resource):
         """Create an item in the collection `key`.
 
         `fields` is one locale's fields (with `locale=`, or without localization) or a
-        mapping of locale to fields. The API does not return the new item's id; an
-        ambiguous failure is resolved by looking the item up by its scalar field values.
+        mapping of locale to fields. Items have no slug: `match_on` names a field that
+        identifies an item (a SKU, say), and an item with the same value is looked for
+        first, so running an import again creates nothing twice (`already_existed`).
+        The API does not return the new item's id; an ambiguous failure is resolved by
+        looking the item up (by `match_on`, else by its scalar field values).
         """
         self._transport.require_write_token()
         require_text(key=key)
         check_status(status)
         if not isinstance(fields, Mapping) or not fields:
             raise ConfigurationError("fields must be a non-empty mapping")
+        probe = self._item_probe(key, fields, locale)
+        if match_on is not None:
+            first_locale, flat = _one_locale(fields, locale)
+            value = flat.get(match_on)
+            if not isinstance(value, str | int | float) or isinstance(value, bool) or value == "":
+                raise ConfigurationError(
+                    f"match_on={match_on!r} needs a non-empty text or number in that field, "
+                    f"got {value!r}"
+                )
+            probe = self._item_probe(key, {match_on: value}, first_locale)
+            check_first = True
         body = {"key": key, "status": status, "fields": [dict(fields)]}
         return await self._create(
             "collection_item",
             key,
             lambda: self._write("POST", ["content"], body, locale=locale),
-            self._item_probe(key, fields, locale),
+            probe,
             check_first=check_first,
             verify=verify,
             verify_timeout=verify_timeout,
@@ -149,8 +164,7 @@ class CollectionsResource(Resource):
 
     def _item_probe(self, key: str, fields: Mapping[str, Any], locale: str | None) -> Probe | None:
         """A read-back check for an item by its scalar field values, if it has any."""
-        if locale is None and fields and all(isinstance(v, Mapping) for v in fields.values()):
-            locale, fields = next(iter(fields.items()))
+        locale, fields = _one_locale(fields, locale)
         scalars = {
             k: v for k, v in fields.items() if isinstance(v, str | int | float | bool) and v != ""
         }
@@ -251,6 +265,16 @@ class CollectionsResource(Resource):
         return await self._delete(
             "collection_item", f"{key}/{item_id}", ["content", key, int(item_id)]
         )
+
+
+def _one_locale(
+    fields: Mapping[str, Any], locale: str | None
+) -> tuple[str | None, Mapping[str, Any]]:
+    """(locale, its fields): the first locale's of locale-keyed fields, else as given."""
+    if locale is None and fields and all(isinstance(v, Mapping) for v in fields.values()):
+        first, flat = next(iter(fields.items()))
+        return str(first), flat
+    return locale, fields
 
 
 def _item_data(payload: dict[str, Any], key: str) -> Any:
