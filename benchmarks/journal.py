@@ -66,6 +66,9 @@ class NoNetworkClient:
     def require_write_token(self) -> None:
         pass
 
+    def reserve_connections(self, wanted: int) -> int:
+        return wanted
+
     def on_rate_limited(self, callback: Callable[[float | None], None]) -> Callable[[], None]:
         return lambda: None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import time
 import weakref
@@ -101,6 +102,7 @@ class BulkReport:
     rate_limited: int = 0
     elapsed: float = 0.0
     stopped_by: str | None = None
+    connection_limit: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -209,6 +211,8 @@ async def _aiterate(
             yield operation
 
 
+logger = logging.getLogger("butter_async")
+
 _CHUNK = 256
 _SETTLED_GROUP = 64
 """Inputs a sync source is read in at once (one journal look-up for all their keys)."""
@@ -238,6 +242,8 @@ class BulkClient(WriteClient, Protocol):
     def account_fingerprint(self) -> str: ...
 
     def require_write_token(self) -> None: ...
+
+    def reserve_connections(self, wanted: int) -> int: ...
 
     @property
     def stats(self) -> ClientStats: ...
@@ -404,6 +410,7 @@ class BulkJob:
     async def results(self) -> AsyncGenerator[BulkResult, None]:
         """Run the job, yielding each result as the consumer receives it."""
         self.client.require_write_token()  # before a single input is taken
+        self.check_connections()
         if self.journal:
             description = JobDescription(
                 target=str(self.client.base_url),
@@ -429,6 +436,20 @@ class BulkJob:
             await self.stop(coordinator)
             unsubscribe()
             self.clean_up()
+
+    def check_connections(self) -> None:
+        """Make the pool follow the concurrency, or say (log and report) that it caps it."""
+        wanted = self.settings.concurrency
+        available = self.client.reserve_connections(wanted)
+        if 0 < available < wanted:
+            self.report.connection_limit = available
+            logger.warning(
+                "bulk concurrency %d is capped at %d by the connection pool (a session "
+                "made earlier or given to the client); pass connector_limit=%d to ButterClient",
+                wanted,
+                available,
+                wanted,
+            )
 
     async def stop(self, coordinator: asyncio.Future[None]) -> None:
         """Cancel the workers and wait until every one has finished, even if cancelled again."""

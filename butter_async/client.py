@@ -138,6 +138,14 @@ class ButterClient:
         """Whether the client (or the client it was derived from) is closed."""
         return self._transport.closed
 
+    def reserve_connections(self, wanted: int) -> int:
+        """Let the connection pool hold `wanted` connections if it still can; its size.
+
+        The pool of a session this client creates grows until the session is made (on
+        the first request); a caller's session keeps its own size. 0 means no limit.
+        """
+        return self._transport.reserve_connections(wanted)
+
     def require_write_token(self) -> None:
         """Raise MissingWriteTokenError unless this client has a write token."""
         self._transport.require_write_token()

@@ -181,6 +181,21 @@ class Transport:
         derived.preview = preview if preview is not None else self.preview
         return derived
 
+    def reserve_connections(self, wanted: int) -> int:
+        """Let the pool hold `wanted` connections if it can still grow; return its size.
+
+        The session this transport creates takes the larger size as long as it has not
+        been made yet; a session made earlier, or given by the caller, keeps its own.
+        0 means no limit.
+        """
+        if self._parent is not None:
+            return self._parent.reserve_connections(wanted)
+        if self._session is None and self._owns_session:
+            self.connector_limit = max(self.connector_limit, wanted)
+            return self.connector_limit
+        connector = self._session.connector if self._session is not None else None
+        return connector.limit if connector is not None else 0
+
     def _get_session(self) -> aiohttp.ClientSession:
         if self._parent is not None:
             return self._parent._get_session()

@@ -325,3 +325,19 @@ async def test_sigkill_mid_job_then_resume_creates_each_object_once(tmp_path: Pa
     _, counts = read_journal(journal)
     assert counts["created"] + counts["already_existed"] == n and counts["started"] == 0
     assert b"'skipped'" in out
+
+
+async def test_the_connection_pool_follows_the_concurrency(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with Emulator(seed=SeedSpec(pages=1)) as emu:
+        async with emu.client(retry=FAST, connector_limit=4) as butter:
+            report = await butter.bulk_run(creates(20), concurrency=16)
+            assert butter._transport._session is not None
+            assert butter._transport._session.connector.limit == 16  # type: ignore[union-attr]
+        assert report.connection_limit is None and report.ok
+        async with emu.client(retry=FAST, connector_limit=4) as butter:
+            await butter.authors.list()  # the session (and its pool of 4) exists now
+            capped = await butter.bulk_run(creates(20, start=100), concurrency=16)
+    assert capped.connection_limit == 4 and capped.ok
+    assert "capped at 4 by the connection pool" in caplog.text

@@ -53,6 +53,9 @@ class FakeClient:
     def require_write_token(self) -> None:
         pass
 
+    def reserve_connections(self, wanted: int) -> int:
+        return wanted
+
     def on_rate_limited(self, callback: Callable[[float | None], None]) -> Callable[[], None]:
         self.listeners.append(callback)
         return lambda: self.listeners.remove(callback)
