@@ -13,7 +13,7 @@ import orjson
 from .arguments import PublishStatus
 from .errors import JsonLinesError
 from .operations import CreateItem, CreatePage, CreatePost, Operation
-from .resources.posts import PostFields
+from .resources.posts import POST_TEXT_KEYS, PostFields
 
 ImportKind = Literal["pages", "posts", "collection"]
 
@@ -34,14 +34,6 @@ def read_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 _SLUG = re.compile(r"[A-Za-z0-9_-]+")
-_TEXT_FIELDS = (
-    "body",
-    "summary",
-    "featured_image",
-    "featured_image_alt",
-    "seo_title",
-    "meta_description",
-)
 
 
 def _invalid(field: str, message: str) -> JsonLinesError:
@@ -145,7 +137,7 @@ def operation_from_line(
             locale=locale,
         )
     if kind == "posts":
-        for field in _TEXT_FIELDS:
+        for field in POST_TEXT_KEYS:
             if line.get(field) is not None and not isinstance(line[field], str):
                 raise _invalid(field, f"must be a string, got {_shown(line[field])}")
         post_fields = PostFields(

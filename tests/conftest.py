@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,6 +18,7 @@ from aioresponses import aioresponses
 from aioresponses import core as aioresponses_core
 
 from butter_async import ButterClient, RetryPolicy
+from butter_async.journal import read_journal
 
 # Every event loop of the suite runs in asyncio debug mode: never-awaited coroutines, calls
 # from the wrong thread and unclosed resources are reported, and turned into failures by
@@ -45,6 +47,15 @@ def recorded(name: str) -> dict[str, Any]:
     """The one recorded exchange in `tests/fixtures/recorded/<name>.json`."""
     exchanges: list[dict[str, Any]] = json.loads((RECORDED / f"{name}.json").read_text())
     return exchanges[0]
+
+
+def finished_in(journal: Path) -> int:
+    """Operations with an outcome in a journal another process may be writing (0 if not yet)."""
+    try:
+        _, counts = read_journal(journal)
+    except sqlite3.Error:
+        return 0
+    return sum(n for state, n in counts.items() if state != "started")
 
 
 def recipe_fields(**overrides: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -31,7 +30,7 @@ from butter_async.operations import (
 )
 from butter_async.testing import Emulator, Fault, SeedSpec
 
-from .conftest import recipe_fields
+from .conftest import finished_in, recipe_fields
 
 FAST = RetryPolicy(max_retries=6, backoff_base=0.0, backoff_max=0.0, retry_after_cap=5)
 
@@ -281,15 +280,6 @@ async def main(url, read, write, journal, n):
 
 asyncio.run(main(*sys.argv[1:]))
 """
-
-
-def finished_in(journal: Path) -> int:
-    """Operations with an outcome in a journal another process is writing (0 if not yet)."""
-    try:
-        _, counts = read_journal(journal)
-    except sqlite3.Error:
-        return 0
-    return sum(n for state, n in counts.items() if state != "started")
 
 
 async def test_sigkill_mid_job_then_resume_creates_each_object_once(tmp_path: Path) -> None:

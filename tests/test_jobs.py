@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from butter_async.journal import read_journal
 from butter_async.operations import CreateItem, CreatePage, CreatePost
 from butter_async.testing import Emulator, SeedSpec
 
-from .conftest import recipe_fields
+from .conftest import finished_in, recipe_fields
 
 FAST = RetryPolicy(max_retries=1, backoff_base=0.0, backoff_max=0.0, retry_after_cap=5)
 
@@ -142,14 +141,6 @@ async def test_an_unknown_page_type_or_collection_is_reported_once() -> None:
 
 
 # -- an honest Ctrl-C -----------------------------------------------------------------------
-
-
-def finished_in(journal: Path) -> int:
-    try:
-        _, counts = read_journal(journal)
-    except sqlite3.Error:
-        return 0
-    return sum(n for state, n in counts.items() if state != "started")
 
 
 async def test_sigint_prints_a_true_summary_and_the_resume_command(tmp_path: Path) -> None:

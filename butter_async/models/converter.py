@@ -158,18 +158,24 @@ def _is_collection_item(cls: Any) -> bool:
     return cls is CollectionItem or get_origin(cls) is CollectionItem
 
 
-def _collection_item_hook(cls: Any) -> Callable[[Any, Any], CollectionItem[Any]]:
+def _item_parts(value: Any) -> tuple[int, dict[str, Any]]:
+    """A collection item's id and its fields (everything but `meta`)."""
+    if not isinstance(value, dict) or not isinstance(value.get("meta"), dict):
+        raise ValueError("a collection item needs a 'meta' object with its 'id'")
+    return int(value["meta"]["id"]), {key: item for key, item in value.items() if key != "meta"}
+
+
+def _fields_type(cls: Any) -> Any:
     args = get_args(cls)
-    fields_type: Any = args[0] if args else dict[str, Any]
+    return args[0] if args else dict[str, Any]
+
+
+def _collection_item_hook(cls: Any) -> Callable[[Any, Any], CollectionItem[Any]]:
+    fields_type = _fields_type(cls)
 
     def structure(value: Any, _: Any) -> CollectionItem[Any]:
-        if not isinstance(value, dict) or not isinstance(value.get("meta"), dict):
-            raise ValueError("a collection item needs a 'meta' object with its 'id'")
-        fields = {key: item for key, item in value.items() if key != "meta"}
-        return CollectionItem(
-            id=int(value["meta"]["id"]),
-            fields=converter.structure(fields, fields_type),
-        )
+        item_id, fields = _item_parts(value)
+        return CollectionItem(id=item_id, fields=converter.structure(fields, fields_type))
 
     return structure
 
@@ -185,19 +191,16 @@ _diagnostic.register_structure_hook_func(lambda cls: cls is object, lambda value
 
 
 def _diagnostic_item_hook(cls: Any) -> Callable[[Any, Any], CollectionItem[Any]]:
-    args = get_args(cls)
-    fields_type: Any = args[0] if args else dict[str, Any]
+    fields_type = _fields_type(cls)
 
     def structure(value: Any, _: Any) -> CollectionItem[Any]:
-        if not isinstance(value, dict) or not isinstance(value.get("meta"), dict):
-            raise ValueError("a collection item needs a 'meta' object with its 'id'")
-        fields = {key: item for key, item in value.items() if key != "meta"}
+        item_id, fields = _item_parts(value)
         try:
             structured = _diagnostic.structure(fields, fields_type)
         except Exception as error:
             # Name the path under `fields`, where the user's own schema lives.
             raise ValueError("; ".join(_paths(error, "fields"))) from None
-        return CollectionItem(id=int(value["meta"]["id"]), fields=structured)
+        return CollectionItem(id=item_id, fields=structured)
 
     return structure
 

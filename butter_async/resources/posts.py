@@ -48,7 +48,8 @@ class PostChanges(PostFields, total=False):
 #: What a create may carry besides the slug, and what an update may change.
 POST_CREATE_KEYS = frozenset(PostFields.__optional_keys__) | {"title"}
 POST_CHANGE_KEYS = frozenset(PostChanges.__optional_keys__)
-_TEXT_KEYS = (
+#: The post fields that are plain text.
+POST_TEXT_KEYS = (
     "body",
     "summary",
     "featured_image",
@@ -231,7 +232,7 @@ def post_body(
     author_slug, author_email = given.pop("author_slug", None), given.pop("author_email", None)
     if author_slug and author_email:
         raise error("give the author by slug or by email, not both")
-    for key in _TEXT_KEYS:
+    for key in POST_TEXT_KEYS:
         if key in given and not isinstance(given[key], str):
             raise error(f"{key} must be a string, got {type(given[key]).__name__}")
     if "title" in given:
