@@ -7,7 +7,7 @@ import copy
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Literal
 
 import aiohttp
@@ -115,6 +115,7 @@ class Transport:
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._closing = asyncio.Event()
         self.timeout = timeout
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self.retry = retry or RetryPolicy()
@@ -228,6 +229,7 @@ class Transport:
         if self._parent is not None:
             return  # a derived transport borrows its parent's session
         self._closed = True
+        self._closing.set()
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
@@ -288,7 +290,10 @@ class Transport:
                     "the ButterClient was closed while this request was retrying"
                 )
             try:
-                return await self._send(session, method, url, query, body, auth, timeout, attempt)
+                sending = self._send(session, method, url, query, body, auth, timeout, attempt)
+                if self._parent is None and self._owns_session:
+                    return await sending  # closing our own session ends what is in flight
+                return await self._unless_closed(sending)
             except APIError as error:
                 if isinstance(error, RateLimitError):
                     for listener in self.rate_limit_listeners:
@@ -308,6 +313,26 @@ class Transport:
                 "retrying %s %s in %.2fs (attempt %d)", method, redact_url(url), delay, attempt + 1
             )
             await asyncio.sleep(delay)
+
+    async def _unless_closed(self, sending: Coroutine[Any, Any, Any]) -> Any:
+        """Run a request on a session we do not own, ending it if the client is closed.
+
+        The caller's session stays open, so closing the client cannot end its requests;
+        this race does, within the same second.
+        """
+        closing = (self._parent or self)._closing
+        send = asyncio.ensure_future(sending)
+        watch = asyncio.ensure_future(closing.wait())
+        try:
+            await asyncio.wait({send, watch}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watch.cancel()
+            if not send.done():
+                send.cancel()
+                await asyncio.gather(send, watch, return_exceptions=True)
+        if send.done() and not send.cancelled():
+            return send.result()
+        raise ClientClosedError("the ButterClient was closed during this request")
 
     def _delay_for(self, error: APIError, attempt: int) -> float:
         retry_after = error.retry_after if isinstance(error, RateLimitError) else None

@@ -11,6 +11,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import quote, quote_plus
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp import web
@@ -405,3 +406,29 @@ async def test_cancelling_a_bulk_job_twice_still_waits_for_its_workers(
         with pytest.raises(asyncio.CancelledError):
             await job
         assert tasks_now() <= before
+
+
+async def test_close_wins_on_a_session_the_caller_owns(
+    serve: Callable[[Handler], Awaitable[str]],
+) -> None:
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(10)
+        return web.json_response({"status": "pending"}, status=202)
+
+    url = await serve(slow)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=4)) as session:
+        butter = ButterClient(READ, WRITE, base_url=url, session=session, retry=FAST)
+        reads = [asyncio.ensure_future(butter.authors.list()) for _ in range(20)]
+        job = asyncio.ensure_future(
+            butter.bulk_run((CreatePost(f"p-{i}", "P") for i in range(50)), concurrency=8)
+        )
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        await butter.close()
+        outcomes = await asyncio.gather(*reads, return_exceptions=True)
+        report = await asyncio.wait_for(job, 5)
+        assert time.monotonic() - started < 1.0
+        assert all(isinstance(outcome, ClientClosedError) for outcome in outcomes)
+        assert report.counts["interrupted"] + report.counts["not_attempted"] == 50
+        assert report.connection_limit == 4  # the caller's pool capped concurrency 8
+        assert not session.closed  # the caller's session is the caller's to close
