@@ -19,7 +19,7 @@ import orjson
 from .bulk import BulkReport
 from .client import ButterClient
 from .errors import ButterError, JsonLinesError, NotFoundError
-from .export import ExportCursor, open_output, write_pages
+from .export import ExportCursor, open_output, write_locales, write_pages
 from .jsonl import ImportKind, operation_from_line, read_json_lines
 from .operations import CreateItem, CreatePage, CreatePost, Operation
 from .pagination import AsyncPager, InvalidItem
@@ -167,6 +167,13 @@ def parse_filters(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--preview", is_flag=True, help="Include drafts.")
 @click.option("--locale", default=None, help="Locale of pages or items.")
 @click.option(
+    "--locales",
+    default=None,
+    metavar="LIST",
+    help="Every locale of pages or items (e.g. en,fr): one line each, fields keyed by "
+    "locale, as import takes them back.",
+)
+@click.option(
     "--fields",
     "field_filters",
     multiple=True,
@@ -190,6 +197,7 @@ def export(
     output: Path | None,
     preview: bool,
     locale: str | None,
+    locales: str | None,
     field_filters: tuple[str, ...],
     resume: bool,
     skip_invalid: bool,
@@ -202,8 +210,11 @@ def export(
     if resume and output is None:
         fail_usage("--resume needs --output")
     filters = parse_filters(field_filters)
-    if kind == "posts" and (filters or locale):
+    if kind == "posts" and (filters or locale or locales):
         fail_usage("posts take neither --fields nor --locale")
+    every_locale = [code.strip() for code in (locales or "").split(",") if code.strip()]
+    if every_locale and (locale or resume):
+        fail_usage("--locales goes with neither --locale nor --resume")
 
     invalid: list[InvalidItem] = []
 
@@ -211,6 +222,27 @@ def export(
         cursor_file = ExportCursor(output) if output else None
         start = cursor_file.load() if resume and cursor_file else None
         async with make_client(token, write_token, base_url) as butter:
+            if every_locale:
+                assert name is not None
+                status_of = await published_status(
+                    butter, kind, name, preview, every_locale[0], filters
+                )
+                pagers: list[tuple[str, AsyncPager[Any]]] = [
+                    (
+                        code,
+                        (butter.pages.list if kind == "pages" else butter.collections.list)(
+                            name,
+                            preview=preview,
+                            locale=code,
+                            fields=filters,
+                            on_invalid_item=invalid.append,
+                        ),
+                    )
+                    for code in every_locale
+                ]
+                identity = (lambda page: page.slug) if kind == "pages" else (lambda item: item.id)
+                with open_output(output, None) as sink:
+                    return await write_locales(pagers, sink, identity, status_of)
             pager: AsyncPager[Any]
             if kind == "posts":
                 pager = butter.posts.list(

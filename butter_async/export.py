@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
+from .errors import ResponseValidationError
 from .models.converter import converter
 from .pagination import AsyncPager, Cursor
 
@@ -75,3 +76,50 @@ async def write_pages(
     if cursor_file is not None:
         cursor_file.clear()
     return count
+
+
+async def write_locales(
+    pagers: list[tuple[str, AsyncPager[Any]]],
+    sink: IO[bytes],
+    identity: Callable[[Any], object],
+    status_of: Callable[[Any], str] | None = None,
+) -> int:
+    """Write each item once with its fields keyed by locale, walking every locale in step.
+
+    The read API answers one locale per request; lines written this way import back into
+    every locale at once (the Write API takes locale-keyed `fields`).
+    """
+    count = 0
+    async with contextlib.AsyncExitStack() as stack:
+        walks = [
+            (locale, await stack.enter_async_context(contextlib.aclosing(_items(pager))))
+            for locale, pager in pagers
+        ]
+        while True:
+            items = [(locale, await anext(walk, None)) for locale, walk in walks]
+            present = [item for _, item in items if item is not None]
+            if not present:
+                return count
+            first = items[0][1]
+            if (
+                first is None
+                or len(present) != len(items)
+                or any(identity(item) != identity(first) for item in present)
+            ):
+                raise ResponseValidationError(
+                    f"the locales {', '.join(locale for locale, _ in items)} list other items "
+                    f"at item {count + 1}: they cannot be written as one line"
+                )
+            row = converter.unstructure(first)
+            row["fields"] = {
+                locale: converter.unstructure(item)["fields"] for locale, item in items
+            }
+            if status_of is not None:
+                row["status"] = status_of(first)
+            sink.write(orjson.dumps(row) + b"\n")
+            count += 1
+
+
+async def _items(pager: AsyncPager[Any]) -> AsyncGenerator[Any, None]:
+    async for item in pager:
+        yield item

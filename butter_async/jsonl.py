@@ -174,8 +174,14 @@ def operation_from_line(
 
 def written_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Page fields as the Write API takes them: component pickers read as
-    `[{"type": t, "fields": {...}}]` are written as `[{t: {...}}]` (pages-write docs)."""
-    return {key: _picker_as_written(value) for key, value in fields.items()}
+    `[{"type": t, "fields": {...}}]` are written as `[{t: {...}}]` (pages-write docs),
+    in one locale's fields or in each locale's of locale-keyed fields."""
+    return {
+        key: {name: _picker_as_written(inner) for name, inner in value.items()}
+        if isinstance(value, dict)
+        else _picker_as_written(value)
+        for key, value in fields.items()
+    }
 
 
 def _picker_as_written(value: Any) -> Any:
