@@ -195,3 +195,17 @@ def test_pickers_are_imported_in_the_write_apis_shape() -> None:
         "en": {"sections": written},
         "fr": {"sections": []},
     }
+
+
+def test_the_cli_refuses_a_journal_from_another_account(tmp_path: Path) -> None:
+    source = tmp_path / "posts.jsonl"
+    source.write_bytes(b'{"slug": "j-1", "title": "J"}\n{"slug": "j-2", "title": "J"}\n')
+    with emulator_in_thread() as staging, emulator_in_thread() as production:
+        assert cli(staging, "import", "posts", str(source)).exit_code == 0
+        refused = cli(production, "import", "posts", str(source))
+        assert refused.exit_code == 1
+        assert staging.url in refused.output and production.url in refused.output
+        assert "--force-journal" in refused.output
+        assert [r for r in production.requests if r.method != "GET"] == []
+        forced = cli(production, "import", "posts", str(source), "--force-journal")
+        assert forced.exit_code == 0 and "skipped 2" in forced.output  # adopts the journal
