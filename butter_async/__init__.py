@@ -60,6 +60,16 @@ from .retries import RetryPolicy
 from .transport import ClientStats
 from .writes import WriteResult
 
+
+def __getattr__(name: str) -> object:
+    """`butter_async.testing` on first use: the emulator (aiohttp.web) is not loaded before."""
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module(".testing", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # A library logs to "butter_async" and leaves output to the application.
 logging.getLogger("butter_async").addHandler(logging.NullHandler())
 

@@ -47,7 +47,7 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> None
     assert not any(name.startswith(("tests/", "benchmarks/")) for name in names)
     metadata = next(n for n in names if n.endswith("entry_points.txt"))
     entry_points = zipfile.ZipFile(wheel).read(metadata).decode()
-    assert "butter-async = butter_async.cli:main" in entry_points
+    assert "butter-async = butter_async.__main__:main" in entry_points
     assert "butter_async = butter_async.testing.pytest_plugin" in entry_points
 
     target = tmp_path / "installed"
