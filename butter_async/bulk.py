@@ -34,6 +34,7 @@ from .operations import DEFAULT_MAX_PAYLOAD_BYTES, Operation, WriteClient
 from .retries import RetryPolicy
 from .transport import ClientStats
 
+logger = logging.getLogger("butter_async")
 BulkOutcome = Literal[
     "created",
     "updated",
@@ -200,22 +201,10 @@ class AdaptiveConcurrency:
 _STOP_CHECK_INTERVAL = 0.25
 
 
-async def _aiterate(
-    operations: Iterable[Operation] | AsyncIterable[Operation],
-) -> AsyncGenerator[Operation, None]:
-    if isinstance(operations, AsyncIterable):
-        async for operation in operations:
-            yield operation
-    else:
-        for operation in operations:
-            yield operation
-
-
-logger = logging.getLogger("butter_async")
-
 _CHUNK = 256
-_SETTLED_GROUP = 64
 """Inputs a sync source is read in at once (one journal look-up for all their keys)."""
+_SETTLED_GROUP = 64
+"""Results that need no request, handed to the consumer together (one queue trip)."""
 
 RATE_LIMITED_ROUNDS = 3
 """Rounds through the concurrency gate for an item whose every retry met a 429."""
@@ -386,7 +375,6 @@ class BulkJob:
         self.gate = AdaptiveConcurrency(settings.concurrency, adaptive=settings.adaptive)
         self.journal = Journal(settings.journal) if settings.journal is not None else None
         self.recheck: set[int] = set()
-        self.stopped_by: ButterError | None = None
         self.missing_schemas: dict[tuple[str, str], str] = {}
         self.limiter = AsyncLimiter(settings.rate_limit, 1) if settings.rate_limit else None
         self.work: asyncio.Queue[int | None] = asyncio.Queue(settings.concurrency * 2)
@@ -397,8 +385,8 @@ class BulkJob:
         self.taken: dict[int, Operation] = {}
         self.computed: dict[int, BulkResult] = {}
         self.executing: set[int] = set()
+        self.async_source = operations if isinstance(operations, AsyncIterable) else None
         self.sync_source = None if isinstance(operations, AsyncIterable) else iter(operations)
-        self.source = _aiterate(self.sync_source if self.sync_source is not None else operations)
         self.count = 0
         self.failures = 0
         self.started = time.monotonic()
@@ -484,7 +472,9 @@ class BulkJob:
     def halted(self) -> bool:
         """Whether nothing more may be sent: the client closed, auth failed, 429s won."""
         return (
-            self.client.closed or self.rate_limit_error is not None or self.stopped_by is not None
+            self.client.closed
+            or self.rate_limit_error is not None
+            or self.report.stopped_by is not None
         )
 
     async def produce(self) -> None:
@@ -493,12 +483,13 @@ class BulkJob:
         A sync source is read in chunks, so a resumed job looks up a chunk's keys in the
         journal at once.
         """
-        if self.sync_source is not None:
+        if self.async_source is not None:
+            async for operation in self.async_source:
+                await self.take([operation])
+        else:
+            assert self.sync_source is not None
             while chunk := list(itertools.islice(self.sync_source, _CHUNK)):
                 await self.take(chunk)
-        else:
-            async for operation in self.source:
-                await self.take([operation])
         for _ in range(self.settings.concurrency):
             await self.work.put(None)
 
@@ -578,7 +569,6 @@ class BulkJob:
             for index, operation in enumerate(self.sync_source, start=self.count):
                 unsent = _result(index, operation, "not_attempted", detail="job cancelled")
                 self.report.add(unsent)
-                self.count = index + 1
         self.report.retries += self.client.stats.retries - self.retries_before
         self.report.elapsed = time.monotonic() - self.started
         if self.journal:
@@ -640,8 +630,7 @@ class BulkJob:
                 return _result(index, operation, "interrupted", detail=str(error), error=error)
             except (AuthenticationError, PermissionDeniedError) as error:
                 # Every other write would be refused the same way: stop the job.
-                if self.stopped_by is None:
-                    self.stopped_by = error
+                if self.report.stopped_by is None:
                     self.report.stopped_by = f"{error.status}: {error.detail}"
                 return _failed(index, operation, error)
             except BadRequestError as error:
@@ -668,7 +657,7 @@ class BulkJob:
         """The result of an input the job will not send: closed, refused, or 429s won."""
         if self.client.closed:
             return _result(index, operation, "not_attempted", detail="client closed")
-        if self.stopped_by is not None:
+        if self.report.stopped_by is not None:
             detail = f"job stopped: {self.report.stopped_by}"
             return _result(index, operation, "not_attempted", detail=detail)
         error = self.rate_limit_error
