@@ -291,7 +291,7 @@ class Transport:
                 )
             try:
                 sending = self._send(session, method, url, query, body, auth, timeout, attempt)
-                if self._parent is None and self._owns_session:
+                if (self._parent or self)._owns_session:
                     return await sending  # closing our own session ends what is in flight
                 return await self._unless_closed(sending)
             except APIError as error:
