@@ -24,6 +24,7 @@ from .jsonl import ImportKind, operation_from_line, read_json_lines
 from .operations import CreateItem, CreatePage, CreatePost, Operation
 from .pagination import AsyncPager, InvalidItem
 from .progress import progress_bar
+from .transport import DEFAULT_CONNECTOR_LIMIT
 
 T = TypeVar("T")
 ENV_READ = "BUTTER_READ_TOKEN"
@@ -392,10 +393,12 @@ def import_(
         click.echo(f"{len(needs.invalid)} invalid line(s) written to {invalid_file}", err=True)
     if dry_run:
         if token:
-            run(
-                check_target(token, base_url, source, needs, authors=True),
-                verbose=context.obj["verbose"],
-            )
+
+            async def check() -> None:
+                async with make_client(token, None, base_url) as butter:
+                    await check_target(butter, source, needs, authors=True)
+
+            run(check(), verbose=context.obj["verbose"])
             click.echo(
                 f"{source}: every line is valid, and the target has what they need", err=True
             )
@@ -411,12 +414,13 @@ def import_(
     interrupted: list[str] = []
 
     async def go() -> BulkReport:
-        if token:
+        # The checks below make the session, so its pool is sized for the job up front.
+        pool = max(DEFAULT_CONNECTOR_LIMIT, concurrency)
+        async with make_client(token, write_token, base_url, connector_limit=pool) as butter:
             # Authors are checked per post: one missing author fails only its own lines.
-            await check_target(token, base_url, source, needs, authors=False)
+            await check_target(butter, source, needs, authors=False)
             if kind == "collection" and match_on is None and not allow_duplicates:
-                await refuse_duplicates(token, base_url, collection_key or "")
-        async with make_client(token, write_token, base_url) as butter:
+                await refuse_duplicates(butter, collection_key or "")
             with progress_bar("importing") as update:
                 writer = butter.bulk(
                     concurrency=concurrency,
@@ -427,7 +431,7 @@ def import_(
                     progress=update,
                 )
                 ops = operations(source, kind, defaults, needs.invalid)
-                job = asyncio.ensure_future(writer.run(ops))
+                job = asyncio.ensure_future(writer.run(ops, keep_results=False))
                 with stopped_by_signals(job, interrupted):
                     try:
                         report = await job
@@ -529,36 +533,34 @@ def validate_file(
 
 
 async def check_target(
-    token: str, base_url: str | None, source: Path, needs: ImportNeeds, *, authors: bool
+    butter: ButterClient, source: Path, needs: ImportNeeds, *, authors: bool
 ) -> None:
     """Refuse (exit 2) a file naming page types or collections (and with `authors`,
     authors) that the target lacks."""
-    async with make_client(token, None, base_url) as butter:
-        for name in sorted(needs.page_types):
-            try:
-                await butter.pages.list(name, page_size=1, preview=True).first()
-            except NotFoundError:
-                fail_usage(f"{source}: the target has no page type {name!r}")
-        for key in sorted(needs.collections):
-            try:
-                await butter.collections.list(key, page_size=1, preview=True).first()
-            except NotFoundError:
-                fail_usage(f"{source}: the target has no collection {key!r}")
-        if authors and needs.authors:
-            known: set[str] = set()
-            for author in await butter.authors.list():
-                known.update(filter(None, (author.slug, author.email)))
-            missing = sorted(needs.authors - known)
-            if missing:
-                fail_usage(f"{source}: the target has no author {', '.join(map(repr, missing))}")
+    for name in sorted(needs.page_types):
+        try:
+            await butter.pages.list(name, page_size=1, preview=True).first()
+        except NotFoundError:
+            fail_usage(f"{source}: the target has no page type {name!r}")
+    for key in sorted(needs.collections):
+        try:
+            await butter.collections.list(key, page_size=1, preview=True).first()
+        except NotFoundError:
+            fail_usage(f"{source}: the target has no collection {key!r}")
+    if authors and needs.authors:
+        known: set[str] = set()
+        for author in await butter.authors.list():
+            known.update(filter(None, (author.slug, author.email)))
+        missing = sorted(needs.authors - known)
+        if missing:
+            fail_usage(f"{source}: the target has no author {', '.join(map(repr, missing))}")
 
 
-async def refuse_duplicates(token: str, base_url: str | None, key: str) -> None:
+async def refuse_duplicates(butter: ButterClient, key: str) -> None:
     """Refuse (exit 2) to import items without --match-on into a collection with items."""
-    async with make_client(token, None, base_url) as butter:
-        pages = butter.collections.list(key, page_size=1, preview=True).pages()
-        async with contextlib.aclosing(pages):
-            first = await anext(pages)
+    pages = butter.collections.list(key, page_size=1, preview=True).pages()
+    async with contextlib.aclosing(pages):
+        first = await anext(pages)
     if first.meta.count:
         fail_usage(
             f"collection {key!r} already has {first.meta.count} item(s) and items have no "

@@ -27,7 +27,13 @@ from .resources import (
     TagsResource,
 )
 from .retries import RetryPolicy
-from .transport import DEFAULT_MAX_BODY_SIZE, ClientStats, ReadAuth, Transport
+from .transport import (
+    DEFAULT_CONNECTOR_LIMIT,
+    DEFAULT_MAX_BODY_SIZE,
+    ClientStats,
+    ReadAuth,
+    Transport,
+)
 
 
 class ButterClient:
@@ -51,7 +57,7 @@ class ButterClient:
         timeout: float = 30.0,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
-        connector_limit: int = 100,
+        connector_limit: int = DEFAULT_CONNECTOR_LIMIT,
         prefetch: int = DEFAULT_PREFETCH,
         preview: bool = False,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,

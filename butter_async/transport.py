@@ -43,6 +43,7 @@ Params = Mapping[str, QueryValue | None]
 USER_AGENT = f"butter-async/{__version__} (Python-async; aiohttp/{aiohttp.__version__})"
 CLIENT_HEADER = f"Python-async/{__version__}"
 DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
+DEFAULT_CONNECTOR_LIMIT = 100
 _RETRYABLE_READ_STATUSES = frozenset({429, 502, 503, 504})
 # A write refused with 429 or 503 was not applied; any other failure might have been.
 _RETRYABLE_WRITE_STATUSES = frozenset({429, 503})
@@ -93,7 +94,7 @@ class Transport:
         session: aiohttp.ClientSession | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        connector_limit: int = 100,
+        connector_limit: int = DEFAULT_CONNECTOR_LIMIT,
         preview: bool = False,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
