@@ -6,7 +6,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 import orjson
@@ -14,15 +14,7 @@ import orjson
 FieldKind = Literal[
     "text", "number", "media", "reference", "repeater", "component", "component_picker"
 ]
-FIELD_KINDS: tuple[FieldKind, ...] = (
-    "text",
-    "number",
-    "media",
-    "reference",
-    "repeater",
-    "component",
-    "component_picker",
-)
+FIELD_KINDS: tuple[FieldKind, ...] = get_args(FieldKind)
 JSON = dict[str, Any]
 #: A schema as users declare it: field keys (all text) or field key -> kind.
 SchemaFields = Iterable[str] | Mapping[str, FieldKind]
@@ -30,8 +22,8 @@ SchemaFields = Iterable[str] | Mapping[str, FieldKind]
 NOT_FOUND: JSON = {"detail": "Not found."}
 PAGE_NOT_FOUND: JSON = {"detail": "Page not found."}
 MIN_LEVELS, MAX_LEVELS = 1, 5
-#: Write API statuses; "scheduled" exists in the dashboard but the Write API refuses it.
-SCHEDULING_KEYS = ("scheduled", "scheduled_date", "publish_at")
+#: Post body keys that would schedule: refused on create, ignored on update (the docs).
+SCHEDULING_KEYS = ("scheduled",)
 
 
 class StoreError(Exception):
