@@ -122,26 +122,47 @@ def comparable(path: Path, *dropped: str) -> list[dict[str, object]]:
     )
 
 
+ROUND_TRIPS = (
+    ("pages", "recipe", ()),
+    ("collection", "products", ("--collection", "products", "--match-on", "sku")),
+)
+
+
+def round_trip(
+    source: Emulator, target: Emulator, tmp_path: Path, *options: str
+) -> dict[str, tuple[Path, Path]]:
+    """Export pages and items from `source`, import them into `target`, export again.
+
+    Asserts the second export equals the first but for what the server stamps; returns
+    each kind's (first, second) export.
+    """
+    target.define_page_type("recipe", source.store.page_types["recipe"].fields)
+    target.define_collection("products", source.store.collections["products"].fields)
+    exports = {}
+    for kind, name, extra in ROUND_TRIPS:
+        first, second = tmp_path / f"{kind}-1.jsonl", tmp_path / f"{kind}-2.jsonl"
+        export = ["export", kind, name, "--preview", *options]
+        assert cli(source, *export, "-o", str(first)).exit_code == 0
+        result = cli(target, "import", kind, str(first), *extra)
+        assert result.exit_code == 0, result.output
+        assert cli(target, *export, "-o", str(second)).exit_code == 0
+        dropped = ("published", "updated") if kind == "pages" else ("id",)
+        assert comparable(second, *dropped) == comparable(first, *dropped)
+        exports[kind] = (first, second)
+    return exports
+
+
 def test_pages_and_items_round_trip_with_status(tmp_path: Path) -> None:
     seed = SeedSpec(pages=12, drafts_every=3, collection_items=9)
     with emulator_in_thread(seed=seed) as source, emulator_in_thread() as target:
         for record in list(source.store.items["products"].values())[::4]:
             record.status = "draft"
         source.store.changed()
-        target.define_page_type("recipe", source.store.page_types["recipe"].fields)
-        target.define_collection("products", source.store.collections["products"].fields)
-        for kind, name, extra in (
-            ("pages", "recipe", ()),
-            ("collection", "products", ("--collection", "products", "--match-on", "sku")),
-        ):
-            first, second = tmp_path / f"{kind}-1.jsonl", tmp_path / f"{kind}-2.jsonl"
-            assert cli(source, "export", kind, name, "--preview", "-o", str(first)).exit_code == 0
-            result = cli(target, "import", kind, str(first), *extra)
-            assert result.exit_code == 0, result.output
-            assert cli(target, "export", kind, name, "--preview", "-o", str(second)).exit_code == 0
-            dropped = ("published", "updated") if kind == "pages" else ("id",)
-            assert comparable(second, *dropped) == comparable(first, *dropped)
+        exports = round_trip(source, target, tmp_path)
+        for _, second in exports.values():
             assert {row["status"] for row in lines(second)} == {"draft", "published"}
+        first, _ = exports["collection"]
+        extra = ROUND_TRIPS[1][2]
         again = cli(target, "import", "collection", str(first), *extra)
         assert again.exit_code == 0 and "skipped 9" in again.output  # the journal knows
         fresh = tmp_path / "another.journal"
@@ -164,21 +185,9 @@ def test_every_locale_round_trips(tmp_path: Path) -> None:
         first_item = next(iter(source.store.items["products"].values()))
         first_item.fields["fr"] = {**first_item.fields["fr"], "name": "Produit 0"}
         source.store.changed()
-        target.define_page_type("recipe", source.store.page_types["recipe"].fields)
-        target.define_collection("products", source.store.collections["products"].fields)
-        for kind, name, extra in (
-            ("pages", "recipe", ()),
-            ("collection", "products", ("--collection", "products", "--match-on", "sku")),
-        ):
-            first, second = tmp_path / f"{kind}-1.jsonl", tmp_path / f"{kind}-2.jsonl"
-            export = ["export", kind, name, "--preview", "--locales", "en,fr"]
-            assert cli(source, *export, "-o", str(first)).exit_code == 0
+        exports = round_trip(source, target, tmp_path, "--locales", "en,fr")
+        for first, _ in exports.values():
             assert set(lines(first)[0]["fields"]) == {"en", "fr"}  # type: ignore[arg-type]
-            result = cli(target, "import", kind, str(first), *extra)
-            assert result.exit_code == 0, result.output
-            assert cli(target, *export, "-o", str(second)).exit_code == 0
-            dropped = ("published", "updated") if kind == "pages" else ("id",)
-            assert comparable(second, *dropped) == comparable(first, *dropped)
         assert target.store.page("recipe-000001").fields["fr"]["headline"] == "Recette 1"
         names = {i.fields["fr"]["name"] for i in target.store.items["products"].values()}
         assert "Produit 0" in names
