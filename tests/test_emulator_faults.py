@@ -17,7 +17,8 @@ from butter_async import (
     ServerError,
     TransportError,
 )
-from butter_async.testing import Emulator, Fault, SeedSpec
+from butter_async.testing import Emulator, Fault, SeedSpec, SlidingWindow, jittered
+from butter_async.testing.command import parse_args
 from butter_async.transport import CLIENT_HEADER
 
 FAST = RetryPolicy(max_retries=3, backoff_base=0.0, backoff_max=0.0, retry_after_cap=5)
@@ -183,3 +184,38 @@ async def test_request_log_and_counters(emu: Emulator, butter: ButterClient) -> 
     assert emu.state.status_counts[200] == 3
     assert all(record.client_header == CLIENT_HEADER for record in emu.requests)
     assert all(emu.read_token in record.query for record in emu.requests)
+
+
+def test_sliding_window_accepts_its_rate_in_any_second_and_no_more() -> None:
+    now = [0.0]
+    window = SlidingWindow(3, clock=lambda: now[0])
+    assert [window.take() for _ in range(4)] == [0.0, 0.0, 0.0, 1.0]
+    now[0] = 0.999
+    assert window.take() == 1.0  # the first three are still inside the window
+    now[0] = 1.0
+    assert [window.take() for _ in range(4)] == [0.0, 0.0, 0.0, 1.0]
+
+
+async def test_sliding_window_answers_429_with_retry_after_1() -> None:
+    async with Emulator(rate_limit=2, rate_limit_kind="window") as emu:
+        async with emu.client(retry=RetryPolicy(max_retries=0)) as butter:
+            await butter.authors.list()
+            await butter.authors.list()
+            with pytest.raises(RateLimitError) as caught:
+                await butter.authors.list()
+    assert caught.value.retry_after == 1
+
+
+def test_jittered_latency_spreads_around_its_centre_and_is_seeded() -> None:
+    draw = jittered(0.05, 0.04, seed=3)
+    assert callable(draw)
+    values = [draw() for _ in range(1000)]
+    assert 0.01 <= min(values) < 0.02 and 0.08 < max(values) <= 0.09
+    again = jittered(0.05, 0.04, seed=3)
+    assert callable(again) and [again() for _ in range(5)] == values[:5]
+    assert jittered(0.05, 0) == 0.05
+
+
+def test_command_line_takes_jitter_and_the_window_kind() -> None:
+    args = parse_args(["--latency", "0.05", "--jitter", "0.04", "--rate-limit-kind", "window"])
+    assert (args.jitter, args.rate_limit_kind) == (0.04, "window")

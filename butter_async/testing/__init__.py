@@ -1,7 +1,7 @@
 """A local emulator of the ButterCMS API for tests, demos and benchmarks."""
 
 from .emulator import DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, Emulator, emulator_in_thread
-from .faults import Fault, FaultPlan, TokenBucket
+from .faults import Fault, FaultPlan, SlidingWindow, TokenBucket, jittered
 from .seed import SeedSpec, seeded_store
 from .state import RequestRecord
 from .store import CollectionSchema, ContentStore, FieldKind, PageType
@@ -20,8 +20,10 @@ __all__ = [
     "PageType",
     "RequestRecord",
     "SeedSpec",
+    "SlidingWindow",
     "TokenBucket",
     "WebhookTarget",
     "emulator_in_thread",
+    "jittered",
     "seeded_store",
 ]

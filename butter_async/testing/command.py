@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 
 from .emulator import DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, Emulator
-from .faults import Fault
+from .faults import Fault, jittered
 from .seed import SeedSpec
 from .webhook_sender import WebhookTarget
 
@@ -28,6 +28,12 @@ def parse_args(
     parser.add_argument("--items", type=int, default=100, help="generated 'products' items")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each read")
     parser.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        help="seconds of uniform spread around --latency and --write-latency (seeded)",
+    )
+    parser.add_argument(
         "--write-latency",
         type=float,
         default=None,
@@ -39,6 +45,13 @@ def parse_args(
         default=None,
         help="test knob, not ButterCMS behaviour: requests per second, above it 429 "
         "with Retry-After",
+    )
+    parser.add_argument(
+        "--rate-limit-kind",
+        choices=["bucket", "window"],
+        default="bucket",
+        help="a token bucket (bursts up to one second's worth) or a sliding one-second "
+        "window (429 with Retry-After: 1 once the window holds --rate-limit requests)",
     )
     parser.add_argument(
         "--quota",
@@ -102,9 +115,12 @@ async def serve(args: argparse.Namespace) -> None:
         port=args.port,
         read_token=args.read_token,
         write_token=args.write_token,
-        latency=args.latency,
-        write_latency=args.write_latency,
+        latency=jittered(args.latency, args.jitter),
+        write_latency=(
+            None if args.write_latency is None else jittered(args.write_latency, args.jitter, 1)
+        ),
         rate_limit=args.rate_limit,
+        rate_limit_kind=args.rate_limit_kind,
         quota=args.quota,
         webhooks=webhook_targets(args),
         fractional_retry_after=args.fractional_retry_after,

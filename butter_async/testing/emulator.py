@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..client import ButterClient
 from .app import build_app
-from .faults import Fault, FaultPlan, Latency
+from .faults import Fault, FaultPlan, Latency, RateLimitKind
 from .seed import SeedSpec, seeded_store
 from .state import EmulatorState, RequestRecord
 from .store import CollectionSchema, ContentStore, PageType, SchemaFields
@@ -33,8 +33,10 @@ class Emulator:
     `seed` asks for; `page_types` and `collections` declare your own schemas
     (`{"recipe": {"title": "text", "hero": "media"}}`, or a list of field keys for
     all-text fields). `webhooks` are the targets that receive the documented webhook of
-    every applied write. Knobs (latency, per-second `rate_limit`, monthly `quota`,
-    faults, processing delay) can be changed while it runs through `emu.state`.
+    every applied write. Knobs (latency, or `jittered(0.05, 0.04)` for a spread;
+    per-second `rate_limit` as a token bucket or, with `rate_limit_kind="window"`, a
+    sliding one-second window; monthly `quota`; faults; processing delay) can be changed
+    while it runs through `emu.state`.
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class Emulator:
         latency: Latency = 0.0,
         write_latency: Latency | None = None,
         rate_limit: float | None = None,
+        rate_limit_kind: RateLimitKind = "bucket",
         quota: int | None = None,
         processing_delay: float = 0.0,
         faults: list[Fault] | None = None,
@@ -76,6 +79,7 @@ class Emulator:
             latency=latency,
             write_latency=write_latency,
             rate_limit=rate_limit,
+            rate_limit_kind=rate_limit_kind,
             quota=quota,
             processing_delay=processing_delay,
             faults=FaultPlan(faults, seed=fault_seed),

@@ -1,7 +1,8 @@
 """Realism and fault knobs of the emulator: latency, rate limits, quotas, planned faults.
 
 The monthly quota is what ButterCMS documents (Free/Trial plans answer 429 once it is
-spent); the per-second token bucket is a test knob with no counterpart in the API.
+spent); the per-second limits (a token bucket or a sliding window) are test knobs with no
+counterpart in the API.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 import attrs
+
+Latency = float | Callable[[], float]
 
 FaultKind = Literal[
     "status",  # answer `status` with a JSON error body (before the request is applied)
@@ -103,6 +107,17 @@ class FaultPlan:
         return fired
 
 
+class RateLimiter(Protocol):
+    """A per-second limit: `take()` is 0.0 when a request may pass, else seconds to wait."""
+
+    rate: float
+
+    def take(self) -> float: ...
+
+
+RateLimitKind = Literal["bucket", "window"]
+
+
 class TokenBucket:
     """A rate limit of `rate` requests per second with bursts up to `burst`."""
 
@@ -128,6 +143,52 @@ class TokenBucket:
         return (1 - self._tokens) / self.rate
 
 
+class SlidingWindow:
+    """At most `rate` accepted requests in any `window` seconds; a refusal waits whole seconds.
+
+    Its true capacity is exactly `rate / window` per second, which makes it the yardstick
+    for how much of a limit a client sustains.
+    """
+
+    def __init__(
+        self, rate: float, window: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if rate < 1 or window <= 0:
+            raise ValueError("rate must be at least 1 and window positive")
+        self.rate = rate
+        self.window = window
+        self._clock = clock
+        self._accepted: deque[float] = deque()
+
+    def take(self) -> float:
+        """Accept when fewer than `rate` requests passed in the last window, else refuse."""
+        now = self._clock()
+        accepted = self._accepted
+        while accepted and accepted[0] <= now - self.window:
+            accepted.popleft()
+        if len(accepted) < self.rate:
+            accepted.append(now)
+            return 0.0
+        return self.window
+
+
+def rate_limiter(rate: float, kind: RateLimitKind = "bucket") -> RateLimiter:
+    """The per-second limiter of `kind`: a token bucket or a sliding one-second window."""
+    if kind == "window":
+        return SlidingWindow(rate)
+    if kind == "bucket":
+        return TokenBucket(rate)
+    raise ValueError(f"rate limit kind must be 'bucket' or 'window', not {kind!r}")
+
+
+def jittered(latency: float, jitter: float, seed: int = 0) -> Latency:
+    """A latency drawn uniformly from `latency ± jitter` seconds (seeded), never below 0."""
+    if jitter <= 0:
+        return latency
+    draw = random.Random(seed).uniform
+    return lambda: max(0.0, draw(latency - jitter, latency + jitter))
+
+
 def seconds_until_next_month(now: datetime | None = None) -> int:
     """Whole seconds until 00:00 UTC on the 1st of next month, when a monthly quota resets."""
     now = now or datetime.now(UTC)
@@ -141,6 +202,3 @@ def retry_after_header(seconds: float, *, fractional: bool) -> str:
     if fractional:
         return f"{seconds:.3f}"
     return str(max(1, math.ceil(seconds)))
-
-
-Latency = float | Callable[[], float]

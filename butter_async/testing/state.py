@@ -9,7 +9,7 @@ from collections.abc import Callable
 import attrs
 from aiohttp import web
 
-from .faults import FaultPlan, Latency, TokenBucket
+from .faults import FaultPlan, Latency, RateLimitKind, rate_limiter
 from .store import Change, ContentStore
 from .webhook_sender import WebhookSender, WebhookTarget
 
@@ -43,6 +43,7 @@ class EmulatorState:
         latency: Latency = 0.0,
         write_latency: Latency | None = None,
         rate_limit: float | None = None,
+        rate_limit_kind: RateLimitKind = "bucket",
         quota: int | None = None,
         processing_delay: float = 0.0,
         faults: FaultPlan | None = None,
@@ -55,7 +56,7 @@ class EmulatorState:
         self.write_token = write_token
         self.latency = latency
         self.write_latency = write_latency
-        self.limiter = TokenBucket(rate_limit) if rate_limit else None
+        self.limiter = rate_limiter(rate_limit, rate_limit_kind) if rate_limit else None
         self.quota = quota
         self.processing_delay = processing_delay
         self.faults = faults or FaultPlan()
@@ -70,9 +71,9 @@ class EmulatorState:
         self.webhooks = WebhookSender(webhooks or ())
         self._scheduled: dict[asyncio.TimerHandle, Callable[[], None]] = {}
 
-    def set_rate_limit(self, rate: float | None) -> None:
+    def set_rate_limit(self, rate: float | None, kind: RateLimitKind = "bucket") -> None:
         """Change (or remove, with None) the requests-per-second limit."""
-        self.limiter = TokenBucket(rate) if rate else None
+        self.limiter = rate_limiter(rate, kind) if rate else None
 
     def reset_counters(self) -> None:
         """Forget the request log and counters."""
