@@ -7,7 +7,7 @@ import math
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
@@ -18,6 +18,8 @@ T = TypeVar("T")
 PaginationMode = Literal["page", "offset"]
 MAX_PAGE_SIZE = 100
 DEFAULT_PREFETCH = 32
+RawItem = dict[str, Any]
+"""An item as the API sent it, which list calls yield with `raw=True`."""
 
 
 @attrs.frozen
@@ -60,7 +62,8 @@ class AsyncPager(Generic[T]):
     """An async iterable over every item of a list endpoint, in API order, each exactly once.
 
     The first page reveals `meta.count`; the pager then keeps up to `prefetch` further
-    pages in flight, so memory is bounded by `prefetch * page_size` items. Breaking out
+    pages in flight, refilling as any of them arrives, and holds at most `2 * prefetch`
+    pages ahead of the consumer. Breaking out
     of `async for` cancels the fetches still in flight; `collect(limit=n)` fetches only the
     pages holding the first `n` items. `cursor` tells where to resume an interrupted walk
     (`resume_from=` on the list call).
@@ -183,13 +186,23 @@ class AsyncPager(Generic[T]):
     async def _pages(
         self, limit: int | None, page_size: int
     ) -> AsyncGenerator[ResultPage[T], None]:
-        """The pages holding the first `limit` items (all with None); none fetched past them."""
+        """The pages holding the first `limit` items (all with None); none fetched past them.
+
+        Up to `prefetch` requests run at once, and a slot frees as soon as its page arrives,
+        in whatever order: pages that finish before an earlier one wait in a reorder buffer
+        of at most `prefetch` pages, so a slow page never idles the window.
+        """
         step = 1 if self.mode == "page" else page_size
         start = self._start.page if self.mode == "page" else self._start.offset
         assert start is not None
         # Items still to receive for `limit` (the skipped head of the first page counts).
         wanted = None if limit is None else self._start.skip + limit
-        in_flight: deque[asyncio.Task[ResultPage[T]]] = deque()
+        ahead: deque[asyncio.Task[ResultPage[T]]] = deque()  # in position order
+        arrived = asyncio.Event()
+
+        def on_arrival(_: asyncio.Task[ResultPage[T]]) -> None:
+            arrived.set()
+
         try:
             page = await self._request(start, page_size)
             next_position = start + step
@@ -200,21 +213,31 @@ class AsyncPager(Generic[T]):
                 if not self._has_more(page) or (wanted is not None and wanted <= 0):
                     return
                 end = self._end(page.meta, page_size)
-                # Pages to have in flight for `limit`, assuming full pages; a short page
+                # Pages to have requested for `limit`, assuming full pages; a short page
                 # leaves `wanted` higher, so the next round asks for more.
                 needed = None if wanted is None else math.ceil(wanted / page_size)
-                while (
-                    len(in_flight) < self.prefetch
-                    and (needed is None or len(in_flight) < needed)
-                    and (end is None or next_position < end or not in_flight)
-                ):
-                    in_flight.append(asyncio.ensure_future(self._request(next_position, page_size)))
-                    next_position += step
-                    if end is None:
+                while True:
+                    running = sum(1 for task in ahead if not task.done())
+                    while (
+                        running < self.prefetch
+                        and len(ahead) < 2 * self.prefetch
+                        and (needed is None or len(ahead) < needed)
+                        and (end is None or next_position < end or not ahead)
+                    ):
+                        task = asyncio.ensure_future(self._request(next_position, page_size))
+                        task.add_done_callback(on_arrival)
+                        ahead.append(task)
+                        running += 1
+                        next_position += step
+                        if end is None:
+                            break
+                    if ahead[0].done():
                         break
-                page = await in_flight.popleft()
+                    arrived.clear()
+                    await arrived.wait()
+                page = ahead.popleft().result()
         finally:
-            for task in in_flight:
+            for task in ahead:
                 task.cancel()
-            if in_flight:
-                await asyncio.gather(*in_flight, return_exceptions=True)
+            if ahead:
+                await asyncio.gather(*ahead, return_exceptions=True)

@@ -294,3 +294,42 @@ def test_invalid_options_are_refused(options: dict[str, int]) -> None:
 def test_cursor_must_fit_the_mode() -> None:
     with pytest.raises(ConfigurationError, match="does not fit"):
         AsyncPager(FakeAPI([]).fetch, mode="offset", resume_from=Cursor(page=2))
+
+
+class SlowHeadAPI(FakeAPI):
+    """Page 2 answers only when released; every other page answers at once."""
+
+    def __init__(self, items: list[int]) -> None:
+        super().__init__(items, max_latency=0)
+        self.release_page_2 = asyncio.Event()
+        self.requested_while_2_waits: list[int] = []
+
+    async def fetch(self, params: dict[str, int], position: int) -> ResultPage[int]:
+        if position == 2:
+            await self.release_page_2.wait()
+        elif not self.release_page_2.is_set() and position > 2:
+            self.requested_while_2_waits.append(position)
+        return await super().fetch(params, position)
+
+
+async def test_a_slow_page_does_not_idle_the_window_and_order_holds() -> None:
+    api = SlowHeadAPI(list(range(200)))  # 20 pages of 10
+    walk = pager(api, page_size=10, prefetch=3)
+    got: list[int] = []
+
+    async def consume() -> None:
+        async for item in walk:
+            got.append(item)
+
+    consumer = asyncio.create_task(consume())
+    for _ in range(50):
+        await asyncio.sleep(0)
+    # Pages behind the slow page 2 freed their slots: requests went on up to the
+    # reorder buffer's bound (2 x prefetch pages ahead), not just the first window.
+    assert api.requested_while_2_waits == [3, 4, 5, 6, 7]
+    assert got == list(range(10))  # nothing out of order while page 2 waits
+    api.release_page_2.set()
+    await consumer
+    assert got == list(range(200))
+    assert len(api.requests) == 20
+    assert api.max_in_flight <= 3
