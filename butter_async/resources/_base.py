@@ -13,7 +13,14 @@ from ..errors import (
 )
 from ..models.converter import explain, structure
 from ..models.meta import ListMeta
-from ..pagination import AsyncPager, Cursor, InvalidItem, PaginationMode, ResultPage
+from ..pagination import (
+    AsyncPager,
+    Cursor,
+    InvalidItem,
+    PaginationMode,
+    RawItem,
+    ResultPage,
+)
 from ..transport import Params, QueryValue, Transport
 from ..writes import (
     ObjectKind,
@@ -66,10 +73,13 @@ class Resource:
                 raise ResponseValidationError(
                     f"list response has no list of items in 'data' (got {type(data).__name__})"
                 )
-            try:
-                items: list[T] = structure(data, list_type)
-            except ResponseValidationError:
-                items = self._item_by_item(data, item_type, on_invalid_item)
+            if item_type is RawItem and all(item.__class__ is dict for item in data):
+                items: list[T] = data  # raw=True: the API's own dicts, unstructured
+            else:
+                try:
+                    items = structure(data, list_type)
+                except ResponseValidationError:
+                    items = self._item_by_item(data, item_type, on_invalid_item)
             meta: ListMeta = self._structure(payload.get("meta") or {}, ListMeta)
             return ResultPage(items=items, meta=meta, position=position)
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict, overload
 
 from typing_extensions import Unpack
 
 from ..arguments import PublishStatus, check_status, require_text
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.blog import Post, PostDetail, PostSummary
-from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
+from ..pagination import (
+    MAX_PAGE_SIZE,
+    AsyncPager,
+    Cursor,
+    InvalidItem,
+    PaginationMode,
+    RawItem,
+)
 from ..writes import WriteResult, shows_scalars
 from ._base import Resource, envelope
 
@@ -62,6 +69,7 @@ POST_TEXT_KEYS = (
 class PostsResource(Resource):
     """`butter.posts`: read blog posts."""
 
+    @overload
     def list(
         self,
         *,
@@ -75,8 +83,45 @@ class PostsResource(Resource):
         pagination: PaginationMode = "page",
         resume_from: Cursor | None = None,
         on_invalid_item: Callable[[InvalidItem], None] | None = None,
-    ) -> AsyncPager[Post]:
-        """Stream posts, newest first, optionally filtered by author, category or tag."""
+        raw: Literal[False] = False,
+    ) -> AsyncPager[Post]: ...
+
+    @overload
+    def list(
+        self,
+        *,
+        exclude_body: bool = False,
+        author_slug: str | None = None,
+        category_slug: str | None = None,
+        tag_slug: str | None = None,
+        preview: bool | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        prefetch: int | None = None,
+        pagination: PaginationMode = "page",
+        resume_from: Cursor | None = None,
+        on_invalid_item: Callable[[InvalidItem], None] | None = None,
+        raw: Literal[True],
+    ) -> AsyncPager[RawItem]: ...
+
+    def list(
+        self,
+        *,
+        exclude_body: bool = False,
+        author_slug: str | None = None,
+        category_slug: str | None = None,
+        tag_slug: str | None = None,
+        preview: bool | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        prefetch: int | None = None,
+        pagination: PaginationMode = "page",
+        resume_from: Cursor | None = None,
+        on_invalid_item: Callable[[InvalidItem], None] | None = None,
+        raw: bool = False,
+    ) -> AsyncPager[Post] | AsyncPager[RawItem]:
+        """Stream posts, newest first, optionally filtered by author, category or tag.
+
+        `raw=True` yields the API's dicts unstructured, for callers that only pass them on.
+        """
         params = {
             "exclude_body": True if exclude_body else None,
             "author_slug": author_slug,
@@ -87,7 +132,7 @@ class PostsResource(Resource):
         return self._pager(
             ["posts"],
             params,
-            Post,
+            RawItem if raw else Post,
             page_size=page_size,
             prefetch=prefetch,
             pagination=pagination,
@@ -115,6 +160,7 @@ class PostsResource(Resource):
             previous_post=self._structure(meta.get("previous_post"), PostSummary | None),
         )
 
+    @overload
     def search(
         self,
         query: str,
@@ -123,14 +169,38 @@ class PostsResource(Resource):
         prefetch: int | None = None,
         resume_from: Cursor | None = None,
         on_invalid_item: Callable[[InvalidItem], None] | None = None,
-    ) -> AsyncPager[Post]:
-        """Stream the posts matching a full-text `query`."""
+        raw: Literal[False] = False,
+    ) -> AsyncPager[Post]: ...
+
+    @overload
+    def search(
+        self,
+        query: str,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        prefetch: int | None = None,
+        resume_from: Cursor | None = None,
+        on_invalid_item: Callable[[InvalidItem], None] | None = None,
+        raw: Literal[True],
+    ) -> AsyncPager[RawItem]: ...
+
+    def search(
+        self,
+        query: str,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        prefetch: int | None = None,
+        resume_from: Cursor | None = None,
+        on_invalid_item: Callable[[InvalidItem], None] | None = None,
+        raw: bool = False,
+    ) -> AsyncPager[Post] | AsyncPager[RawItem]:
+        """Stream the posts matching a full-text `query` (`raw=True`: the API's dicts)."""
         if not query:
             raise ConfigurationError("search query must not be empty")
         return self._pager(
             ["posts", "search"],
             {"query": query},
-            Post,
+            RawItem if raw else Post,
             page_size=page_size,
             prefetch=prefetch,
             pagination="page",
