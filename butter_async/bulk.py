@@ -10,9 +10,9 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
-from contextlib import aclosing, suppress
+from contextlib import aclosing
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypedDict
 
 import attrs
 from aiolimiter import AsyncLimiter
@@ -31,8 +31,9 @@ from .errors import (
 )
 from .journal import DONE_OUTCOMES, JobDescription, Journal
 from .operations import DEFAULT_MAX_PAYLOAD_BYTES, Operation, WriteClient
+from .pacing import AdaptiveGate
 from .retries import RetryPolicy
-from .transport import ClientStats
+from .transport import RATE_LIMITS_TO_CALLER, ClientStats
 
 logger = logging.getLogger("butter_async")
 BulkOutcome = Literal[
@@ -84,6 +85,8 @@ class BulkProgress:
     concurrency: int
     elapsed: float
     not_sent: int = 0
+    pace: float | None = None
+    """Sends per second the writer spaces its requests at, once learned from 429s."""
 
     @property
     def rate(self) -> float:
@@ -131,83 +134,13 @@ class BulkReport:
             self.results.append(result)
 
 
-class AdaptiveConcurrency:
-    """A concurrency limit that halves on 429 and creeps back up on success (AIMD).
-
-    It also keeps the job's pauses: `Retry-After` windows during which nothing is sent,
-    and their total, `paused`, which a job may cap.
-    """
-
-    def __init__(self, maximum: int, *, adaptive: bool = True) -> None:
-        self.maximum = maximum
-        self.limit = float(maximum)
-        self.adaptive = adaptive
-        self.in_flight = 0
-        self.paused = 0.0
-        self._resume_at = 0.0
-        self._last_decrease = 0.0
-        self._changed = asyncio.Condition()
-
-    @property
-    def current(self) -> int:
-        """How many operations may be in flight now."""
-        return max(1, int(self.limit))
-
-    async def acquire(self, stopped: Callable[[], bool] = lambda: False) -> bool:
-        """Wait for a slot and for any Retry-After pause to end; False if `stopped()` first.
-
-        Pauses are slept in short steps, so a job that stops (a closed client, a spent
-        budget) is noticed within a quarter of a second.
-        """
-        loop = asyncio.get_running_loop()
-        while True:
-            if stopped():
-                return False
-            pause = self._resume_at - loop.time()
-            if pause > 0:
-                await asyncio.sleep(min(pause, _STOP_CHECK_INTERVAL))
-                continue
-            async with self._changed:
-                if self.in_flight < self.current:
-                    self.in_flight += 1
-                    return True
-                # Woken by a release; asyncio.timeout, unlike wait_for, keeps the lock and
-                # cancellation consistent when the waiting task is cancelled.
-                with suppress(TimeoutError):
-                    async with asyncio.timeout(_STOP_CHECK_INTERVAL):
-                        await self._changed.wait()
-
-    async def release(self, *, succeeded: bool) -> None:
-        """Free a slot; a success raises the limit by about one per window."""
-        async with self._changed:
-            self.in_flight -= 1
-            if succeeded and self.adaptive:
-                self.limit = min(self.maximum, self.limit + 1 / self.limit)
-            self._changed.notify_all()
-
-    def rate_limited(self, retry_after: float | None) -> None:
-        """The server answered 429: back off (at most one halving per Retry-After window)."""
-        now = asyncio.get_running_loop().time()
-        if retry_after:
-            resume_at = now + retry_after
-            if resume_at > self._resume_at:
-                self.paused += resume_at - max(self._resume_at, now)
-                self._resume_at = resume_at
-        if self.adaptive and now - self._last_decrease >= max(retry_after or 0.0, 0.05):
-            self.limit = max(1.0, self.limit / 2)
-            self._last_decrease = now
-
-
-_STOP_CHECK_INTERVAL = 0.25
-
-
 _CHUNK = 256
 """Inputs a sync source is read in at once (one journal look-up for all their keys)."""
 _SETTLED_GROUP = 64
 """Results that need no request, handed to the consumer together (one queue trip)."""
 
 RATE_LIMITED_ROUNDS = 3
-"""Rounds through the concurrency gate for an item whose every retry met a 429."""
+"""Rounds through the gate a refused (429) item gets beyond its client's retries."""
 
 DEFAULT_MAX_RATE_LIMIT_WAIT = 300.0
 """Seconds a job may spend paused by 429s in all before its remaining inputs fail fast."""
@@ -238,6 +171,23 @@ class BulkClient(WriteClient, Protocol):
     def stats(self) -> ClientStats: ...
 
     def on_rate_limited(self, callback: Callable[[float | None], None]) -> Callable[[], None]: ...
+
+
+class BulkOptions(TypedDict, total=False):
+    """The keyword options of `BulkWriter`, as `butter.bulk()` and `bulk_run()` take them."""
+
+    concurrency: int
+    rate_limit: float | None
+    journal: str | os.PathLike[str] | None
+    journal_override: bool
+    job_id: str | None
+    fail_fast: bool
+    max_failures: int | None
+    progress: Callable[[BulkProgress], None] | None
+    progress_interval: float
+    adaptive: bool
+    max_payload_bytes: int
+    max_rate_limit_wait: float | None
 
 
 @attrs.frozen
@@ -332,11 +282,12 @@ class BulkWriter:
         )
         return self._last_job
 
-    async def run(self, operations: Operations, *, keep_results: bool = True) -> BulkReport:
-        """Run every operation and return the report (with `results` if `keep_results`).
+    async def run(self, operations: Operations, *, keep_results: bool = False) -> BulkReport:
+        """Run every operation and return the report: counts and every failure.
 
-        Without `keep_results`, inputs a resumed job had done are only counted, which keeps
-        resuming a job of millions of operations quick.
+        Memory stays flat however long the input: a result per input is kept in
+        `report.results` only with `keep_results=True` (or use `stream()`), and inputs a
+        resumed job had done are only counted.
         """
         report = BulkReport(results=[] if keep_results else None)
         job = self._job(operations, report, quiet_skips=not keep_results)
@@ -372,7 +323,7 @@ class BulkJob:
         self.settings = settings
         self.report = report
         self.quiet_skips = quiet_skips
-        self.gate = AdaptiveConcurrency(settings.concurrency, adaptive=settings.adaptive)
+        self.gate = AdaptiveGate(settings.concurrency, adaptive=settings.adaptive)
         self.journal = Journal(settings.journal) if settings.journal is not None else None
         self.recheck: set[int] = set()
         self.missing_schemas: dict[tuple[str, str], str] = {}
@@ -391,6 +342,7 @@ class BulkJob:
         self.failures = 0
         self.started = time.monotonic()
         self.retries_before = 0
+        self.requeued = 0
         self.last_progress = 0.0
         self.closing = False
         self.rate_limit_error: RateLimitError | None = None
@@ -524,7 +476,12 @@ class BulkJob:
             await self.done.put(settled)
 
     async def consume(self) -> None:
-        """Send queued operations until the producer says there are no more."""
+        """Send queued operations until the producer says there are no more.
+
+        A refused (429) request comes back here rather than being resent by the client,
+        so that its next attempt waits for the gate's pace like every other send.
+        """
+        RATE_LIMITS_TO_CALLER.set(True)  # this worker task's own context
         while (index := await self.work.get()) is not None:
             operation = self.taken[index]
             missing = self.missing_schemas.get(_schema_of(operation) or ("", ""))
@@ -569,7 +526,7 @@ class BulkJob:
             for index, operation in enumerate(self.sync_source, start=self.count):
                 unsent = _result(index, operation, "not_attempted", detail="job cancelled")
                 self.report.add(unsent)
-        self.report.retries += self.client.stats.retries - self.retries_before
+        self.report.retries += self.client.stats.retries - self.retries_before + self.requeued
         self.report.elapsed = time.monotonic() - self.started
         if self.journal:
             self.journal.close()
@@ -622,9 +579,9 @@ class BulkJob:
             except RateLimitError as error:
                 if not self.requeue(error, round_):
                     return _failed(index, operation, error)
-                # Refused, so not applied; an earlier ambiguous attempt may have been.
-                check_first = True
+                # Refused, so not applied: the next round sends it again after the pause.
                 round_ += 1
+                self.requeued += 1
             except ClientClosedError as error:
                 # The request may have reached the server before the client closed.
                 return _result(index, operation, "interrupted", detail=str(error), error=error)
@@ -641,17 +598,19 @@ class BulkJob:
             except (ButterError, ValueError, TypeError) as error:
                 return _failed(index, operation, error)
             finally:
-                await self.gate.release(succeeded=succeeded)
+                self.gate.release(succeeded=succeeded)
 
     def requeue(self, error: RateLimitError, round_: int) -> bool:
-        """Whether an item whose retries all met 429s goes back through the gate.
+        """Whether a refused (429) item goes back through the gate for another round.
 
-        Every in-flight request retries 429s on its own, so under a tight limit one item
-        can lose every race; a new round waits for a slot of the lowered concurrency.
+        As many rounds as the client's retry policy allows retries, plus
+        `RATE_LIMITED_ROUNDS`, unless the quota is spent (a Retry-After beyond its cap)
+        or the job's rate-limit budget is.
         """
         spent_quota = self.client.retry.too_long_to_wait(error.retry_after)
         budget_spent = self.rate_limit_error is not None
-        return not spent_quota and not budget_spent and round_ + 1 < RATE_LIMITED_ROUNDS
+        rounds = self.client.retry.max_retries + RATE_LIMITED_ROUNDS
+        return not spent_quota and not budget_spent and round_ + 1 < rounds
 
     def halted_result(self, index: int, operation: Operation) -> BulkResult:
         """The result of an input the job will not send: closed, refused, or 429s won."""
@@ -700,6 +659,7 @@ class BulkJob:
             failed=counts["failed"],
             in_flight=self.gate.in_flight,
             concurrency=self.gate.current,
+            pace=self.gate.pace,
             elapsed=time.monotonic() - self.started,
         )
 

@@ -6,14 +6,14 @@ import copy
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from contextlib import suppress
 from types import TracebackType
-from typing import Any
 
 import aiohttp
 import attrs
+from typing_extensions import Unpack
 from yarl import URL
 
 from ._urls import DEFAULT_BASE_URL
-from .bulk import BulkReport, BulkWriter
+from .bulk import BulkOptions, BulkReport, BulkWriter
 from .journal import account_fingerprint
 from .operations import Operation
 from .pagination import DEFAULT_PREFETCH
@@ -170,11 +170,10 @@ class ButterClient:
 
         return unsubscribe
 
-    def bulk(self, **options: Any) -> BulkWriter:
+    def bulk(self, **options: Unpack[BulkOptions]) -> BulkWriter:
         """A BulkWriter on this client: `async with butter.bulk(concurrency=32) as writer:`.
 
-        Options are those of `BulkWriter`: concurrency, rate_limit, journal, fail_fast,
-        max_failures, progress, adaptive, max_payload_bytes.
+        Options are those of `BulkWriter` (concurrency, rate_limit, journal, progress, ...).
         """
         return BulkWriter(self, **options)
 
@@ -182,10 +181,11 @@ class ButterClient:
         self,
         operations: Iterable[Operation] | AsyncIterable[Operation],
         *,
-        keep_results: bool = True,
-        **options: Any,
+        keep_results: bool = False,
+        **options: Unpack[BulkOptions],
     ) -> BulkReport:
-        """Run write operations through a BulkWriter and return its report."""
+        """Run write operations through a BulkWriter and return its report (counts and
+        failures; every result too with `keep_results=True`)."""
         return await BulkWriter(self, **options).run(operations, keep_results=keep_results)
 
     async def close(self) -> None:

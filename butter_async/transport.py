@@ -8,6 +8,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, Literal
 
 import aiohttp
@@ -32,6 +33,10 @@ from .errors import (
 from .retries import RetryPolicy, parse_retry_after
 
 logger = logging.getLogger("butter_async")
+
+RATE_LIMITS_TO_CALLER: ContextVar[bool] = ContextVar("rate_limits_to_caller", default=False)
+"""Set in a task whose caller paces and resends refused requests itself (the bulk
+writer): a 429 is then raised at once instead of being slept out and resent here."""
 
 Auth = Literal["read", "write"]
 #: Where reads carry the read token: the `auth_token` query parameter (what every official
@@ -299,6 +304,8 @@ class Transport:
                 if isinstance(error, RateLimitError):
                     for listener in self.rate_limit_listeners:
                         listener(error.retry_after)
+                    if RATE_LIMITS_TO_CALLER.get():
+                        raise
                 if error.status not in retryable or attempt >= self.retry.max_retries:
                     raise
                 delay = self._delay_for(error, attempt)

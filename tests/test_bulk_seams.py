@@ -8,7 +8,7 @@ from typing import Any
 
 from yarl import URL
 
-from butter_async import RateLimitError, RetryPolicy
+from butter_async import BadRequestError, RateLimitError, RetryPolicy
 from butter_async.bulk import BulkClient, BulkWriter
 from butter_async.operations import CreatePost
 from butter_async.transport import ClientStats
@@ -24,6 +24,7 @@ class FakePosts:
         self.limited = set(limited)
         self.release = asyncio.Event()
         self.release.set()
+        self.refuse: set[str] = set()
 
     async def create(self, slug: str, title: str, **fields: Any) -> WriteResult:
         await self.release.wait()
@@ -32,6 +33,8 @@ class FakePosts:
             for callback in list(self.client.listeners):
                 callback(0.0)
             raise RateLimitError(status=429, detail="slow down", method="POST", url="fake")
+        if slug in self.refuse:
+            raise BadRequestError(status=400, detail="refused", method="POST", url="fake")
         self.created[slug] = {"title": title, **fields}
         return WriteResult("post", slug, "created", 1)
 
@@ -77,7 +80,9 @@ async def test_a_fake_client_drives_the_writer() -> None:
 
 async def test_two_concurrent_runs_keep_their_own_reports() -> None:
     writer = BulkWriter(FakeClient(), concurrency=3)
-    first, second = await asyncio.gather(writer.run(posts(7, "a")), writer.run(posts(11, "b")))
+    first, second = await asyncio.gather(
+        writer.run(posts(7, "a"), keep_results=True), writer.run(posts(11, "b"), keep_results=True)
+    )
     assert (first.total, second.total) == (7, 11)
     assert {r.key for r in first.results or []} == {f"post:a-{i}" for i in range(7)}
     assert {r.key for r in second.results or []} == {f"post:b-{i}" for i in range(11)}
@@ -97,3 +102,12 @@ async def test_leaving_the_writer_closes_a_stream_left_open() -> None:
         == 50
     )
     assert client.listeners == []
+
+
+async def test_by_default_a_run_keeps_counts_and_failures_not_every_result() -> None:
+    client = FakeClient()
+    client.posts.refuse = {"p-3"}
+    report = await BulkWriter(client, concurrency=4).run(posts(20))
+    assert report.results is None  # flat memory however long the input
+    assert report.total == 20 and report.counts["created"] == 19
+    assert [failure.key for failure in report.failures] == ["post:p-3"]

@@ -1,0 +1,162 @@
+"""The bulk writer's gate: at most `concurrency` in flight, paced at a rate learned from 429s."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from collections.abc import Callable
+from contextlib import suppress
+
+STOP_CHECK_INTERVAL = 0.25
+"""Longest sleep between checks of a job's `stopped()` while waiting at the gate."""
+
+PACE_DECREASE = 0.97
+"""The pace after a 429 while pacing: a limit is met by a small step, not a halving."""
+NO_RETRY_AFTER_PAUSE = 1.0
+"""Seconds to pause on a 429 that names no Retry-After."""
+PACE_INCREASE = 1.01
+"""The pace after a quiet spell (two windows without a 429), probing for a raised limit."""
+
+
+class AdaptiveGate:
+    """Admits at most `maximum` operations at once and learns a server's rate limit.
+
+    The first 429 pauses every send for its `Retry-After` (the window, when it is a
+    second or more). When the pause ends, the rate the server accepted in the window
+    before the 429 becomes the pace, and
+    sends are spaced evenly at it from then on: a sliding-window limit is then met almost
+    exactly instead of being overrun and waited out. A later 429 lowers the pace by 3%
+    without pausing everyone; two windows without one raise it by 1%. Pauses and their
+    total, `paused`, are kept, which a job may cap. With `adaptive=False` there is no
+    pacing: 429s only pause.
+    """
+
+    def __init__(self, maximum: int, *, adaptive: bool = True) -> None:
+        self.maximum = maximum
+        self.adaptive = adaptive
+        self.in_flight = 0
+        self.paused = 0.0
+        self.pace: float | None = None
+        """Sends per second once learned from a 429 (None: unpaced)."""
+        self._slots = asyncio.Semaphore(maximum)
+        self._resume_at = 0.0
+        self._window = 1.0
+        self._learn_at: float | None = None
+        self._limited_at = 0.0
+        self._first_send = math.inf
+        self._next_send = 0.0
+        self._last_change = 0.0
+        self._successes: deque[float] = deque()
+
+    @property
+    def current(self) -> int:
+        """How many operations may be in flight."""
+        return self.maximum
+
+    async def acquire(self, stopped: Callable[[], bool] = lambda: False) -> bool:
+        """Wait for a slot, any pause and the pace; False if `stopped()` first.
+
+        Waits are taken in short steps, so a job that stops (a closed client, a spent
+        budget) is noticed within a quarter of a second.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            if stopped():
+                return False
+            now = loop.time()
+            if self._resume_at > now:
+                await asyncio.sleep(min(self._resume_at - now, STOP_CHECK_INTERVAL))
+                continue
+            if self._learn_at is not None and now >= self._learn_at:
+                self._learn(now)
+            if await self._take_slot():
+                if self._resume_at <= loop.time():
+                    break
+                self._slots.release()  # a pause began while this waited for the slot
+        self.in_flight += 1
+        if self.pace is None:
+            return True
+        try:
+            return await self._wait_for_turn(loop, stopped)
+        except BaseException:
+            self.release(succeeded=False)
+            raise
+
+    async def _take_slot(self) -> bool:
+        """Take a free slot, waiting at most a stop-check interval for one."""
+        if not self._slots.locked():
+            return await self._slots.acquire()  # free: returns without suspending
+        with suppress(TimeoutError):
+            async with asyncio.timeout(STOP_CHECK_INTERVAL):
+                return await self._slots.acquire()
+        return False
+
+    async def _wait_for_turn(
+        self, loop: asyncio.AbstractEventLoop, stopped: Callable[[], bool]
+    ) -> bool:
+        """Sleep until this send's evenly spaced turn at the pace."""
+        assert self.pace is not None
+        now = loop.time()
+        turn = max(now, self._next_send)
+        self._next_send = turn + 1 / self.pace
+        while (wait := turn - loop.time()) > 0:
+            if stopped():
+                self.release(succeeded=False)
+                return False
+            await asyncio.sleep(min(wait, STOP_CHECK_INTERVAL))
+        return True
+
+    def release(self, *, succeeded: bool) -> None:
+        """Free a slot; successes are what the pace is learned from."""
+        self.in_flight -= 1
+        self._slots.release()
+        if succeeded and self.adaptive:
+            now = asyncio.get_running_loop().time()
+            successes = self._successes
+            successes.append(now)
+            while successes[0] < now - 2 * self._window:
+                successes.popleft()
+            if self.pace is not None and now - self._last_change >= 2 * self._window:
+                self.pace *= PACE_INCREASE
+                self._last_change = now
+
+    def rate_limited(self, retry_after: float | None) -> None:
+        """The server answered 429: pause for `retry_after`, or slow the pace a little."""
+        now = asyncio.get_running_loop().time()
+        wait = retry_after or NO_RETRY_AFTER_PAUSE
+        if self.pace is not None and wait <= 2 * self._window:
+            # Pacing already: the limit is only just exceeded. Refused requests come back
+            # through the gate; everyone goes on a little slower.
+            if now - self._last_change >= 0.25 * self._window:
+                self.pace *= PACE_DECREASE
+                self._last_change = now
+            return
+        resume_at = now + wait
+        if resume_at > self._resume_at:
+            self.paused += resume_at - max(self._resume_at, now)
+            self._resume_at = resume_at
+        if self.adaptive and self.pace is None and self._learn_at is None:
+            self._window = max(1.0, wait)
+            self._limited_at = now
+            self._learn_at = resume_at
+
+    def _learn(self, now: float) -> None:
+        """Take the rate the server accepted up to the first 429 as the pace.
+
+        A whole-second Retry-After names the server's window: what it accepted in one
+        window is its rate. A shorter one is a token's wait: the rate is what it accepted
+        over the last second (or since the first send, if sooner).
+        """
+        assert self._learn_at is not None
+        if self._learn_at - self._limited_at >= 1:
+            since, span = self._limited_at - self._window, self._window
+        else:
+            since = max(self._limited_at - 1.0, min(self._first_send, self._limited_at))
+            span = max(self._learn_at - since, 1e-3)
+        accepted = sum(1 for stamp in self._successes if stamp > since)
+        self._learn_at = None
+        if accepted:
+            self.pace = accepted / span
+            self._last_change = now
+            self._next_send = now
