@@ -47,7 +47,7 @@ def generated(n: int) -> Iterator[CreatePage]:
 
 async def bulk(url: str, n: int) -> int:
     async with ButterClient(READ_TOKEN, WRITE_TOKEN, base_url=url) as butter:
-        report = await butter.bulk_run(generated(n), concurrency=64, keep_results=False)
+        report = await butter.bulk_run(generated(n), concurrency=64)  # defaults: flat
         return report.counts["created"]
 
 
@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stream", default="10000,100000", help="small,large item counts")
     parser.add_argument("--bulk", default="10000,200000", help="small,large input counts")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument(
+        "--million", action="store_true", help="10,000 vs 1,000,000 of each (10 to 20 minutes)"
+    )
     add_pin_option(parser)
     parser.add_argument("--child", choices=["stream", "bulk"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.quick:
         args.stream, args.bulk = "500,5000", "300,3000"
+    if args.million:
+        args.stream = args.bulk = "10000,1000000"
     rows = []
     for scenario, sizes in (("stream", args.stream), ("bulk", args.bulk)):
         small, large = (int(size) for size in sizes.split(","))

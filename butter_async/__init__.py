@@ -3,7 +3,7 @@
 import logging
 
 from ._version import __version__
-from .bulk import BulkProgress, BulkReport, BulkResult, BulkWriter
+from .bulk import BulkOptions, BulkProgress, BulkReport, BulkResult, BulkWriter
 from .client import ButterClient
 from .errors import (
     AmbiguousWriteError,
@@ -80,6 +80,7 @@ __all__ = [
     "AuthenticationError",
     "Author",
     "BadRequestError",
+    "BulkOptions",
     "BulkProgress",
     "BulkReport",
     "BulkResult",

@@ -7,12 +7,21 @@ Every call returns a new URL; tasks chain in the order they are added.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, overload
 
 import attrs
 from yarl import URL
 
 from .errors import ConfigurationError
+
+__all__ = [
+    "MAX_DIMENSION",
+    "Align",
+    "Fit",
+    "ImageFormat",
+    "ImageURL",
+    "image",
+]
 
 Fit = Literal["clip", "crop", "scale", "max"]
 Align = Literal["center", "top", "bottom", "left", "right", "faces"]
@@ -128,6 +137,14 @@ class ImageURL:
         return self._with("compress")
 
 
-def image(url: str) -> ImageURL:
-    """Start transforming the CDN image at `url`."""
-    return ImageURL.parse(url)
+@overload
+def image(url: str) -> ImageURL: ...
+
+
+@overload
+def image(url: None) -> None: ...
+
+
+def image(url: str | None) -> ImageURL | None:
+    """Start transforming the CDN image at `url`; None (a post without one) gives None."""
+    return None if url is None else ImageURL.parse(url)

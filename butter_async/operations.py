@@ -21,6 +21,21 @@ from .resources.posts import (
 )
 from .writes import WriteResult
 
+__all__ = [
+    "DEFAULT_MAX_PAYLOAD_BYTES",
+    "CreateItem",
+    "CreatePage",
+    "CreatePost",
+    "DeleteItem",
+    "DeletePage",
+    "DeletePost",
+    "Operation",
+    "UpdateItem",
+    "UpdatePage",
+    "UpdatePost",
+    "WriteClient",
+]
+
 
 class WriteClient(Protocol):
     """What an operation needs of a client: the resources it writes through."""

@@ -24,6 +24,23 @@ from aiohttp import web
 from .errors import ButterError, WebhookError
 from .models.converter import structure
 
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_SECRET_HEADER",
+    "Action",
+    "CollectionItemEvent",
+    "ContentKind",
+    "EventData",
+    "MediaEvent",
+    "PageEvent",
+    "PostEvent",
+    "UnknownEvent",
+    "WebhookEvent",
+    "aiohttp_handler",
+    "parse_event",
+    "verify_secret",
+]
+
 #: The event kinds this version types; `WebhookEvent.kind` may hold others.
 ContentKind = Literal["page", "post", "collectionitem", "media"]
 #: The content actions this version knows; media events have their own (`videouploaded`).

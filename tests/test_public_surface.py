@@ -1,0 +1,155 @@
+"""The public surface is pinned: nothing users import disappears or appears by accident."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import subprocess
+import sys
+
+import pytest
+
+PUBLIC = {
+    "butter_async": {
+        "APIError",
+        "AmbiguousWriteError",
+        "AsyncPager",
+        "AuthenticationError",
+        "Author",
+        "BadRequestError",
+        "BulkOptions",
+        "BulkProgress",
+        "BulkReport",
+        "BulkResult",
+        "BulkWriter",
+        "ButterClient",
+        "ButterError",
+        "Category",
+        "ClientClosedError",
+        "ClientStats",
+        "CollectionItem",
+        "ConfigurationError",
+        "CreateItem",
+        "CreatePage",
+        "CreatePost",
+        "Cursor",
+        "DeleteItem",
+        "DeletePage",
+        "DeletePost",
+        "Fields",
+        "InvalidItem",
+        "InvalidOperationError",
+        "InvalidResponseError",
+        "JournalMismatchError",
+        "JsonLinesError",
+        "ListMeta",
+        "Media",
+        "MethodNotAllowedError",
+        "MissingWriteTokenError",
+        "NotFoundError",
+        "Operation",
+        "Page",
+        "PermissionDeniedError",
+        "Post",
+        "PostChanges",
+        "PostDetail",
+        "PostFields",
+        "PostSummary",
+        "RateLimitError",
+        "RequestTimeoutError",
+        "ResponseValidationError",
+        "ResultPage",
+        "RetryPolicy",
+        "ServerError",
+        "Tag",
+        "TransportError",
+        "UpdateItem",
+        "UpdatePage",
+        "UpdatePost",
+        "VisibilityTimeoutError",
+        "WebhookError",
+        "WriteResult",
+        "__version__",
+    },
+    "butter_async.testing": {
+        "CollectionSchema",
+        "ContentStore",
+        "DEFAULT_READ_TOKEN",
+        "DEFAULT_WRITE_TOKEN",
+        "Delivery",
+        "Emulator",
+        "Fault",
+        "FaultPlan",
+        "FieldKind",
+        "PageType",
+        "RequestRecord",
+        "SeedSpec",
+        "SlidingWindow",
+        "TokenBucket",
+        "WebhookTarget",
+        "emulator_in_thread",
+        "jittered",
+        "seeded_store",
+    },
+    "butter_async.operations": {
+        "CreateItem",
+        "CreatePage",
+        "CreatePost",
+        "DEFAULT_MAX_PAYLOAD_BYTES",
+        "DeleteItem",
+        "DeletePage",
+        "DeletePost",
+        "Operation",
+        "UpdateItem",
+        "UpdatePage",
+        "UpdatePost",
+        "WriteClient",
+    },
+    "butter_async.webhooks": {
+        "Action",
+        "CollectionItemEvent",
+        "ContentKind",
+        "DEFAULT_MAX_BODY",
+        "DEFAULT_SECRET_HEADER",
+        "EventData",
+        "MediaEvent",
+        "PageEvent",
+        "PostEvent",
+        "UnknownEvent",
+        "WebhookEvent",
+        "aiohttp_handler",
+        "parse_event",
+        "verify_secret",
+    },
+    "butter_async.images": {
+        "Align",
+        "Fit",
+        "ImageFormat",
+        "ImageURL",
+        "MAX_DIMENSION",
+        "image",
+    },
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_exported_members(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert set(module.__all__) == PUBLIC[module_name]
+    for name in module.__all__:
+        member = getattr(module, name)  # every exported name resolves
+        if inspect.isclass(member) or inspect.isfunction(member):
+            # Defined in this package, never re-exported from a third-party library.
+            assert member.__module__.startswith("butter_async"), (name, member.__module__)
+
+
+def test_testing_is_an_attribute_without_loading_aiohttp_web_at_import() -> None:
+    code = (
+        "import sys, butter_async\n"
+        "assert 'aiohttp.web' not in sys.modules, 'imported eagerly'\n"
+        "assert butter_async.testing.Emulator.__name__ == 'Emulator'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,81 @@
+"""What users type against us passes `mypy --strict`, and their likely slips are type errors."""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from pathlib import Path
+
+from mypy import api
+
+from butter_async.bulk import BulkOptions, BulkWriter
+
+ROOT = Path(__file__).parent.parent
+
+USER_CODE = """
+from butter_async import ButterClient, Post
+from butter_async.images import ImageURL, image
+from butter_async.operations import CreatePost
+
+
+async def thumbnails(butter: ButterClient) -> list[str]:
+    urls: list[str] = []
+    async for post in butter.posts.list():
+        thumb: ImageURL | None = image(post.featured_image)  # None in, None out
+        if thumb is not None:
+            urls.append(str(thumb.resize(width=320, fit="crop")))
+    async for raw in butter.posts.list(raw=True):
+        urls.append(str(raw["slug"]))
+    first: Post | None = await butter.posts.list().first()
+    posts = [CreatePost("hello", "Hello", {"tags": ["news"]})]
+    report = await butter.bulk_run(posts, concurrency=8, keep_results=True)
+    assert report.results is not None and first is not None
+    async with butter.bulk(concurrency=4, journal="job.db") as writer:
+        await writer.run(posts)
+    return urls
+"""
+
+SLIPS = """
+from butter_async import ButterClient
+from butter_async.images import image
+from butter_async.operations import CreatePost
+
+
+async def slips(butter: ButterClient) -> None:
+    CreatePost("hello", "Hello", {"author_mail": "me@example.com"})
+    butter.bulk(concurency=8)
+    await butter.bulk_run([], concurrency="8")
+    image(None).resize(width=320)
+"""
+
+
+def mypy_strict(tmp_path: Path, name: str, code: str) -> tuple[str, int]:
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(code))
+    out, err, status = api.run(
+        ["--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"), str(path)]
+    )
+    return out + err, status
+
+
+def test_user_code_and_the_examples_type_check(tmp_path: Path) -> None:
+    output, status = mypy_strict(tmp_path, "user_code", USER_CODE)
+    assert status == 0, output
+    examples = str(ROOT / "examples")
+    out, err, status = api.run(["--strict", "--cache-dir", str(tmp_path / "c"), examples])
+    assert status == 0, out + err
+
+
+def test_likely_slips_are_type_errors(tmp_path: Path) -> None:
+    output, status = mypy_strict(tmp_path, "slips", SLIPS)
+    assert status == 1
+    assert 'Unexpected keyword argument "concurency"' in output
+    assert 'Argument "concurrency" to "bulk_run"' in output
+    assert '"None" has no attribute "resize"' in output
+    assert 'Extra key "author_mail" for TypedDict "PostFields"' in output
+
+
+def test_the_bulk_options_type_lists_exactly_the_writers_options() -> None:
+    parameters = inspect.signature(BulkWriter).parameters
+    options = {name for name, p in parameters.items() if p.kind is p.KEYWORD_ONLY}
+    assert set(BulkOptions.__annotations__) == options
