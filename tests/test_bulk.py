@@ -225,15 +225,16 @@ async def test_adaptive_rate_rides_out_429s() -> None:
 
 
 async def test_a_sliding_window_limit_is_learned_and_paced() -> None:
-    async with Emulator(seed=SeedSpec(pages=1), rate_limit=100, rate_limit_kind="window") as emu:
-        async with emu.client(retry=RetryPolicy(max_retries=30, retry_after_cap=5)) as butter:
-            paces: list[float | None] = []
-            writer = butter.bulk(
-                concurrency=20,
-                progress=lambda snapshot: paces.append(snapshot.pace),
-                progress_interval=0,
-            )
-            report = await writer.run(creates(350))
+    emu = Emulator(seed=SeedSpec(pages=1), rate_limit=100, rate_limit_kind="window")
+    retry = RetryPolicy(max_retries=30, retry_after_cap=5)
+    async with emu, emu.client(retry=retry) as butter:
+        paces: list[float | None] = []
+        writer = butter.bulk(
+            concurrency=20,
+            progress=lambda snapshot: paces.append(snapshot.pace),
+            progress_interval=0,
+        )
+        report = await writer.run(creates(350))
     assert report.ok and report.counts["created"] == 350
     assert len(bulk_pages(emu)) == 350
     learned = [pace for pace in paces if pace is not None]

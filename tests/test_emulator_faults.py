@@ -197,12 +197,12 @@ def test_sliding_window_accepts_its_rate_in_any_second_and_no_more() -> None:
 
 
 async def test_sliding_window_answers_429_with_retry_after_1() -> None:
-    async with Emulator(rate_limit=2, rate_limit_kind="window") as emu:
-        async with emu.client(retry=RetryPolicy(max_retries=0)) as butter:
+    emu = Emulator(rate_limit=2, rate_limit_kind="window")
+    async with emu, emu.client(retry=RetryPolicy(max_retries=0)) as butter:
+        await butter.authors.list()
+        await butter.authors.list()
+        with pytest.raises(RateLimitError) as caught:
             await butter.authors.list()
-            await butter.authors.list()
-            with pytest.raises(RateLimitError) as caught:
-                await butter.authors.list()
     assert caught.value.retry_after == 1
 
 
