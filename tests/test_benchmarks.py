@@ -30,8 +30,10 @@ def test_quick_benchmarks_print_every_table() -> None:
     for title in (
         "stream 1,000 posts, page_size 100, latency 50 ms",
         "stream 1,000 posts, page_size 100, latency 0 ms",
+        "stream 1,000 posts, page_size 100, latency 50 +- 40 ms",
         "bulk create 300 pages, latency 20 ms, concurrency 50",
-        "under a 200 req/s limit",
+        "bulk create 300 pages, latency 100 ms, concurrency 200",
+        "under a sliding 1 s window of 200 requests",
         "structuring cost per object",
         "peak RSS of the client process (MB)",
         "resuming a journal of 20,000 operations",
@@ -40,6 +42,8 @@ def test_quick_benchmarks_print_every_table() -> None:
     ):
         assert title in out
     assert "official buttercms-python (sequential)" in out
+    assert "aiohttp + orjson gather, dicts (best hand loop)" in out
+    assert "naive loop: sleep Retry-After, resend" in out
     assert "lost 0, duplicates 0" in out
     assert "emulator pinned to CPU" in out or "placed by the OS scheduler" in out
     assert "Traceback" not in result.stderr
