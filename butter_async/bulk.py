@@ -579,7 +579,9 @@ class BulkJob:
             except RateLimitError as error:
                 if not self.requeue(error, round_):
                     return _failed(index, operation, error)
-                # Refused, so not applied: the next round sends it again after the pause.
+                # Refused, so not applied; an earlier ambiguous attempt of the same call
+                # may have been, so the next round looks before sending.
+                check_first = True
                 round_ += 1
                 self.requeued += 1
             except ClientClosedError as error:

@@ -123,8 +123,10 @@ class AdaptiveGate:
 
     def rate_limited(self, retry_after: float | None) -> None:
         """The server answered 429: pause for `retry_after`, or slow the pace a little."""
+        if retry_after == 0:
+            return  # "retry at once": no pause asked for, nothing to learn a rate from
         now = asyncio.get_running_loop().time()
-        wait = retry_after or NO_RETRY_AFTER_PAUSE
+        wait = NO_RETRY_AFTER_PAUSE if retry_after is None else retry_after
         if self.pace is not None and wait <= 2 * self._window:
             # Pacing already: the limit is only just exceeded. Refused requests come back
             # through the gate; everyone goes on a little slower.

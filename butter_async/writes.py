@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import ExitStack
 from typing import Literal
 
 import attrs
@@ -26,6 +27,7 @@ from .errors import (
     VisibilityTimeoutError,
 )
 from .retries import RetryPolicy
+from .transport import riding_out_rate_limits
 
 ObjectKind = Literal["page", "post", "collection_item"]
 WriteOutcome = Literal["created", "updated", "deleted", "already_existed"]
@@ -133,30 +135,35 @@ async def create_resolving(
     """
     attempts = 0
     ambiguous = check_first
-    while True:
+    with ExitStack() as resolving:
         if ambiguous:
-            if probe is None:
-                raise AmbiguousWriteError(
-                    "the create may have been applied and cannot be checked by reading back"
-                )
-            if await probe():
-                return ("created" if attempts else "already_existed"), attempts, True
-        attempts += 1
-        try:
-            await send()
-        except BadRequestError as error:
-            if not is_duplicate_slug(error):
-                raise
-            if ambiguous and attempts > 1:
-                return "created", attempts, True
-            return "already_existed", attempts, False
-        except (APIError, TransportError, InvalidResponseError) as error:
-            if not is_ambiguous(error) or attempts > retry.max_retries:
-                raise
-            ambiguous = True
-            await asyncio.sleep(retry.backoff(attempts - 1))
-        else:
-            return "created", attempts, False
+            resolving.enter_context(riding_out_rate_limits())
+        while True:
+            if ambiguous:
+                if probe is None:
+                    raise AmbiguousWriteError(
+                        "the create may have been applied and cannot be checked by reading back"
+                    )
+                if await probe():
+                    return ("created" if attempts else "already_existed"), attempts, True
+            attempts += 1
+            try:
+                await send()
+            except BadRequestError as error:
+                if not is_duplicate_slug(error):
+                    raise
+                if ambiguous and attempts > 1:
+                    return "created", attempts, True
+                return "already_existed", attempts, False
+            except (APIError, TransportError, InvalidResponseError) as error:
+                if not is_ambiguous(error) or attempts > retry.max_retries:
+                    raise
+                if not ambiguous:
+                    resolving.enter_context(riding_out_rate_limits())
+                ambiguous = True
+                await asyncio.sleep(retry.backoff(attempts - 1))
+            else:
+                return "created", attempts, False
 
 
 async def delete_resolving(
@@ -164,17 +171,20 @@ async def delete_resolving(
 ) -> tuple[int, bool]:
     """Send a delete until it is known to have landed: (attempts, confirmed_by_read)."""
     attempts = 0
-    while True:
-        attempts += 1
-        try:
-            await send()
-        except NotFoundError:
-            if attempts == 1:
-                raise
-            return attempts, True
-        except (APIError, TransportError, InvalidResponseError) as error:
-            if not is_ambiguous(error) or attempts > retry.max_retries:
-                raise
-            await asyncio.sleep(retry.backoff(attempts - 1))
-        else:
-            return attempts, False
+    with ExitStack() as resolving:
+        while True:
+            attempts += 1
+            try:
+                await send()
+            except NotFoundError:
+                if attempts == 1:
+                    raise
+                return attempts, True
+            except (APIError, TransportError, InvalidResponseError) as error:
+                if not is_ambiguous(error) or attempts > retry.max_retries:
+                    raise
+                if attempts == 1:
+                    resolving.enter_context(riding_out_rate_limits())
+                await asyncio.sleep(retry.backoff(attempts - 1))
+            else:
+                return attempts, False

@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from yarl import URL
 
 from butter_async import BadRequestError, RateLimitError, RetryPolicy
 from butter_async.bulk import BulkClient, BulkWriter
 from butter_async.operations import CreatePost
+from butter_async.pacing import AdaptiveGate
 from butter_async.transport import ClientStats
 from butter_async.writes import WriteResult
 
@@ -111,3 +113,12 @@ async def test_by_default_a_run_keeps_counts_and_failures_not_every_result() -> 
     assert report.results is None  # flat memory however long the input
     assert report.total == 20 and report.counts["created"] == 19
     assert [failure.key for failure in report.failures] == ["post:p-3"]
+
+
+async def test_a_retry_after_of_zero_neither_pauses_nor_slows_the_gate() -> None:
+    gate = AdaptiveGate(8)
+    gate.rate_limited(0.0)  # "retry at once", as a flaky proxy may say
+    assert gate.paused == 0.0 and gate.pace is None
+    assert await gate.acquire()
+    gate.rate_limited(None)  # no Retry-After at all: a one-second pause
+    assert gate.paused == pytest.approx(1.0, abs=0.05)
