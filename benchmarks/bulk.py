@@ -53,9 +53,10 @@ async def butter_bulk(
         return time.perf_counter() - started, time.process_time() - cpu, report
 
 
-def plain_body(i: int, prefix: str) -> dict[str, Any]:
+def page_body(i: int, prefix: str, title: str = "Plain") -> dict[str, Any]:
+    """The create body a hand-written loop sends for input `i`."""
     return {
-        "title": f"Plain {i}",
+        "title": f"{title} {i}",
         "slug": bench_slug(prefix, i),
         "page_type": "recipe",
         "status": "draft",
@@ -74,7 +75,7 @@ async def plain_aiohttp_bulk(
     async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
 
         async def create(i: int) -> None:
-            async with gate, session.post(url + "pages/", json=plain_body(i, prefix)) as response:
+            async with gate, session.post(url + "pages/", json=page_body(i, prefix)) as response:
                 await response.read()
 
         cpu, started = time.process_time(), time.perf_counter()
@@ -96,7 +97,7 @@ async def naive_retry_bulk(
             nonlocal refused
             async with gate:
                 while True:
-                    async with session.post(url + "pages/", json=plain_body(i, prefix)) as reply:
+                    async with session.post(url + "pages/", json=page_body(i, prefix)) as reply:
                         await reply.read()
                         if reply.status != 429:
                             return
@@ -115,13 +116,7 @@ async def guide_pattern(url: str, write: str, sample: int, prefix: str) -> float
     async with aiohttp.ClientSession(headers=headers) as session:
         started = time.perf_counter()
         for i in range(sample):
-            body = {
-                "title": f"Guide {i}",
-                "slug": bench_slug(prefix, i),
-                "page_type": "recipe",
-                "status": "draft",
-                "fields": page_fields(i),
-            }
+            body = page_body(i, prefix, "Guide")
             async with session.post(url + "pages/", json=body) as response:
                 assert response.status == 202, await response.text()
             await asyncio.sleep(GUIDE_PAUSE)

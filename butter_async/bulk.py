@@ -660,7 +660,7 @@ class BulkJob:
             not_sent=not_sent,
             failed=counts["failed"],
             in_flight=self.gate.in_flight,
-            concurrency=self.gate.current,
+            concurrency=self.gate.maximum,
             pace=self.gate.pace,
             elapsed=time.monotonic() - self.started,
         )

@@ -24,9 +24,9 @@ class AdaptiveGate:
 
     The first 429 pauses every send for its `Retry-After` (the window, when it is a
     second or more). When the pause ends, the rate the server accepted in the window
-    before the 429 becomes the pace, and
-    sends are spaced evenly at it from then on: a sliding-window limit is then met almost
-    exactly instead of being overrun and waited out. A later 429 lowers the pace by 3%
+    before the 429 becomes the pace, and sends are spaced evenly at it from then on: a
+    sliding-window limit is then met almost exactly instead of being overrun and waited
+    out. A later 429 lowers the pace by 3%
     without pausing everyone; two windows without one raise it by 1%. Pauses and their
     total, `paused`, are kept, which a job may cap. With `adaptive=False` there is no
     pacing: 429s only pause.
@@ -48,11 +48,6 @@ class AdaptiveGate:
         self._next_send = 0.0
         self._last_change = 0.0
         self._successes: deque[float] = deque()
-
-    @property
-    def current(self) -> int:
-        """How many operations may be in flight."""
-        return self.maximum
 
     async def acquire(self, stopped: Callable[[], bool] = lambda: False) -> bool:
         """Wait for a slot, any pause and the pace; False if `stopped()` first.
@@ -111,15 +106,17 @@ class AdaptiveGate:
         """Free a slot; successes are what the pace is learned from."""
         self.in_flight -= 1
         self._slots.release()
-        if succeeded and self.adaptive:
-            now = asyncio.get_running_loop().time()
+        if not succeeded or not self.adaptive:
+            return
+        now = asyncio.get_running_loop().time()
+        if self.pace is None:  # still to be learned: keep the last two windows' successes
             successes = self._successes
             successes.append(now)
             while successes[0] < now - 2 * self._window:
                 successes.popleft()
-            if self.pace is not None and now - self._last_change >= 2 * self._window:
-                self.pace *= PACE_INCREASE
-                self._last_change = now
+        elif now - self._last_change >= 2 * self._window:
+            self.pace *= PACE_INCREASE
+            self._last_change = now
 
     def rate_limited(self, retry_after: float | None) -> None:
         """The server answered 429: pause for `retry_after`, or slow the pace a little."""

@@ -50,6 +50,7 @@ def riding_out_rate_limits() -> Iterator[None]:
     finally:
         RATE_LIMITS_TO_CALLER.reset(token)
 
+
 Auth = Literal["read", "write"]
 #: Where reads carry the read token: the `auth_token` query parameter (what every official
 #: SDK sends, and what ButterCMS's CDN caches on) or the `Authorization: Token` header.
