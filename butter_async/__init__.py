@@ -4,6 +4,7 @@ import logging
 
 from ._version import __version__
 from .bulk import BulkOptions, BulkProgress, BulkReport, BulkResult, BulkWriter
+from .cache import CacheStats, MemoryCache, RedisCache
 from .client import ButterClient
 from .errors import (
     AmbiguousWriteError,
@@ -87,6 +88,7 @@ __all__ = [
     "BulkWriter",
     "ButterClient",
     "ButterError",
+    "CacheStats",
     "Category",
     "ClientClosedError",
     "ClientStats",
@@ -107,6 +109,7 @@ __all__ = [
     "JsonLinesError",
     "ListMeta",
     "Media",
+    "MemoryCache",
     "MethodNotAllowedError",
     "MissingWriteTokenError",
     "NotFoundError",
@@ -119,6 +122,7 @@ __all__ = [
     "PostFields",
     "PostSummary",
     "RateLimitError",
+    "RedisCache",
     "RequestTimeoutError",
     "ResponseValidationError",
     "ResultPage",

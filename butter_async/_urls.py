@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import unicodedata
 from collections.abc import Iterable
@@ -92,3 +93,8 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     """How a secret can appear in text a server echoes: raw and percent-encoded, longest first."""
     forms = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}
     return tuple(sorted(forms, key=len, reverse=True))
+
+
+def account_fingerprint(read_token: str) -> str:
+    """A short hash that tells accounts apart without revealing (or needing) the token."""
+    return hashlib.sha256(b"butter-async journal\x00" + read_token.encode()).hexdigest()[:16]

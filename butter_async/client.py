@@ -12,9 +12,9 @@ import attrs
 from typing_extensions import Unpack
 from yarl import URL
 
-from ._urls import DEFAULT_BASE_URL
+from ._urls import DEFAULT_BASE_URL, account_fingerprint
 from .bulk import BulkOptions, BulkReport, BulkWriter
-from .journal import account_fingerprint
+from .cache import CacheSettings, ReadCache
 from .operations import Operation
 from .pagination import DEFAULT_PREFETCH
 from .resources import (
@@ -45,6 +45,11 @@ class ButterClient:
     parameter, as every official SDK does; `read_auth="header"` sends it as
     `Authorization: Token …` instead, keeping it out of URLs (and so out of proxy and
     server logs) at the cost of URLs that shared caches can no longer tell apart.
+
+    Identical reads in flight at the same time share one request. `cache=MemoryCache()`
+    or `cache=RedisCache(url)` also caches reads, serves stale copies while refreshing
+    or while ButterCMS fails, and is invalidated through `butter.cache.invalidate(event)`
+    by ButterCMS webhooks.
     """
 
     def __init__(
@@ -63,6 +68,7 @@ class ButterClient:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
         read_auth: ReadAuth = "query",
+        cache: CacheSettings | None = None,
     ) -> None:
         policy = retry or RetryPolicy()
         if max_retries is not None:
@@ -79,6 +85,7 @@ class ButterClient:
             max_body_size=max_body_size,
             trace_configs=trace_configs,
             read_auth=read_auth,
+            cache=cache,
         )
         self._attach(transport, prefetch)
 
@@ -123,6 +130,11 @@ class ButterClient:
     def stats(self) -> ClientStats:
         """Request, retry and status counters of this client."""
         return self._transport.stats
+
+    @property
+    def cache(self) -> ReadCache:
+        """The read path: coalescing, the cache if one was given, and its invalidation."""
+        return self._transport.reads
 
     @property
     def base_url(self) -> URL:

@@ -16,7 +16,6 @@ resuming a job of a million operations needs no more memory than a small one.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import sqlite3
 import time
@@ -49,11 +48,6 @@ CREATE TABLE IF NOT EXISTS operations (
     detail TEXT
 ) WITHOUT ROWID;
 """
-
-
-def account_fingerprint(read_token: str) -> str:
-    """A short hash that tells accounts apart without revealing (or needing) the token."""
-    return hashlib.sha256(b"butter-async journal\x00" + read_token.encode()).hexdigest()[:16]
 
 
 @attrs.frozen

@@ -17,8 +17,18 @@ import attrs
 import orjson
 from yarl import URL
 
-from ._urls import api_url, check_token, parse_base_url, redact_url, secret_forms
+from ._urls import (
+    account_fingerprint,
+    api_url,
+    check_token,
+    parse_base_url,
+    redact_url,
+    secret_forms,
+)
 from ._version import __version__
+from .cache.backends import CacheSettings
+from .cache.coalescing import Fetched
+from .cache.reads import CacheStats, ReadCache
 from .errors import (
     APIError,
     ButterError,
@@ -77,6 +87,8 @@ class ClientStats:
     retries: int = 0
     bytes_received: int = 0
     by_status: Counter[int] = attrs.field(factory=Counter)
+    #: Cache hits, coalesced callers, stale serves, refreshes and invalidations.
+    cache: CacheStats = attrs.field(factory=CacheStats)
 
 
 def _request_headers(write_token: str | None, has_body: bool) -> dict[str, str]:
@@ -117,6 +129,7 @@ class Transport:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
         read_auth: ReadAuth = "query",
+        cache: CacheSettings | None = None,
     ) -> None:
         check_token("read_token", read_token)
         if write_token is not None:
@@ -142,7 +155,8 @@ class Transport:
         self.preview = preview
         self.max_body_size = max_body_size
         self._trace_configs = list(trace_configs)
-        self.stats = ClientStats()
+        self.reads = ReadCache(cache, account=account_fingerprint(read_token))
+        self.stats = ClientStats(cache=self.reads.stats)
         self.rate_limit_listeners: list[Callable[[float | None], None]] = []
         self._parent: Transport | None = None
         self.read_auth = read_auth
@@ -249,6 +263,7 @@ class Transport:
             return  # a derived transport borrows its parent's session
         self._closed = True
         self._closing.set()
+        await self.reads.close()
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
@@ -270,13 +285,26 @@ class Transport:
         params: Params | None = None,
         *,
         timeout: float | None = None,
+        fresh: bool = False,
     ) -> Any:
-        """GET an endpoint with the read token; retried on transient failures."""
+        """GET an endpoint with the read token; retried on transient failures.
+
+        Identical reads in flight together share one request, and with a cache a fresh
+        entry answers without one; `fresh=True` (a write checking its own effect) asks
+        ButterCMS itself.
+        """
         query = dict(params or {})
         if self.preview and query.get("preview") is None:
             query["preview"] = 1
             query["test"] = 1
-        return await self.request("GET", segments, params=query, auth="read", timeout=timeout)
+        if fresh:
+            return await self.request("GET", segments, params=query, auth="read", timeout=timeout)
+        text_query = {k: _query_text(v) for k, v in query.items() if v is not None}
+
+        def fetch() -> Coroutine[Any, Any, Fetched]:
+            return self._fetch("GET", segments, params=query, auth="read", timeout=timeout)
+
+        return await self.reads.read(segments, text_query, fetch)
 
     async def request(
         self,
@@ -294,6 +322,29 @@ class Transport:
         `idempotent` (default: only for GET) allows retrying failures after which the
         request may already have been applied; a PATCH of absolute values is idempotent.
         """
+        payload, _body = await self._fetch(
+            method,
+            segments,
+            params=params,
+            json=json,
+            auth=auth,
+            timeout=timeout,
+            idempotent=idempotent,
+        )
+        return payload
+
+    async def _fetch(
+        self,
+        method: str,
+        segments: Sequence[str | int],
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        auth: Auth = "read",
+        timeout: float | None = None,
+        idempotent: bool | None = None,
+    ) -> Fetched:
+        """`request()`, returning the body it parsed beside the payload."""
         if auth == "write":
             self.require_write_token()
         session = self._get_session()
@@ -335,7 +386,7 @@ class Transport:
             )
             await asyncio.sleep(delay)
 
-    async def _unless_closed(self, sending: Coroutine[Any, Any, Any]) -> Any:
+    async def _unless_closed(self, sending: Coroutine[Any, Any, Fetched]) -> Fetched:
         """Run a request on a session we do not own, ending it if the client is closed.
 
         The caller's session stays open, so closing the client cannot end its requests;
@@ -380,7 +431,7 @@ class Transport:
         auth: Auth,
         timeout: float | None,
         attempt: int,
-    ) -> Any:
+    ) -> Fetched:
         headers = self._headers[auth, body is not None]
         if auth == "read" and self.read_auth == "query":
             query = {**query, "auth_token": self._read_token}
@@ -450,7 +501,7 @@ class Transport:
                 (time.perf_counter() - started) * 1000,
                 attempt + 1,
             )
-        return self._decode(status, raw, response_headers, method, target)
+        return self._decode(status, raw, response_headers, method, target), raw
 
     def _redirect(
         self,

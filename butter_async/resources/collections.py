@@ -173,7 +173,7 @@ class CollectionsResource(Resource):
         params = read_params(preview=True, locale=locale, fields=scalars, page=1, page_size=1)
 
         async def probe() -> bool:
-            payload = envelope(await self._transport.get(["content", key], params))
+            payload = envelope(await self._transport.get(["content", key], params, fresh=True))
             return bool((payload.get("meta") or {}).get("count"))
 
         return probe

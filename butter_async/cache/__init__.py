@@ -1,0 +1,15 @@
+"""Coalesced and cached reads for web apps, invalidated by ButterCMS webhooks."""
+
+from .backends import CacheSettings, MemoryCache, RedisCache
+from .reads import CacheStats, ReadCache
+from .tags import event_tags, read_tags
+
+__all__ = [
+    "CacheSettings",
+    "CacheStats",
+    "MemoryCache",
+    "ReadCache",
+    "RedisCache",
+    "event_tags",
+    "read_tags",
+]

@@ -1,0 +1,244 @@
+"""The read path of a client: coalesced reads, and with a backend, cached ones."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import orjson
+
+from ..errors import (
+    APIError,
+    InvalidResponseError,
+    RateLimitError,
+    RequestTimeoutError,
+    TransportError,
+)
+from ..webhooks import WebhookEvent
+from .backends import CacheSettings
+from .coalescing import Coalescer, Fetched
+from .tags import EVERYTHING, event_tags, read_tags
+
+logger = logging.getLogger("butter_async.cache")
+
+Fetch = Callable[[], Awaitable[Fetched]]
+
+
+@attrs.define
+class CacheStats:
+    """What the read path saved: each hit, stale serve and coalesced caller is an API
+    call not made. `backend_errors` are cache operations that failed (reads then go to
+    ButterCMS), never a failed page view."""
+
+    hits: int = 0
+    misses: int = 0
+    coalesced: int = 0
+    stale_served: int = 0
+    stale_if_error: int = 0
+    refreshes: int = 0
+    refresh_failures: int = 0
+    invalidations: int = 0
+    backend_errors: int = 0
+
+    @property
+    def calls_saved(self) -> int:
+        """API calls answered without one: hits, stale serves and coalesced callers."""
+        return self.hits + self.stale_served + self.stale_if_error + self.coalesced
+
+
+def _fails_over(error: Exception) -> bool:
+    """Whether a failure is ButterCMS being unavailable (serve stale) rather than an answer."""
+    if isinstance(error, APIError):
+        return error.status >= 500 or isinstance(error, RateLimitError)
+    return isinstance(error, RequestTimeoutError | TransportError | InvalidResponseError)
+
+
+@attrs.frozen
+class _Entry:
+    stored_at: float
+    tokens: list[str | None]
+    payload: Any
+
+
+def _encode(stored_at: float, tokens: Sequence[bytes | None], body: bytes) -> bytes:
+    text_tokens = [token.decode() if token is not None else None for token in tokens]
+    return orjson.dumps({"at": stored_at, "tokens": text_tokens, "body": orjson.Fragment(body)})
+
+
+def _decode(raw: bytes) -> _Entry | None:
+    try:
+        fields = orjson.loads(raw)
+        return _Entry(fields["at"], fields["tokens"], fields["body"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None  # not ours, or from an older layout: a miss
+
+
+class ReadCache:
+    """Coalesces identical reads in flight and, given a backend, caches their answers.
+
+    Entries carry tags derived from what they hold; `invalidate(event)` renews the tags a
+    webhook event makes stale. Without a backend only coalescing runs and invalidation
+    is a no-op, so the same code serves both.
+    """
+
+    def __init__(self, backend: CacheSettings | None, *, account: str) -> None:
+        self.backend = backend
+        self.stats = CacheStats()
+        self._account = account
+        self._coalescer = Coalescer()
+        # Bumped by every invalidation: a read starting after one never joins a read
+        # that started before it.
+        self._epoch = 0
+        self._refreshing: set[asyncio.Task[None]] = set()
+        self._refreshing_keys: set[tuple[int, str, str]] = set()
+        #: The wall clock entries' ages are judged by (tests move it forward).
+        self.clock: Callable[[], float] = time.time
+
+    def __repr__(self) -> str:
+        return f"<ReadCache backend={self.backend!r}>"
+
+    async def read(
+        self, segments: Sequence[str | int], query: Mapping[str, str], fetch: Fetch
+    ) -> Any:
+        """The payload of a GET: from the cache, a read in flight, or `fetch()`."""
+        path = "/".join(str(segment) for segment in segments)
+        query_text = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
+        flight_key = (self._epoch, path, query_text)
+        backend = self.backend
+        if backend is None or ("preview" in query and not backend.cache_preview):
+            payload, joined = await self._coalescer.run(flight_key, fetch)
+            self.stats.coalesced += joined
+            return payload
+        key = f"{self._account}:r:{path}?{query_text}"
+        tags = read_tags(segments, query)
+        token_keys = [self._token_key(tag) for tag in tags]
+        try:
+            raw, tokens = await backend.lookup(key, token_keys)
+        except Exception as error:
+            self._backend_failed("lookup", error)
+            raw, tokens = None, [None] * len(token_keys)
+        entry = _decode(raw) if raw is not None else None
+        current = [token.decode() if token is not None else None for token in tokens]
+        fallback: _Entry | None = None
+        if entry is not None and entry.tokens == current:
+            age = self.clock() - entry.stored_at
+            if age < backend.ttl:
+                self.stats.hits += 1
+                return entry.payload
+            if age < backend.ttl + backend.stale_while_revalidate:
+                self.stats.stale_served += 1
+                self._refresh_behind(flight_key, key, tokens, fetch)
+                return entry.payload
+            if age < backend.ttl + backend.stale_if_error:
+                fallback = entry
+        self.stats.misses += 1
+        try:
+            payload, joined = await self._coalescer.run(
+                flight_key, lambda: self._fetch_and_store(key, tokens, fetch)
+            )
+        except Exception as error:
+            if fallback is None or not _fails_over(error):
+                raise
+            self.stats.stale_if_error += 1
+            logger.warning(
+                "serving a stale copy of %s (%.0f s old): ButterCMS failed with %s",
+                path,
+                self.clock() - fallback.stored_at,
+                type(error).__name__,
+            )
+            return fallback.payload
+        self.stats.coalesced += joined
+        return payload
+
+    async def invalidate(self, event: WebhookEvent) -> tuple[str, ...]:
+        """Make stale what a webhook event changed; returns the tags renewed."""
+        tags = event_tags(event)
+        if tags:
+            await self.invalidate_tags(*tags)
+        logger.info("webhook %s invalidated %s", event.event, ", ".join(tags) or "nothing")
+        return tags
+
+    async def invalidate_tags(self, *tags: str) -> None:
+        """Make stale every entry carrying one of `tags` (in every worker, with Redis)."""
+        self._epoch += 1
+        if self.backend is None or not tags:
+            return
+        self.stats.invalidations += 1
+        try:
+            await self.backend.renew([self._token_key(tag) for tag in tags])
+        except Exception as error:
+            self._backend_failed("invalidation", error)
+            raise
+
+    async def clear(self) -> None:
+        """Make every entry of this account stale."""
+        await self.invalidate_tags(EVERYTHING)
+
+    async def wait_for_refreshes(self) -> None:
+        """Wait until the background refreshes under way have finished."""
+        while self._refreshing:
+            await asyncio.gather(*self._refreshing, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop background refreshes and release the backend's connections."""
+        for task in list(self._refreshing):
+            task.cancel()
+        if self._refreshing:
+            await asyncio.gather(*self._refreshing, return_exceptions=True)
+        if self.backend is not None:
+            await self.backend.close()
+
+    def _token_key(self, tag: str) -> str:
+        return f"{self._account}:t:{tag}"
+
+    async def _fetch_and_store(
+        self, key: str, tokens: Sequence[bytes | None], fetch: Fetch
+    ) -> Fetched:
+        stored_at = self.clock()
+        payload, body = await fetch()
+        if self.backend is not None and body:
+            try:
+                await self.backend.store(key, _encode(stored_at, tokens, body))
+            except Exception as error:
+                self._backend_failed("store", error)
+        return payload, body
+
+    def _refresh_behind(
+        self,
+        flight_key: tuple[int, str, str],
+        key: str,
+        tokens: Sequence[bytes | None],
+        fetch: Fetch,
+    ) -> None:
+        if flight_key in self._refreshing_keys or self._coalescer.is_running(flight_key):
+            return  # a refresh (or a miss) is already fetching it
+
+        async def refresh() -> None:
+            try:
+                await self._coalescer.run(
+                    flight_key, lambda: self._fetch_and_store(key, tokens, fetch)
+                )
+            except Exception as error:
+                self.stats.refresh_failures += 1
+                logger.warning("background refresh failed: %s", type(error).__name__)
+
+        self.stats.refreshes += 1
+        task = asyncio.get_running_loop().create_task(refresh())
+        self._refreshing.add(task)
+        self._refreshing_keys.add(flight_key)
+
+        def finished(task: asyncio.Task[None]) -> None:
+            self._refreshing.discard(task)
+            self._refreshing_keys.discard(flight_key)
+
+        task.add_done_callback(finished)
+
+    def _backend_failed(self, operation: str, error: Exception) -> None:
+        self.stats.backend_errors += 1
+        logger.warning(
+            "cache %s failed (%s); reading from ButterCMS", operation, type(error).__name__
+        )

@@ -1,0 +1,342 @@
+"""Coalesced and cached reads, stale serving, and webhook invalidation, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from butter_async import ButterClient, NotFoundError, RetryPolicy, ServerError
+from butter_async.cache import CacheSettings, MemoryCache, RedisCache, event_tags, read_tags
+from butter_async.errors import ConfigurationError
+from butter_async.testing import Emulator, Fault, SeedSpec
+from butter_async.webhooks import aiohttp_handler, parse_event
+
+NO_RETRIES = RetryPolicy(max_retries=0)
+SLUG = "simple-page"
+
+
+def page_reads(emu: Emulator, slug: str = SLUG) -> int:
+    """How many GETs of one single page reached the emulator."""
+    return sum(1 for r in emu.requests if r.method == "GET" and r.path.endswith(f"/{slug}/"))
+
+
+def later(by: float) -> Callable[[], float]:
+    """A clock `by` seconds ahead of now, for a cache to judge its entries' age by."""
+    return lambda: time.time() + by
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with Emulator(latency=0.02, seed=SeedSpec(pages=2)) as emulator:
+        yield emulator
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> Callable[..., CacheSettings]:
+    """A factory of each cache backend (Redis: a real server, a fresh key prefix each)."""
+    if request.param == "memory":
+        return MemoryCache
+    url = request.getfixturevalue("redis_url")
+    prefix = f"test-{request.node.name}-{time.monotonic_ns()}:"
+    return lambda **options: RedisCache(url=url, prefix=prefix, **options)
+
+
+# -- coalescing (on by default, no cache) ----------------------------------------------
+
+
+async def test_a_thousand_identical_gets_send_one_request(emu: Emulator) -> None:
+    async with emu.client() as butter:
+        pages = await asyncio.gather(*(butter.pages.get("*", SLUG) for _ in range(1000)))
+        assert page_reads(emu) == 1
+        assert butter.stats.cache.coalesced == 999
+        assert {page.slug for page in pages} == {SLUG}
+        # each caller has its own model: changing one changes no other
+        pages[0].fields["extra"] = "mine"
+        assert "extra" not in pages[1].fields
+        assert pages[0] is not pages[1]
+
+
+async def test_different_reads_are_not_coalesced(emu: Emulator) -> None:
+    async with emu.client() as butter:
+        await asyncio.gather(butter.pages.get("*", SLUG), butter.pages.get("*", SLUG, locale="fr"))
+        assert page_reads(emu) == 2
+
+
+async def test_cancelling_one_caller_leaves_the_others_their_answer(emu: Emulator) -> None:
+    async with emu.client() as butter:
+        first = asyncio.ensure_future(butter.pages.get("*", SLUG))
+        second = asyncio.ensure_future(butter.pages.get("*", SLUG))
+        third = asyncio.ensure_future(butter.pages.get("*", SLUG))
+        await asyncio.sleep(0)  # all three are waiting on the one request
+        first.cancel()
+        assert (await second).slug == (await third).slug == SLUG
+        assert first.cancelled()
+        assert page_reads(emu) == 1
+
+
+async def test_an_error_reaches_every_waiter(emu: Emulator) -> None:
+    emu.faults.add(Fault("status", path=f"pages/*/{SLUG}/", status=500, times=1))
+    async with emu.client(retry=NO_RETRIES) as butter:
+        results = await asyncio.gather(
+            *(butter.pages.get("*", SLUG) for _ in range(5)), return_exceptions=True
+        )
+        assert all(isinstance(result, ServerError) for result in results)
+        assert page_reads(emu) == 1
+        assert (await butter.pages.get("*", SLUG)).slug == SLUG  # the next read asks again
+
+
+async def test_without_a_cache_sequential_reads_each_ask(emu: Emulator) -> None:
+    async with emu.client() as butter:
+        await butter.pages.get("*", SLUG)
+        await butter.pages.get("*", SLUG)
+        assert page_reads(emu) == 2
+
+
+# -- the read cache --------------------------------------------------------------------
+
+
+async def test_a_cached_read_is_answered_without_a_request(
+    emu: Emulator, backend: Callable[..., CacheSettings]
+) -> None:
+    async with emu.client(cache=backend()) as butter:
+        first = await butter.pages.get("*", SLUG)
+        again = await butter.pages.get("*", SLUG)
+        assert page_reads(emu) == 1
+        assert again == first and again is not first
+        assert (butter.stats.cache.hits, butter.stats.cache.misses) == (1, 1)
+        assert butter.stats.cache.calls_saved == 1
+
+
+async def test_lists_and_collections_are_cached_too(
+    emu: Emulator, backend: Callable[..., CacheSettings]
+) -> None:
+    async with emu.client(cache=backend()) as butter:
+        for _ in range(2):
+            posts = await butter.posts.list().collect(limit=5)
+            feed = await butter.feeds.rss()
+        assert butter.stats.cache.hits == 2
+        assert posts and feed
+
+
+async def test_preview_reads_bypass_the_cache_unless_asked(
+    emu: Emulator, backend: Callable[..., CacheSettings]
+) -> None:
+    async with emu.client(cache=backend(), preview=True) as butter:
+        await butter.pages.get("*", SLUG)
+        await butter.pages.get("*", SLUG)
+        assert page_reads(emu) == 2
+        assert butter.stats.cache.hits == 0
+    async with emu.client(cache=backend(cache_preview=True), preview=True) as butter:
+        await butter.pages.get("*", SLUG)
+        await butter.pages.get("*", SLUG)
+        assert page_reads(emu) == 3
+
+
+async def test_accounts_never_share_entries(emu: Emulator, redis_url: str) -> None:
+    prefix = f"accounts-{time.monotonic_ns()}:"
+    async with emu.client(cache=RedisCache(url=redis_url, prefix=prefix)) as butter:
+        await butter.pages.get("*", SLUG)
+    other = ButterClient(
+        "another-account-token-000",
+        base_url=emu.url,
+        cache=RedisCache(url=redis_url, prefix=prefix),
+        retry=NO_RETRIES,
+    )
+    async with other:
+        with pytest.raises(Exception):  # noqa: B017  (the emulator refuses the other token)
+            await other.pages.get("*", SLUG)
+    assert page_reads(emu) == 2
+
+
+async def test_stale_entries_are_served_while_one_refresh_runs(
+    emu: Emulator, backend: Callable[..., CacheSettings]
+) -> None:
+    async with emu.client(cache=backend(ttl=60, stale_while_revalidate=300)) as butter:
+        await butter.pages.get("*", SLUG)
+        butter.cache.clock = later(100)
+        stale = await asyncio.gather(*(butter.pages.get("*", SLUG) for _ in range(10)))
+        assert {page.slug for page in stale} == {SLUG}
+        assert page_reads(emu) == 1  # served at once, before the refresh landed
+        await butter.cache.wait_for_refreshes()
+        assert page_reads(emu) == 2
+        assert butter.stats.cache.stale_served == 10
+        assert butter.stats.cache.refreshes == 1
+        await butter.pages.get("*", SLUG)  # the refreshed entry is fresh
+        assert page_reads(emu) == 2
+
+
+async def test_an_outage_is_ridden_out_on_stale_copies(
+    emu: Emulator, backend: Callable[..., CacheSettings], caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = backend(ttl=60, stale_while_revalidate=0, stale_if_error=3600)
+    async with emu.client(cache=cache, retry=NO_RETRIES) as butter:
+        fresh = await butter.pages.get("*", SLUG)
+        butter.cache.clock = later(600)
+        for status in (503, 500, 429):
+            emu.faults.add(Fault("status", path="pages/", status=status, times=1))
+            with caplog.at_level(logging.WARNING, logger="butter_async.cache"):
+                assert await butter.pages.get("*", SLUG) == fresh
+        assert butter.stats.cache.stale_if_error == 3
+        assert "serving a stale copy" in caplog.text
+        butter.cache.clock = later(3700)  # past the stale-if-error window: the error shows
+        emu.faults.add(Fault("status", path="pages/", status=503, times=1))
+        with pytest.raises(ServerError):
+            await butter.pages.get("*", SLUG)
+
+
+async def test_a_not_found_is_an_answer_not_an_outage(
+    emu: Emulator, backend: Callable[..., CacheSettings]
+) -> None:
+    cache = backend(ttl=1, stale_while_revalidate=0)
+    async with emu.client(cache=cache, retry=NO_RETRIES) as butter:
+        await butter.pages.get("*", SLUG)
+        butter.cache.clock = later(5)
+        emu.faults.add(Fault("status", path="pages/", status=404, times=1))
+        with pytest.raises(NotFoundError):
+            await butter.pages.get("*", SLUG)
+
+
+async def test_answers_over_the_entry_size_are_not_kept(emu: Emulator) -> None:
+    async with emu.client(cache=MemoryCache(max_entry_bytes=64)) as butter:
+        await butter.pages.get("*", SLUG)
+        await butter.pages.get("*", SLUG)
+        assert page_reads(emu) == 2
+
+
+async def test_a_redis_outage_costs_requests_not_page_views(emu: Emulator) -> None:
+    cache = RedisCache(url="redis://127.0.0.1:9/0", socket_timeout=0.2)
+    async with emu.client(cache=cache) as butter:
+        assert (await butter.pages.get("*", SLUG)).slug == SLUG
+        assert butter.stats.cache.backend_errors >= 1
+
+
+# -- invalidation ----------------------------------------------------------------------
+
+
+async def test_manual_invalidation_and_clear(
+    emu: Emulator, backend: Callable[..., CacheSettings]
+) -> None:
+    async with emu.client(cache=backend()) as butter:
+        await butter.pages.get("*", SLUG)
+        await butter.posts.list().collect(limit=1)
+        await butter.cache.invalidate_tags(f"page:{SLUG}")
+        await butter.pages.get("*", SLUG)
+        await butter.posts.list().collect(limit=1)
+        assert page_reads(emu) == 2
+        assert butter.stats.cache.hits == 1  # the post list was untouched
+        await butter.cache.clear()
+        await butter.posts.list().collect(limit=1)
+        assert butter.stats.cache.hits == 1
+
+
+async def test_an_invalidation_by_one_worker_clears_it_for_all(
+    emu: Emulator, redis_url: str
+) -> None:
+    prefix = f"workers-{time.monotonic_ns()}:"
+    worker_a = emu.client(cache=RedisCache(url=redis_url, prefix=prefix))
+    worker_b = emu.client(cache=RedisCache(url=redis_url, prefix=prefix))
+    async with worker_a, worker_b:
+        await worker_a.pages.get("*", SLUG)
+        await worker_b.pages.get("*", SLUG)
+        assert page_reads(emu) == 1  # worker b read worker a's entry
+        await worker_b.cache.invalidate_tags(f"page:{SLUG}")
+        await worker_a.pages.get("*", SLUG)
+        assert page_reads(emu) == 2
+
+
+def event(name: str, **data: Any) -> Any:
+    return parse_event({"data": data, "webhook": {"event": name, "target": "https://x"}})
+
+
+def test_each_documented_event_names_what_it_makes_stale() -> None:
+    page = event("page.published", id="home", page_type="landing-page")
+    assert set(event_tags(page)) == {"page:home", "pages:landing-page", "pages:search"}
+    untyped = event("page.delete", id="home")
+    assert "pages:lists" in event_tags(untyped)
+    assert set(event_tags(event("post.published", id="hello", _id=3))) == {"post:hello", "blog"}
+    item = event("collectionitem.delete", id="promotions", itemid="/v2/content/?keys=x[_id=1]")
+    assert event_tags(item) == ("collection:promotions",)
+    assert event_tags(event("media.videouploaded", id="v1")) == ()
+    assert event_tags(event("brand.new", id="x")) == ("all",)
+
+
+def test_each_read_carries_the_tags_of_what_it_holds() -> None:
+    assert "page:home" in read_tags(["pages", "*", "home"], {})
+    assert "pages:recipe" in read_tags(["pages", "recipe"], {})
+    assert "pages:search" in read_tags(["pages", "search"], {"query": "x"})
+    assert "post:hello" in read_tags(["posts", "hello"], {})
+    for family in ("posts", "feeds", "authors", "categories", "tags"):
+        assert "blog" in read_tags([family], {})
+    assert {"collection:a", "collection:b"} <= set(read_tags(["content"], {"keys": "a,b[x=1]"}))
+    assert "collection:a" in read_tags(["content", "a", 7], {})
+
+
+async def test_a_webhook_makes_the_next_read_fresh(
+    emu: Emulator, backend: Callable[..., CacheSettings]
+) -> None:
+    async with emu.client(cache=backend(ttl=3600)) as butter:
+        app = web.Application()
+        app.router.add_post("/hooks/butter", aiohttp_handler(invalidate=butter))
+        async with TestServer(app, host="127.0.0.1") as hooks:
+            emu.add_webhook(str(hooks.make_url("/hooks/butter")))
+            page = await butter.pages.get("recipe", "recipe-000001")
+            await butter.pages.get("recipe", "recipe-000001")
+            assert butter.stats.cache.hits == 1
+            await butter.pages.update(
+                "recipe", "recipe-000001", fields={"headline": "Changed by the editor"}
+            )
+            started = time.perf_counter()
+            await emu.drain_webhooks()
+            fresh = await butter.pages.get("recipe", "recipe-000001")
+            assert time.perf_counter() - started < 1.0
+        assert [d.status for d in emu.webhook_deliveries] == [200]
+        assert fresh.fields["headline"] == "Changed by the editor" != page.fields["headline"]
+        assert butter.stats.cache.invalidations == 1
+
+
+async def test_a_read_after_an_invalidation_never_joins_an_older_read(emu: Emulator) -> None:
+    async with emu.client(cache=MemoryCache()) as butter:
+        before = asyncio.ensure_future(butter.pages.get("*", SLUG))
+        await asyncio.sleep(0)
+        await butter.cache.invalidate_tags(f"page:{SLUG}")
+        after = await butter.pages.get("*", SLUG)
+        await before
+        assert after.slug == SLUG
+        assert page_reads(emu) == 2
+
+
+def test_handler_needs_something_to_do() -> None:
+    with pytest.raises(TypeError):
+        aiohttp_handler()
+
+
+def test_settings_are_checked_and_secrets_stay_out_of_reprs() -> None:
+    with pytest.raises(ConfigurationError):
+        MemoryCache(ttl=0)
+    with pytest.raises(ConfigurationError):
+        MemoryCache(stale_if_error=-1)
+    with pytest.raises(ConfigurationError):
+        RedisCache(url="http://localhost:6379")
+    cache = RedisCache(url="redis://:hunter2-secret@localhost:6379/0")
+    assert "hunter2" not in repr(cache)
+    assert "REDACTED" in repr(cache)
+
+
+async def test_closing_the_client_stops_background_refreshes(emu: Emulator) -> None:
+    emu.state.latency = 1.0
+    butter = emu.client(cache=MemoryCache(ttl=1))
+    async with butter:
+        emu.state.latency = 0.0
+        await butter.pages.get("*", SLUG)
+        butter.cache.clock = later(5)
+        emu.state.latency = 5.0
+        await butter.pages.get("*", SLUG)  # stale, with a slow refresh behind it
+        assert butter.stats.cache.refreshes == 1
+    await asyncio.wait_for(butter.cache.wait_for_refreshes(), 1.0)
