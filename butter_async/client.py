@@ -46,7 +46,8 @@ class ButterClient:
     `Authorization: Token …` instead, keeping it out of URLs (and so out of proxy and
     server logs) at the cost of URLs that shared caches can no longer tell apart.
 
-    Identical reads in flight at the same time share one request. `cache=MemoryCache()`
+    Identical reads in flight at the same time share one request (`coalesce=False` turns
+    that off). `cache=MemoryCache()`
     or `cache=RedisCache(url)` also caches reads, serves stale copies while refreshing
     or while ButterCMS fails, and is invalidated through `butter.cache.invalidate(event)`
     by ButterCMS webhooks.
@@ -69,6 +70,7 @@ class ButterClient:
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
         read_auth: ReadAuth = "query",
         cache: CacheSettings | None = None,
+        coalesce: bool = True,
     ) -> None:
         policy = retry or RetryPolicy()
         if max_retries is not None:
@@ -86,6 +88,7 @@ class ButterClient:
             trace_configs=trace_configs,
             read_auth=read_auth,
             cache=cache,
+            coalesce=coalesce,
         )
         self._attach(transport, prefetch)
 

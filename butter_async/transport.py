@@ -130,6 +130,7 @@ class Transport:
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
         read_auth: ReadAuth = "query",
         cache: CacheSettings | None = None,
+        coalesce: bool = True,
     ) -> None:
         check_token("read_token", read_token)
         if write_token is not None:
@@ -155,7 +156,7 @@ class Transport:
         self.preview = preview
         self.max_body_size = max_body_size
         self._trace_configs = list(trace_configs)
-        self.reads = ReadCache(cache, account=account_fingerprint(read_token))
+        self.reads = ReadCache(cache, account=account_fingerprint(read_token), coalesce=coalesce)
         self.stats = ClientStats(cache=self.reads.stats)
         self.rate_limit_listeners: list[Callable[[float | None], None]] = []
         self._parent: Transport | None = None

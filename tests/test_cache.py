@@ -92,6 +92,13 @@ async def test_an_error_reaches_every_waiter(emu: Emulator) -> None:
         assert (await butter.pages.get("*", SLUG)).slug == SLUG  # the next read asks again
 
 
+async def test_coalescing_can_be_turned_off(emu: Emulator) -> None:
+    async with emu.client(coalesce=False) as butter:
+        await asyncio.gather(*(butter.pages.get("*", SLUG) for _ in range(5)))
+        assert page_reads(emu) == 5
+        assert butter.stats.cache.coalesced == 0
+
+
 async def test_without_a_cache_sequential_reads_each_ask(emu: Emulator) -> None:
     async with emu.client() as butter:
         await butter.pages.get("*", SLUG)

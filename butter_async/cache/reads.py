@@ -85,8 +85,11 @@ class ReadCache:
     is a no-op, so the same code serves both.
     """
 
-    def __init__(self, backend: CacheSettings | None, *, account: str) -> None:
+    def __init__(
+        self, backend: CacheSettings | None, *, account: str, coalesce: bool = True
+    ) -> None:
         self.backend = backend
+        self.coalesce = coalesce
         self.stats = CacheStats()
         self._account = account
         self._coalescer = Coalescer()
@@ -110,9 +113,7 @@ class ReadCache:
         flight_key = (self._epoch, path, query_text)
         backend = self.backend
         if backend is None or ("preview" in query and not backend.cache_preview):
-            payload, joined = await self._coalescer.run(flight_key, fetch)
-            self.stats.coalesced += joined
-            return payload
+            return await self._shared(flight_key, fetch)
         key = f"{self._account}:r:{path}?{query_text}"
         tags = read_tags(segments, query)
         token_keys = [self._token_key(tag) for tag in tags]
@@ -137,9 +138,7 @@ class ReadCache:
                 fallback = entry
         self.stats.misses += 1
         try:
-            payload, joined = await self._coalescer.run(
-                flight_key, lambda: self._fetch_and_store(key, tokens, fetch)
-            )
+            return await self._shared(flight_key, lambda: self._fetch_and_store(key, tokens, fetch))
         except Exception as error:
             if fallback is None or not _fails_over(error):
                 raise
@@ -151,8 +150,6 @@ class ReadCache:
                 type(error).__name__,
             )
             return fallback.payload
-        self.stats.coalesced += joined
-        return payload
 
     async def invalidate(self, event: WebhookEvent) -> tuple[str, ...]:
         """Make stale what a webhook event changed; returns the tags renewed."""
@@ -192,6 +189,15 @@ class ReadCache:
         if self.backend is not None:
             await self.backend.close()
 
+    async def _shared(self, flight_key: tuple[int, str, str], fetch: Fetch) -> Any:
+        """`fetch()`'s payload, shared with the identical read in flight if there is one."""
+        if not self.coalesce:
+            payload, _body = await fetch()
+            return payload
+        payload, joined = await self._coalescer.run(flight_key, fetch)
+        self.stats.coalesced += joined
+        return payload
+
     def _token_key(self, tag: str) -> str:
         return f"{self._account}:t:{tag}"
 
@@ -219,9 +225,7 @@ class ReadCache:
 
         async def refresh() -> None:
             try:
-                await self._coalescer.run(
-                    flight_key, lambda: self._fetch_and_store(key, tokens, fetch)
-                )
+                await self._shared(flight_key, lambda: self._fetch_and_store(key, tokens, fetch))
             except Exception as error:
                 self.stats.refresh_failures += 1
                 logger.warning("background refresh failed: %s", type(error).__name__)
