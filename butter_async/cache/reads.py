@@ -19,7 +19,7 @@ from ..errors import (
     TransportError,
 )
 from ..webhooks import WebhookEvent
-from .backends import CacheSettings
+from .backends import CacheSettings, Lookup
 from .coalescing import Coalescer, Fetched
 from .tags import EVERYTHING, event_tags, read_tags
 
@@ -118,17 +118,20 @@ class ReadCache:
         tags = read_tags(segments, query)
         token_keys = [self._token_key(tag) for tag in tags]
         try:
-            raw, tokens = await backend.lookup(key, token_keys)
+            found = await backend.lookup(key, token_keys)
         except Exception as error:
             self._backend_failed("lookup", error)
-            raw, tokens = None, [None] * len(token_keys)
-        entry = _decode(raw) if raw is not None else None
+            found = Lookup(None, [None] * len(token_keys))
+        tokens = found.tokens
+        entry = _decode(found.entry) if found.entry is not None else None
         current = [token.decode() if token is not None else None for token in tokens]
         fallback: _Entry | None = None
         if entry is not None and entry.tokens == current:
             age = self.clock() - entry.stored_at
             if age < backend.ttl:
                 self.stats.hits += 1
+                if not found.local and found.entry is not None:
+                    await backend.keep_local(key, found.entry, backend.ttl - age)
                 return entry.payload
             if age < backend.ttl + backend.stale_while_revalidate:
                 self.stats.stale_served += 1
@@ -207,10 +210,13 @@ class ReadCache:
         stored_at = self.clock()
         payload, body = await fetch()
         if self.backend is not None and body:
+            entry = _encode(stored_at, tokens, body)
             try:
-                await self.backend.store(key, _encode(stored_at, tokens, body))
+                await self.backend.store(key, entry)
             except Exception as error:
                 self._backend_failed("store", error)
+            else:
+                await self.backend.keep_local(key, entry, self.backend.ttl)
         return payload, body
 
     def _refresh_behind(

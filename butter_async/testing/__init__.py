@@ -2,6 +2,7 @@
 
 from .emulator import DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, Emulator, emulator_in_thread
 from .faults import Fault, FaultPlan, SlidingWindow, TokenBucket, jittered
+from .redis_server import RedisServer
 from .seed import SeedSpec, seeded_store
 from .state import RequestRecord
 from .store import CollectionSchema, ContentStore, FieldKind, PageType
@@ -18,6 +19,7 @@ __all__ = [
     "FaultPlan",
     "FieldKind",
     "PageType",
+    "RedisServer",
     "RequestRecord",
     "SeedSpec",
     "SlidingWindow",
