@@ -13,6 +13,7 @@ ButterError
 ├── AmbiguousWriteError                  a write that may or may not have landed
 ├── VisibilityTimeoutError (TimeoutError) an accepted write not readable in time
 ├── WebhookError                         a webhook call to refuse (with its status)
+├── CacheBackendError                    the read cache's store failed an invalidation
 └── APIError                             an HTTP error answer
     ├── BadRequestError                  400
     ├── AuthenticationError              401
@@ -111,6 +112,11 @@ class WebhookError(ButterError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class CacheBackendError(ButterError):
+    """The read cache's store (e.g. Redis) failed while making entries stale: they may
+    be served until their `ttl` ends. Reads never raise it; they go to ButterCMS."""
 
 
 class APIError(ButterError):

@@ -302,10 +302,12 @@ class Transport:
             return await self.request("GET", segments, params=query, auth="read", timeout=timeout)
         text_query = {k: _query_text(v) for k, v in query.items() if v is not None}
 
-        def fetch() -> Coroutine[Any, Any, Fetched]:
-            return self._fetch("GET", segments, params=query, auth="read", timeout=timeout)
+        def upstream(retry: bool) -> Coroutine[Any, Any, Fetched]:
+            return self._fetch(
+                "GET", segments, params=query, auth="read", timeout=timeout, retry=retry
+            )
 
-        return await self.reads.read(segments, text_query, fetch)
+        return await self.reads.read(segments, text_query, upstream)
 
     async def request(
         self,
@@ -344,8 +346,10 @@ class Transport:
         auth: Auth = "read",
         timeout: float | None = None,
         idempotent: bool | None = None,
+        retry: bool = True,
     ) -> Fetched:
-        """`request()`, returning the body it parsed beside the payload."""
+        """`request()`, returning the body it parsed beside the payload; `retry=False`
+        makes one attempt only."""
         if auth == "write":
             self.require_write_token()
         session = self._get_session()
@@ -354,6 +358,7 @@ class Transport:
         body = self._encode_body(json)
         repeatable = idempotent if idempotent is not None else method in ("GET", "HEAD")
         retryable = _RETRYABLE_READ_STATUSES if repeatable else _RETRYABLE_WRITE_STATUSES
+        max_retries = self.retry.max_retries if retry else 0
         attempt = 0
         while True:
             if self.closed or session.closed:
@@ -371,13 +376,13 @@ class Transport:
                         listener(error.retry_after)
                     if RATE_LIMITS_TO_CALLER.get():
                         raise
-                if error.status not in retryable or attempt >= self.retry.max_retries:
+                if error.status not in retryable or attempt >= max_retries:
                     raise
                 delay = self._delay_for(error, attempt)
             except (InvalidResponseError, TransportError) as error:
                 # A connect failure never reached the server; anything else may have.
                 safe = repeatable or (isinstance(error, TransportError) and error.connect_failed)
-                if not safe or attempt >= self.retry.max_retries:
+                if not safe or attempt >= max_retries:
                     raise
                 delay = self.retry.backoff(attempt)
             attempt += 1

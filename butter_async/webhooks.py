@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import attrs
 import orjson
 
-from .errors import ButterError, WebhookError
+from .errors import ButterError, CacheBackendError, WebhookError
 from .models.converter import structure
 
 if TYPE_CHECKING:
@@ -261,7 +261,10 @@ def aiohttp_handler(
         except WebhookError as error:
             return web.json_response({"detail": str(error)}, status=error.status)
         if invalidate is not None:
-            await invalidate.cache.invalidate(event)
+            try:
+                await invalidate.cache.invalidate(event)
+            except CacheBackendError as error:
+                return web.json_response({"detail": str(error)}, status=503)
         if on_event is not None:
             await on_event(event)
         return web.json_response({"received": event.event})

@@ -10,12 +10,19 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from butter_async import ButterClient, NotFoundError, RetryPolicy, ServerError
+from butter_async import (
+    ButterClient,
+    CacheBackendError,
+    NotFoundError,
+    RetryPolicy,
+    ServerError,
+)
 from butter_async.cache import CacheSettings, MemoryCache, RedisCache, event_tags, read_tags
 from butter_async.errors import ConfigurationError
 from butter_async.testing import Emulator, Fault, SeedSpec
@@ -201,6 +208,23 @@ async def test_an_outage_is_ridden_out_on_stale_copies(
             await butter.pages.get("*", SLUG)
 
 
+async def test_with_a_stale_copy_at_hand_a_failure_is_not_retried(
+    emu: Emulator, backend: Callable[..., CacheSettings]
+) -> None:
+    patient = RetryPolicy(max_retries=3, backoff_base=0.0, backoff_max=0.0)
+    cache = backend(ttl=60, stale_while_revalidate=0)
+    async with emu.client(cache=cache, retry=patient) as butter:
+        fresh = await butter.pages.get("*", SLUG)
+        butter.cache.clock = later(600)
+        emu.faults.add(Fault("status", path="pages/", status=503, times=1))
+        assert await butter.pages.get("*", SLUG) == fresh  # served after one attempt
+        assert (page_reads(emu), butter.stats.retries) == (2, 0)
+        await butter.cache.clear()  # no copy to fall back on: the read retries as usual
+        emu.faults.add(Fault("status", path="pages/", status=503, times=1))
+        assert await butter.pages.get("*", SLUG) == fresh
+        assert (page_reads(emu), butter.stats.retries) == (4, 1)
+
+
 async def test_a_not_found_is_an_answer_not_an_outage(
     emu: Emulator, backend: Callable[..., CacheSettings]
 ) -> None:
@@ -225,6 +249,36 @@ async def test_a_redis_outage_costs_requests_not_page_views(emu: Emulator) -> No
     async with emu.client(cache=cache) as butter:
         assert (await butter.pages.get("*", SLUG)).slug == SLUG
         assert butter.stats.cache.backend_errors >= 1
+        with pytest.raises(CacheBackendError, match="could not invalidate page:home"):
+            await butter.cache.invalidate_tags("page:home")
+
+
+async def test_garbage_in_redis_is_a_miss_never_an_error(emu: Emulator, redis_url: str) -> None:
+    prefix = f"garbage-{time.monotonic_ns()}:"
+    async with emu.client(cache=RedisCache(url=redis_url, prefix=prefix)) as butter:
+        await butter.pages.get("*", SLUG)
+        redis = Redis.from_url(redis_url)
+        for key in await redis.keys(prefix + "*"):
+            await redis.set(key, b"\xff\xfe not json")
+        await redis.aclose()
+        async with emu.client(cache=RedisCache(url=redis_url, prefix=prefix)) as other:
+            assert (await other.pages.get("*", SLUG)).slug == SLUG
+            assert other.stats.cache.misses == 1
+        assert page_reads(emu) == 2
+
+
+async def test_the_webhook_route_says_when_the_cache_could_not_be_invalidated(
+    emu: Emulator,
+) -> None:
+    cache = RedisCache(url="redis://127.0.0.1:9/0", socket_timeout=0.2)
+    async with emu.client(cache=cache) as butter:
+        app = web.Application()
+        app.router.add_post("/hooks", aiohttp_handler(invalidate=butter))
+        async with TestServer(app, host="127.0.0.1") as hooks, aiohttp.ClientSession() as http:
+            body = {"data": {"id": "home", "page_type": "*"}, "webhook": {"event": "page.draft"}}
+            async with http.post(hooks.make_url("/hooks"), json=body) as answer:
+                assert answer.status == 503
+                assert "could not invalidate page:home" in (await answer.json())["detail"]
 
 
 # -- invalidation ----------------------------------------------------------------------

@@ -24,6 +24,7 @@ PUBLIC = {
         "BulkWriter",
         "ButterClient",
         "ButterError",
+        "CacheBackendError",
         "CacheStats",
         "Category",
         "ClientClosedError",

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import attrs
@@ -13,6 +14,7 @@ import orjson
 
 from ..errors import (
     APIError,
+    CacheBackendError,
     InvalidResponseError,
     RateLimitError,
     RequestTimeoutError,
@@ -26,6 +28,9 @@ from .tags import EVERYTHING, event_tags, read_tags
 logger = logging.getLogger("butter_async.cache")
 
 Fetch = Callable[[], Awaitable[Fetched]]
+#: How the read path asks ButterCMS: `fetch(retry)`; without retries when a stale copy
+#: can answer instead, so a failing ButterCMS costs the visitor one attempt, not several.
+Upstream = Callable[[bool], Awaitable[Fetched]]
 
 
 @attrs.define
@@ -64,8 +69,12 @@ class _Entry:
     payload: Any
 
 
+def _text(token: bytes | None) -> str | None:
+    return token.decode("utf-8", "replace") if token is not None else None
+
+
 def _encode(stored_at: float, tokens: Sequence[bytes | None], body: bytes) -> bytes:
-    text_tokens = [token.decode() if token is not None else None for token in tokens]
+    text_tokens = [_text(token) for token in tokens]
     return orjson.dumps({"at": stored_at, "tokens": text_tokens, "body": orjson.Fragment(body)})
 
 
@@ -105,9 +114,10 @@ class ReadCache:
         return f"<ReadCache backend={self.backend!r}>"
 
     async def read(
-        self, segments: Sequence[str | int], query: Mapping[str, str], fetch: Fetch
+        self, segments: Sequence[str | int], query: Mapping[str, str], upstream: Upstream
     ) -> Any:
-        """The payload of a GET: from the cache, a read in flight, or `fetch()`."""
+        """The payload of a GET: from the cache, a read in flight, or `upstream`."""
+        fetch = partial(upstream, True)
         path = "/".join(str(segment) for segment in segments)
         query_text = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
         flight_key = (self._epoch, path, query_text)
@@ -124,7 +134,7 @@ class ReadCache:
             found = Lookup(None, [None] * len(token_keys))
         tokens = found.tokens
         entry = _decode(found.entry) if found.entry is not None else None
-        current = [token.decode() if token is not None else None for token in tokens]
+        current = [_text(token) for token in tokens]
         fallback: _Entry | None = None
         if entry is not None and entry.tokens == current:
             age = self.clock() - entry.stored_at
@@ -140,6 +150,8 @@ class ReadCache:
             if age < backend.ttl + backend.stale_if_error:
                 fallback = entry
         self.stats.misses += 1
+        if fallback is not None:
+            fetch = partial(upstream, False)  # one attempt: the stale copy answers a failure
         try:
             return await self._shared(flight_key, lambda: self._fetch_and_store(key, tokens, fetch))
         except Exception as error:
@@ -172,7 +184,9 @@ class ReadCache:
             await self.backend.renew([self._token_key(tag) for tag in tags])
         except Exception as error:
             self._backend_failed("invalidation", error)
-            raise
+            raise CacheBackendError(
+                f"could not invalidate {', '.join(tags)}: {type(error).__name__}"
+            ) from None
 
     async def clear(self) -> None:
         """Make every entry of this account stale."""

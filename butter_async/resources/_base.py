@@ -163,9 +163,7 @@ class Resource:
         async def probe() -> bool:
             try:
                 payload = envelope(
-                    await self._transport.get(
-                        read_at, {**PREVIEW, "locale": locale}, fresh=True
-                    )
+                    await self._transport.get(read_at, {**PREVIEW, "locale": locale}, fresh=True)
                 )
             except NotFoundError:
                 return False
