@@ -579,9 +579,9 @@ class BulkJob:
             except RateLimitError as error:
                 if not self.requeue(error, round_):
                     return _failed(index, operation, error)
-                # Refused, so not applied; an earlier ambiguous attempt of the same call
-                # may have been, so the next round looks before sending.
-                check_first = True
+                # Refused, so not applied. A create escapes with a 429 only before any
+                # ambiguous attempt (after one it rides 429s out in the call), so the
+                # next round sends at once, without a read-back first.
                 round_ += 1
                 self.requeued += 1
             except ClientClosedError as error:

@@ -12,6 +12,7 @@ from cattrs.gen import make_dict_structure_fn
 
 from butter_async import Author, Category, Post, ResponseValidationError, Tag
 from butter_async.models.converter import converter, structure
+from butter_async.testing import Emulator
 
 from .conftest import RECORDED, recorded
 
@@ -147,3 +148,45 @@ def test_real_recordings_structure_as_the_generated_hooks_would(name: str) -> No
     assert items, f"{name} holds no {cls.__name__}"
     for item in items:
         assert structure(item, cls) == generated_hook(cls)(item, cls)
+
+
+@attrs.frozen
+class _Ingredient:
+    name: str
+    grams: int
+
+
+@attrs.frozen
+class _Dish:
+    headline: str
+    ingredients: list[_Ingredient]
+
+
+async def test_a_user_field_class_error_names_model_path_and_value() -> None:
+    fields = {"headline": "Soup", "ingredients": [{"name": "leek", "grams": "lots"}]}
+    schema = {"dish": {"headline": "text", "ingredients": "repeater"}}
+    async with Emulator(page_types=schema) as emu, emu.client() as butter:
+        await butter.pages.create("dish", "soup", "Soup", fields, verify=True)
+        with pytest.raises(ResponseValidationError) as caught:
+            await butter.pages.get("dish", "soup", fields_type=_Dish, preview=True)
+    message = str(caught.value)
+    assert message.startswith("response does not fit Page: ")
+    assert "data.fields.ingredients[0].grams" in message
+    assert "(got 'lots')" in message
+
+
+async def test_a_value_echoing_the_token_is_masked_in_the_error() -> None:
+    schema = {"dish": {"headline": "text", "servings": "text"}}
+    async with Emulator(page_types=schema) as emu, emu.client() as butter:
+        fields = {"headline": "Soup", "servings": f"x{emu.read_token}"}
+        await butter.pages.create("dish", "leak", "Leak", fields, verify=True)
+        with pytest.raises(ResponseValidationError) as caught:
+            await butter.pages.get("dish", "leak", fields_type=_Servings, preview=True)
+    assert emu.read_token not in str(caught.value)
+    assert "REDACTED" in str(caught.value)
+
+
+@attrs.frozen
+class _Servings:
+    headline: str
+    servings: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import UnionType
@@ -217,36 +218,66 @@ def _describe(error: BaseException, _type: Any = None) -> str:
     return text if len(text) <= _SHOWN * 2 else text[: _SHOWN * 2] + "..."
 
 
-def _paths(error: BaseException, root: str) -> list[str]:
-    """`path: problem` for each failing field, e.g. `data[3].published: Invalid isoformat...`."""
-    if isinstance(error, BaseValidationError):
-        messages: list[str] = transform_error(error, path=root, format_exception=_describe)
-        return [": ".join(reversed(message.rsplit(" @ ", 1))) for message in messages]
-    return [f"{root}: {_describe(error)}"]
+# One step of a path as cattrs' transform_error writes it: `.name`, `[3]` or `['key']`.
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]")
+
+
+def _value_at(value: Any, path: str) -> tuple[bool, Any]:
+    """The value found at a path relative to its root, if the payload has one there."""
+    for name, index, key in _STEP.findall(path):
+        if index and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        elif not index and isinstance(value, dict) and (name or key) in value:
+            value = value[name or key]
+        else:
+            return False, None
+    return True, value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
+
+
+def _paths(error: BaseException, root: str, value: Any = None) -> list[str]:
+    """`path: problem (got value)` for each failing field, e.g. `data[3].published: ...`."""
+    if not isinstance(error, BaseValidationError):
+        return [f"{root}: {_describe(error)}"]
+    messages: list[str] = transform_error(error, path=root, format_exception=_describe)
+    found = []
+    for message in messages:
+        problem, _, path = message.rpartition(" @ ")
+        present, offending = _value_at(value, path[len(root) :])
+        found.append(f"{path}: {problem}" + (f" (got {_shown(offending)})" if present else ""))
+    return found
 
 
 def explain(value: Any, cls: Any, root: str = "$") -> str:
-    """Why `value` does not fit `cls`: each failing field's path under `root` and the problem."""
+    """Why `value` does not fit `cls`: each failing field's path under `root`, the problem
+    and the offending value (shortened)."""
     try:
         _diagnostic.structure(value, cls)
     except Exception as error:
-        return "; ".join(_paths(error, root))
+        return "; ".join(_paths(error, root, value))
     return f"{root}: does not fit {getattr(cls, '__name__', cls)}"
 
 
-def structure(value: Any, cls: type[T] | Any) -> T:
-    """Structure `value` into `cls`, raising `ResponseValidationError` if it does not fit.
+def structure(value: Any, cls: type[T] | Any, root: str = "$") -> T:
+    """Structure `value` into `cls`, raising `ResponseValidationError` if it does not fit:
+    it names the model, each failing field's path under `root` and the offending value.
 
     The error is raised on its own, not chained to the one cattrs or a hook raised:
     those quote response values, and callers scrub secrets from the message alone.
     """
     try:
         result: T = converter.structure(value, cls)
-    except Exception as error:
+    except Exception:
         # A payload that does not fit fails in the hooks as TypeError, KeyError, ValueError
         # or AttributeError, or in cattrs as a BaseValidationError: one error type for all.
         name = getattr(cls, "__name__", str(cls))
-        failure = ResponseValidationError(f"response does not fit {name}: {error!r}")
+        failure = ResponseValidationError(
+            f"response does not fit {name}: {explain(value, cls, root)}"
+        )
     else:
         return result
     raise failure

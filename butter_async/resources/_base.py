@@ -224,7 +224,7 @@ class Resource:
     def _structure(self, value: Any, model: Any) -> Any:
         """`structure`, with any token a hostile server echoed masked in the error."""
         try:
-            return structure(value, model)
+            return structure(value, model, "data")
         except ResponseValidationError as error:
             failure = ResponseValidationError(self._transport.redact(str(error)))
         raise failure
