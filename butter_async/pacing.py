@@ -11,12 +11,12 @@ from contextlib import suppress
 STOP_CHECK_INTERVAL = 0.25
 """Longest sleep between checks of a job's `stopped()` while waiting at the gate."""
 
-PACE_DECREASE = 0.97
+PACE_DECREASE = 0.98
 """The pace after a 429 while pacing: a limit is met by a small step, not a halving."""
 NO_RETRY_AFTER_PAUSE = 1.0
 """Seconds to pause on a 429 that names no Retry-After."""
 PACE_INCREASE = 1.01
-"""The pace after a quiet spell (two windows without a 429), probing for a raised limit."""
+"""The pace after a quiet spell (a window without a 429), probing for a raised limit."""
 
 
 class AdaptiveGate:
@@ -26,8 +26,8 @@ class AdaptiveGate:
     second or more). When the pause ends, the rate the server accepted in the window
     before the 429 becomes the pace, and sends are spaced evenly at it from then on: a
     sliding-window limit is then met almost exactly instead of being overrun and waited
-    out. A later 429 lowers the pace by 3%
-    without pausing everyone; two windows without one raise it by 1%. Pauses and their
+    out. A later 429 lowers the pace by 2%
+    without pausing everyone; a window without one raises it by 1%. Pauses and their
     total, `paused`, are kept, which a job may cap. With `adaptive=False` there is no
     pacing: 429s only pause.
     """
@@ -114,7 +114,7 @@ class AdaptiveGate:
             successes.append(now)
             while successes[0] < now - 2 * self._window:
                 successes.popleft()
-        elif now - self._last_change >= 2 * self._window:
+        elif now - self._last_change >= self._window:
             self.pace *= PACE_INCREASE
             self._last_change = now
 
