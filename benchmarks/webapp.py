@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import socket
 import time
@@ -29,6 +30,8 @@ from .emulator_process import EmulatorProcess, add_pin_option
 from .table import print_table
 
 PAGE_TYPE = "recipe"
+#: Warm passes per cache; the one of median wall time is reported.
+WARM_PASSES = 5
 View = Callable[[str], Awaitable[object]]
 
 
@@ -56,6 +59,7 @@ async def visit(view: View, slugs: list[str], visitors: int) -> tuple[list[float
             await view(slug)
             latencies.append(time.perf_counter() - started)
 
+    gc.collect()  # each pass starts from a collected heap, not the last one's garbage
     started = time.perf_counter()
     await asyncio.gather(*(visitor() for _ in range(visitors)))
     return latencies, time.perf_counter() - started
@@ -112,8 +116,9 @@ async def site(args: argparse.Namespace, emu: EmulatorProcess, redis_url: str) -
             calls = butter.stats.requests
             if "cache" in options:  # the same views again on the warm cache: every one a hit
                 hits_before = butter.stats.cache.hits
-                warm[name] = await visit(view, slugs, args.visitors)
-                assert butter.stats.cache.hits - hits_before == len(slugs)
+                passes = [await visit(view, slugs, args.visitors) for _ in range(WARM_PASSES)]
+                assert butter.stats.cache.hits - hits_before == WARM_PASSES * len(slugs)
+                warm[name] = sorted(passes, key=lambda result: result[1])[WARM_PASSES // 2]
         calls_of[name] = calls
         rows.append(row(name, latencies, wall, calls, len(slugs), today_rate))
         today_rate = today_rate or len(slugs) / wall
@@ -129,7 +134,7 @@ async def site(args: argparse.Namespace, emu: EmulatorProcess, redis_url: str) -
     )
     assert today_rate is not None
     print_table(
-        "cache hits on a warm cache (the same views again)",
+        f"cache hits on a warm cache (the same views again; median of {WARM_PASSES} passes)",
         ["cache", "p50 ms", "p99 ms", "max ms", "views/s", "vs today"],
         [
             [

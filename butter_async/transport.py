@@ -294,7 +294,7 @@ class Transport:
         entry answers without one; `fresh=True` (a write checking its own effect) asks
         ButterCMS itself.
         """
-        query = dict(params or {})
+        query = dict(params) if params else {}
         if self.preview and query.get("preview") is None:
             query["preview"] = 1
             query["test"] = 1

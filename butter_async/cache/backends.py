@@ -113,6 +113,7 @@ class MemoryCache(CacheSettings):
     max_entry_bytes: int = attrs.field(default=1024 * 1024, validator=positive)
     _entries: Memory | None = attrs.field(default=None, init=False, repr=False)
     _tokens: Memory | None = attrs.field(default=None, init=False, repr=False)
+    _renewed: bool = attrs.field(default=False, init=False, repr=False)
 
     def _open(self) -> tuple[Memory, Memory]:
         if self._entries is None or self._tokens is None:
@@ -123,7 +124,9 @@ class MemoryCache(CacheSettings):
     async def lookup(self, key: str, token_keys: Sequence[str]) -> Lookup:
         entries, tokens = self._open()
         entry: Any = await entries.get(key)
-        current: Any = await tokens.get_many(*token_keys) if token_keys else ()
+        if not self._renewed:  # no tag was ever renewed: every token is still unset
+            return Lookup(entry, [None] * len(token_keys), local=True)
+        current: Any = await tokens.get_many(*token_keys)
         return Lookup(entry, list(current), local=True)
 
     async def store(self, key: str, entry: bytes) -> None:
@@ -132,6 +135,7 @@ class MemoryCache(CacheSettings):
 
     async def renew(self, token_keys: Sequence[str]) -> None:
         tokens = self._open()[1]
+        self._renewed = True
         for token_key in token_keys:
             await tokens.set(token_key, new_token(), expire=self.lifetime)
 
@@ -140,3 +144,4 @@ class MemoryCache(CacheSettings):
             if cache is not None:
                 await cache.close()
         self._entries = self._tokens = None
+        self._renewed = False

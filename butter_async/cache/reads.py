@@ -6,8 +6,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from functools import partial
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, NamedTuple
 
 import attrs
 import orjson
@@ -63,7 +63,34 @@ def _fails_over(error: Exception) -> bool:
 
 
 @attrs.frozen
-class _Entry:
+class _Address:
+    """Where one read lives: its in-flight key, cache key and tag token keys."""
+
+    path: str
+    flight: str
+    key: str
+    token_keys: list[str]
+    preview: bool
+
+
+def _token_key(account: str, tag: str) -> str:
+    return f"{account}:t:{tag}"
+
+
+@lru_cache(maxsize=8192)
+def _address(
+    account: str, segments: tuple[str | int, ...], query: tuple[tuple[str, str], ...]
+) -> _Address:
+    """The address of a read, worked out once per distinct read (a page view's hot path)."""
+    path = "/".join(str(segment) for segment in segments)
+    flight = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query))
+    tags = read_tags(segments, dict(query))
+    token_keys = [_token_key(account, tag) for tag in tags]
+    preview = any(name == "preview" for name, _ in query)
+    return _Address(path, flight, f"{account}:r:{flight}", token_keys, preview)
+
+
+class _Entry(NamedTuple):
     stored_at: float
     tokens: list[str | None]
     payload: Any
@@ -81,9 +108,12 @@ def _encode(stored_at: float, tokens: Sequence[bytes | None], body: bytes) -> by
 def _decode(raw: bytes) -> _Entry | None:
     try:
         fields = orjson.loads(raw)
-        return _Entry(fields["at"], fields["tokens"], fields["body"])
+        entry = _Entry(fields["at"], fields["tokens"], fields["body"])
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return None  # not ours, or from an older layout: a miss
+    if not isinstance(entry.stored_at, int | float) or not isinstance(entry.tokens, list):
+        return None
+    return entry
 
 
 class ReadCache:
@@ -106,7 +136,7 @@ class ReadCache:
         # that started before it.
         self._epoch = 0
         self._refreshing: set[asyncio.Task[None]] = set()
-        self._refreshing_keys: set[tuple[int, str, str]] = set()
+        self._refreshing_keys: set[tuple[int, str]] = set()
         #: The wall clock entries' ages are judged by (tests move it forward).
         self.clock: Callable[[], float] = time.time
 
@@ -118,15 +148,12 @@ class ReadCache:
     ) -> Any:
         """The payload of a GET: from the cache, a read in flight, or `upstream`."""
         fetch = partial(upstream, True)
-        path = "/".join(str(segment) for segment in segments)
-        query_text = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
-        flight_key = (self._epoch, path, query_text)
+        address = _address(self._account, tuple(segments), tuple(query.items()))
+        flight_key = (self._epoch, address.flight)
         backend = self.backend
-        if backend is None or ("preview" in query and not backend.cache_preview):
+        if backend is None or (address.preview and not backend.cache_preview):
             return await self._shared(flight_key, fetch)
-        key = f"{self._account}:r:{path}?{query_text}"
-        tags = read_tags(segments, query)
-        token_keys = [self._token_key(tag) for tag in tags]
+        key, token_keys = address.key, address.token_keys
         try:
             found = await backend.lookup(key, token_keys)
         except Exception as error:
@@ -160,7 +187,7 @@ class ReadCache:
             self.stats.stale_if_error += 1
             logger.warning(
                 "serving a stale copy of %s (%.0f s old): ButterCMS failed with %s",
-                path,
+                address.path,
                 self.clock() - fallback.stored_at,
                 type(error).__name__,
             )
@@ -181,7 +208,7 @@ class ReadCache:
             return
         self.stats.invalidations += 1
         try:
-            await self.backend.renew([self._token_key(tag) for tag in tags])
+            await self.backend.renew([_token_key(self._account, tag) for tag in tags])
         except Exception as error:
             self._backend_failed("invalidation", error)
             raise CacheBackendError(
@@ -206,7 +233,7 @@ class ReadCache:
         if self.backend is not None:
             await self.backend.close()
 
-    async def _shared(self, flight_key: tuple[int, str, str], fetch: Fetch) -> Any:
+    async def _shared(self, flight_key: tuple[int, str], fetch: Fetch) -> Any:
         """`fetch()`'s payload, shared with the identical read in flight if there is one."""
         if not self.coalesce:
             payload, _body = await fetch()
@@ -214,9 +241,6 @@ class ReadCache:
         payload, joined = await self._coalescer.run(flight_key, fetch)
         self.stats.coalesced += joined
         return payload
-
-    def _token_key(self, tag: str) -> str:
-        return f"{self._account}:t:{tag}"
 
     async def _fetch_and_store(
         self, key: str, tokens: Sequence[bytes | None], fetch: Fetch
@@ -235,7 +259,7 @@ class ReadCache:
 
     def _refresh_behind(
         self,
-        flight_key: tuple[int, str, str],
+        flight_key: tuple[int, str],
         key: str,
         tokens: Sequence[bytes | None],
         fetch: Fetch,

@@ -132,6 +132,17 @@ converter.register_structure_hook(Tag, _structure_label)
 converter.register_structure_hook(Post, _structure_post)
 
 
+def _structure_fields(value: Any, _: Any) -> dict[str, Any]:
+    """Page and item `fields` as a mapping: a copy of the JSON object (its keys are strings),
+    without a function call per key and value as cattrs' generated dict hook makes."""
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, not {type(value).__name__}")
+    return dict(value)
+
+
+converter.register_structure_hook_func(lambda cls: cls == dict[str, Any], _structure_fields)
+
+
 def _is_optional(cls: Any) -> bool:
     args = get_args(cls)
     return get_origin(cls) in (Union, UnionType) and len(args) == 2 and type(None) in args
