@@ -253,6 +253,25 @@ async def test_a_redis_outage_costs_requests_not_page_views(emu: Emulator) -> No
             await butter.cache.invalidate_tags("page:home")
 
 
+async def test_a_hanging_redis_is_waited_on_once_then_skipped(emu: Emulator) -> None:
+    connections: list[asyncio.StreamWriter] = []
+
+    async def hang(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)  # accepts, reads nothing, answers nothing
+
+    server = await asyncio.start_server(hang, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    cache = RedisCache(url=f"redis://127.0.0.1:{port}/0", socket_timeout=0.2, local_copies=False)
+    async with server, emu.client(cache=cache) as butter:
+        for _ in range(3):
+            assert (await butter.pages.get("*", SLUG)).slug == SLUG
+        assert butter.stats.cache.backend_errors == 1  # one wait of 0.2 s, not three
+        assert butter.stats.cache.bypassed == 2
+        assert page_reads(emu) == 3
+        for writer in connections:
+            writer.close()
+
+
 async def test_garbage_in_redis_is_a_miss_never_an_error(emu: Emulator, redis_url: str) -> None:
     prefix = f"garbage-{time.monotonic_ns()}:"
     async with emu.client(cache=RedisCache(url=redis_url, prefix=prefix)) as butter:

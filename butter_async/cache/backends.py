@@ -66,7 +66,9 @@ class CacheSettings:
     """How long a cached read is served: fresh for `ttl` seconds; then, for
     `stale_while_revalidate` more, served at once while one refresh runs behind it; and,
     for `stale_if_error` seconds past `ttl`, served when ButterCMS fails (5xx, timeout,
-    429). Preview/draft reads are cached only with `cache_preview=True`.
+    429). Preview/draft reads are cached only with `cache_preview=True`. After its store
+    fails (Redis down or hanging), reads skip the cache for `backend_retry_after` seconds
+    rather than wait on it again.
     """
 
     ttl: float = attrs.field(default=DEFAULT_TTL, validator=positive)
@@ -75,6 +77,7 @@ class CacheSettings:
     )
     stale_if_error: float = attrs.field(default=DEFAULT_STALE_IF_ERROR, validator=not_negative)
     cache_preview: bool = False
+    backend_retry_after: float = attrs.field(default=5.0, validator=not_negative)
 
     #: Whether other processes read and invalidate the same entries.
     shared: ClassVar[bool] = False

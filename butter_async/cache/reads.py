@@ -48,6 +48,8 @@ class CacheStats:
     refresh_failures: int = 0
     invalidations: int = 0
     backend_errors: int = 0
+    #: Reads sent straight to ButterCMS while a failed store was being given time.
+    bypassed: int = 0
 
     @property
     def calls_saved(self) -> int:
@@ -137,6 +139,7 @@ class ReadCache:
         self._epoch = 0
         self._refreshing: set[asyncio.Task[None]] = set()
         self._refreshing_keys: set[tuple[int, str]] = set()
+        self._backend_back_at = 0.0  # monotonic time until which a failed store is skipped
         #: The wall clock entries' ages are judged by (tests move it forward).
         self.clock: Callable[[], float] = time.time
 
@@ -152,6 +155,9 @@ class ReadCache:
         flight_key = (self._epoch, address.flight)
         backend = self.backend
         if backend is None or (address.preview and not backend.cache_preview):
+            return await self._shared(flight_key, fetch)
+        if time.monotonic() < self._backend_back_at:
+            self.stats.bypassed += 1
             return await self._shared(flight_key, fetch)
         key, token_keys = address.key, address.token_keys
         try:
@@ -247,7 +253,7 @@ class ReadCache:
     ) -> Fetched:
         stored_at = self.clock()
         payload, body = await fetch()
-        if self.backend is not None and body:
+        if self.backend is not None and body and time.monotonic() >= self._backend_back_at:
             entry = _encode(stored_at, tokens, body)
             try:
                 await self.backend.store(key, entry)
@@ -287,6 +293,8 @@ class ReadCache:
 
     def _backend_failed(self, operation: str, error: Exception) -> None:
         self.stats.backend_errors += 1
+        if self.backend is not None:
+            self._backend_back_at = time.monotonic() + self.backend.backend_retry_after
         logger.warning(
             "cache %s failed (%s); reading from ButterCMS", operation, type(error).__name__
         )
