@@ -53,8 +53,9 @@ class CacheStats:
 
     @property
     def calls_saved(self) -> int:
-        """API calls answered without one: hits, stale serves and coalesced callers."""
-        return self.hits + self.stale_served + self.stale_if_error + self.coalesced
+        """API calls not made: hits, coalesced callers, and stale serves less the
+        background refreshes they started."""
+        return self.hits + self.coalesced + max(0, self.stale_served - self.refreshes)
 
 
 def _fails_over(error: Exception) -> bool:
@@ -71,7 +72,7 @@ class _Address:
     path: str
     flight: str
     key: str
-    token_keys: list[str]
+    token_keys: tuple[str, ...]
     preview: bool
 
 
@@ -87,7 +88,7 @@ def _address(
     path = "/".join(str(segment) for segment in segments)
     flight = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query))
     tags = read_tags(segments, dict(query))
-    token_keys = [_token_key(account, tag) for tag in tags]
+    token_keys = tuple(_token_key(account, tag) for tag in tags)
     preview = any(name == "preview" for name, _ in query)
     return _Address(path, flight, f"{account}:r:{flight}", token_keys, preview)
 
