@@ -103,6 +103,13 @@ def _text(token: bytes | None) -> str | None:
     return token.decode("utf-8", "replace") if token is not None else None
 
 
+def _same_tokens(recorded: list[str | None], current: Sequence[bytes | None]) -> bool:
+    """Whether an entry's tags still have the tokens it was fetched under."""
+    if not any(current):  # no tag of it was ever invalidated: the common case
+        return not any(recorded)
+    return recorded == [_text(token) for token in current]
+
+
 def _encode(stored_at: float, tokens: Sequence[bytes | None], body: bytes) -> bytes:
     text_tokens = [_text(token) for token in tokens]
     return orjson.dumps({"at": stored_at, "tokens": text_tokens, "body": orjson.Fragment(body)})
@@ -151,15 +158,14 @@ class ReadCache:
         self, segments: Sequence[str | int], query: Mapping[str, str], upstream: Upstream
     ) -> Any:
         """The payload of a GET: from the cache, a read in flight, or `upstream`."""
-        fetch = partial(upstream, True)
         address = _address(self._account, tuple(segments), tuple(query.items()))
         flight_key = (self._epoch, address.flight)
         backend = self.backend
         if backend is None or (address.preview and not backend.cache_preview):
-            return await self._shared(flight_key, fetch)
+            return await self._shared(flight_key, partial(upstream, True))
         if time.monotonic() < self._backend_back_at:
             self.stats.bypassed += 1
-            return await self._shared(flight_key, fetch)
+            return await self._shared(flight_key, partial(upstream, True))
         key, token_keys = address.key, address.token_keys
         try:
             found = await backend.lookup(key, token_keys)
@@ -168,9 +174,8 @@ class ReadCache:
             found = Lookup(None, [None] * len(token_keys))
         tokens = found.tokens
         entry = _decode(found.entry) if found.entry is not None else None
-        current = [_text(token) for token in tokens]
         fallback: _Entry | None = None
-        if entry is not None and entry.tokens == current:
+        if entry is not None and _same_tokens(entry.tokens, tokens):
             age = self.clock() - entry.stored_at
             if age < backend.ttl:
                 self.stats.hits += 1
@@ -179,13 +184,13 @@ class ReadCache:
                 return entry.payload
             if age < backend.ttl + backend.stale_while_revalidate:
                 self.stats.stale_served += 1
-                self._refresh_behind(flight_key, key, tokens, fetch)
+                self._refresh_behind(flight_key, key, tokens, partial(upstream, True))
                 return entry.payload
             if age < backend.ttl + backend.stale_if_error:
                 fallback = entry
         self.stats.misses += 1
-        if fallback is not None:
-            fetch = partial(upstream, False)  # one attempt: the stale copy answers a failure
+        # one attempt when a stale copy can answer a failure instead
+        fetch = partial(upstream, fallback is None)
         try:
             return await self._shared(flight_key, lambda: self._fetch_and_store(key, tokens, fetch))
         except Exception as error:
