@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from butter_async import ButterClient, MemoryCache, RedisCache
-from butter_async.cache import CacheSettings
+from butter_async.cache import CacheBackend
 from butter_async.testing import RedisServer
 from butter_async.webhooks import aiohttp_handler
 
@@ -173,7 +173,7 @@ def free_port() -> int:
 
 
 async def webhook_to_fresh(
-    emu: EmulatorProcess, hook_port: int, caches: dict[str, CacheSettings]
+    emu: EmulatorProcess, hook_port: int, caches: dict[str, CacheBackend]
 ) -> None:
     """Write a page, let the emulator's webhook invalidate, time until a read shows it."""
     clients: list[ButterClient] = []
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n  ({emu.placement})")
         asyncio.run(site(args, emu, redis_url))
         asyncio.run(identical_gets(emu, args.identical))
-        caches: dict[str, CacheSettings] = {
+        caches: dict[str, CacheBackend] = {
             "memory cache": MemoryCache(ttl=300),
             "Redis cache": RedisCache(url=redis_url, prefix=f"hook-{time.time_ns()}:"),
         }

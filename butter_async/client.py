@@ -14,7 +14,7 @@ from yarl import URL
 
 from ._urls import DEFAULT_BASE_URL, account_fingerprint
 from .bulk import BulkOptions, BulkReport, BulkWriter
-from .cache import CacheSettings, ReadCache
+from .cache import CacheBackend, ReadCache
 from .operations import Operation
 from .pagination import DEFAULT_PREFETCH
 from .resources import (
@@ -69,7 +69,7 @@ class ButterClient:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
         read_auth: ReadAuth = "query",
-        cache: CacheSettings | None = None,
+        cache: CacheBackend | None = None,
         coalesce: bool = True,
     ) -> None:
         policy = retry or RetryPolicy()

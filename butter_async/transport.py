@@ -26,7 +26,7 @@ from ._urls import (
     secret_forms,
 )
 from ._version import __version__
-from .cache.backends import CacheSettings
+from .cache.backends import CacheBackend
 from .cache.coalescing import Fetched
 from .cache.reads import CacheStats, ReadCache
 from .errors import (
@@ -129,7 +129,7 @@ class Transport:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
         read_auth: ReadAuth = "query",
-        cache: CacheSettings | None = None,
+        cache: CacheBackend | None = None,
         coalesce: bool = True,
     ) -> None:
         check_token("read_token", read_token)

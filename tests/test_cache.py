@@ -23,7 +23,7 @@ from butter_async import (
     RetryPolicy,
     ServerError,
 )
-from butter_async.cache import CacheSettings, MemoryCache, RedisCache, event_tags, read_tags
+from butter_async.cache import CacheBackend, MemoryCache, RedisCache, event_tags, read_tags
 from butter_async.errors import ConfigurationError
 from butter_async.testing import Emulator, Fault, SeedSpec
 from butter_async.webhooks import aiohttp_handler, parse_event
@@ -49,7 +49,7 @@ async def emu() -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture(params=["memory", "redis"])
-def backend(request: pytest.FixtureRequest) -> Callable[..., CacheSettings]:
+def backend(request: pytest.FixtureRequest) -> Callable[..., CacheBackend]:
     """A factory of each cache backend (Redis: a real server, a fresh key prefix each)."""
     if request.param == "memory":
         return MemoryCache
@@ -120,7 +120,7 @@ async def test_without_a_cache_sequential_reads_each_ask(emu: Emulator) -> None:
 
 
 async def test_a_cached_read_is_answered_without_a_request(
-    emu: Emulator, backend: Callable[..., CacheSettings]
+    emu: Emulator, backend: Callable[..., CacheBackend]
 ) -> None:
     async with emu.client(cache=backend()) as butter:
         first = await butter.pages.get("*", SLUG)
@@ -132,7 +132,7 @@ async def test_a_cached_read_is_answered_without_a_request(
 
 
 async def test_lists_and_collections_are_cached_too(
-    emu: Emulator, backend: Callable[..., CacheSettings]
+    emu: Emulator, backend: Callable[..., CacheBackend]
 ) -> None:
     async with emu.client(cache=backend()) as butter:
         for _ in range(2):
@@ -143,7 +143,7 @@ async def test_lists_and_collections_are_cached_too(
 
 
 async def test_preview_reads_bypass_the_cache_unless_asked(
-    emu: Emulator, backend: Callable[..., CacheSettings]
+    emu: Emulator, backend: Callable[..., CacheBackend]
 ) -> None:
     async with emu.client(cache=backend(), preview=True) as butter:
         await butter.pages.get("*", SLUG)
@@ -173,7 +173,7 @@ async def test_accounts_never_share_entries(emu: Emulator, redis_url: str) -> No
 
 
 async def test_stale_entries_are_served_while_one_refresh_runs(
-    emu: Emulator, backend: Callable[..., CacheSettings]
+    emu: Emulator, backend: Callable[..., CacheBackend]
 ) -> None:
     async with emu.client(cache=backend(ttl=60, stale_while_revalidate=300)) as butter:
         await butter.pages.get("*", SLUG)
@@ -190,7 +190,7 @@ async def test_stale_entries_are_served_while_one_refresh_runs(
 
 
 async def test_an_outage_is_ridden_out_on_stale_copies(
-    emu: Emulator, backend: Callable[..., CacheSettings], caplog: pytest.LogCaptureFixture
+    emu: Emulator, backend: Callable[..., CacheBackend], caplog: pytest.LogCaptureFixture
 ) -> None:
     cache = backend(ttl=60, stale_while_revalidate=0, stale_if_error=3600)
     async with emu.client(cache=cache, retry=NO_RETRIES) as butter:
@@ -209,7 +209,7 @@ async def test_an_outage_is_ridden_out_on_stale_copies(
 
 
 async def test_with_a_stale_copy_at_hand_a_failure_is_not_retried(
-    emu: Emulator, backend: Callable[..., CacheSettings]
+    emu: Emulator, backend: Callable[..., CacheBackend]
 ) -> None:
     patient = RetryPolicy(max_retries=3, backoff_base=0.0, backoff_max=0.0)
     cache = backend(ttl=60, stale_while_revalidate=0)
@@ -226,7 +226,7 @@ async def test_with_a_stale_copy_at_hand_a_failure_is_not_retried(
 
 
 async def test_a_not_found_is_an_answer_not_an_outage(
-    emu: Emulator, backend: Callable[..., CacheSettings]
+    emu: Emulator, backend: Callable[..., CacheBackend]
 ) -> None:
     cache = backend(ttl=1, stale_while_revalidate=0)
     async with emu.client(cache=cache, retry=NO_RETRIES) as butter:
@@ -306,7 +306,7 @@ async def test_the_webhook_route_says_when_the_cache_could_not_be_invalidated(
 
 
 async def test_manual_invalidation_and_clear(
-    emu: Emulator, backend: Callable[..., CacheSettings]
+    emu: Emulator, backend: Callable[..., CacheBackend]
 ) -> None:
     async with emu.client(cache=backend()) as butter:
         await butter.pages.get("*", SLUG)
@@ -433,7 +433,7 @@ def test_each_read_carries_the_tags_of_what_it_holds() -> None:
 
 
 async def test_a_webhook_makes_the_next_read_fresh(
-    emu: Emulator, backend: Callable[..., CacheSettings]
+    emu: Emulator, backend: Callable[..., CacheBackend]
 ) -> None:
     async with emu.client(cache=backend(ttl=3600)) as butter:
         app = web.Application()

@@ -111,7 +111,7 @@ PUBLIC = {
         "WriteClient",
     },
     "butter_async.cache": {
-        "CacheSettings",
+        "CacheBackend",
         "CacheStats",
         "MemoryCache",
         "ReadCache",

@@ -1,12 +1,12 @@
 """Coalesced and cached reads for web apps, invalidated by ButterCMS webhooks."""
 
-from .backends import CacheSettings, MemoryCache
+from .backends import CacheBackend, MemoryCache
 from .reads import CacheStats, ReadCache
 from .redis_backend import RedisCache
 from .tags import event_tags, read_tags
 
 __all__ = [
-    "CacheSettings",
+    "CacheBackend",
     "CacheStats",
     "MemoryCache",
     "ReadCache",

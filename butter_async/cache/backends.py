@@ -8,9 +8,10 @@ evicted token only ever makes an entry stale (never fresh again).
 
 from __future__ import annotations
 
+import abc
 import secrets
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -62,13 +63,13 @@ class Lookup:
 
 
 @attrs.define(kw_only=True)
-class CacheSettings:
-    """How long a cached read is served: fresh for `ttl` seconds; then, for
-    `stale_while_revalidate` more, served at once while one refresh runs behind it; and,
-    for `stale_if_error` seconds past `ttl`, served when ButterCMS fails (5xx, timeout,
-    429). Preview/draft reads are cached only with `cache_preview=True`. After its store
-    fails (Redis down or hanging), reads skip the cache for `backend_retry_after` seconds
-    rather than wait on it again.
+class CacheBackend(abc.ABC):
+    """Where cached reads are kept, and for how long they are served: fresh for `ttl`
+    seconds; then, for `stale_while_revalidate` more, served at once while one refresh
+    runs behind it; and, for `stale_if_error` seconds past `ttl`, served when ButterCMS
+    fails (5xx, timeout, 429). Preview/draft reads are cached only with
+    `cache_preview=True`. After its store fails (Redis down or hanging), reads skip the
+    cache for `backend_retry_after` seconds rather than wait on it again.
     """
 
     ttl: float = attrs.field(default=DEFAULT_TTL, validator=positive)
@@ -79,35 +80,34 @@ class CacheSettings:
     cache_preview: bool = False
     backend_retry_after: float = attrs.field(default=5.0, validator=not_negative)
 
-    #: Whether other processes read and invalidate the same entries.
-    shared: ClassVar[bool] = False
-
     @property
     def lifetime(self) -> float:
         """How long an entry may be of use at all (fresh, or stale under a rule)."""
         return self.ttl + max(self.stale_while_revalidate, self.stale_if_error)
 
+    @abc.abstractmethod
     async def lookup(self, key: str, token_keys: Sequence[str]) -> Lookup:
         """The entry under `key` (or None) and the current token of each tag."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def store(self, key: str, entry: bytes) -> None:
         """Keep `entry` under `key` for `lifetime` seconds."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def keep_local(self, key: str, entry: bytes, fresh_for: float) -> None:
-        """Keep a copy of a fresh shared entry in this process (shared backends only)."""
+        """Keep a copy of a fresh shared entry in this process, if the backend does."""
 
+    @abc.abstractmethod
     async def renew(self, token_keys: Sequence[str]) -> None:
         """Give each tag a new token, making every entry that carries it stale."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def close(self) -> None:
         """Release connections; the backend opens them again when next used."""
 
 
 @attrs.define(kw_only=True)
-class MemoryCache(CacheSettings):
+class MemoryCache(CacheBackend):
     """An in-process cache: at most `max_entries` entries of at most `max_entry_bytes`
     each (larger answers are not cached), so it never holds more than their product.
     """
@@ -131,6 +131,9 @@ class MemoryCache(CacheSettings):
             return Lookup(entry, [None] * len(token_keys), local=True)
         current: Any = await tokens.get_many(*token_keys)
         return Lookup(entry, list(current), local=True)
+
+    async def keep_local(self, key: str, entry: bytes, fresh_for: float) -> None:
+        """Nothing to do: every entry is this process's own."""
 
     async def store(self, key: str, entry: bytes) -> None:
         if len(entry) <= self.max_entry_bytes:

@@ -21,7 +21,7 @@ from ..errors import (
     TransportError,
 )
 from ..webhooks import WebhookEvent
-from .backends import CacheSettings, Lookup
+from .backends import CacheBackend, Lookup
 from .coalescing import Coalescer, Fetched
 from .tags import EVERYTHING, event_tags, read_tags
 
@@ -135,7 +135,7 @@ class ReadCache:
     """
 
     def __init__(
-        self, backend: CacheSettings | None, *, account: str, coalesce: bool = True
+        self, backend: CacheBackend | None, *, account: str, coalesce: bool = True
     ) -> None:
         self.backend = backend
         self.coalesce = coalesce

@@ -14,14 +14,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import orjson
 from yarl import URL
 
 from ..errors import ConfigurationError
-from .backends import CacheSettings, Lookup, memory_store, new_token, positive
+from .backends import CacheBackend, Lookup, memory_store, new_token, positive
 
 if TYPE_CHECKING:
     from cashews.backends.memory import Memory
@@ -71,7 +71,7 @@ def _redis_client(
 
 
 @attrs.define(kw_only=True)
-class RedisCache(CacheSettings):
+class RedisCache(CacheBackend):
     """A cache in Redis, shared by every worker and machine that points at it: an entry
     fetched by one is a hit for all, and an invalidation received by one clears it for
     all. Keys start with `prefix`; values are the API's JSON, never pickles. Talks to
@@ -94,8 +94,6 @@ class RedisCache(CacheSettings):
     _mirror: dict[str, bytes | None] = attrs.field(factory=dict, init=False, repr=False)
     _mirror_epoch: int = attrs.field(default=0, init=False, repr=False)
     _listening: bool = attrs.field(default=False, init=False, repr=False)
-
-    shared: ClassVar[bool] = True
 
     @property
     def hearing_renewals(self) -> bool:
