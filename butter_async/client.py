@@ -47,10 +47,9 @@ class ButterClient:
     server logs) at the cost of URLs that shared caches can no longer tell apart.
 
     Identical reads in flight at the same time share one request (`coalesce=False` turns
-    that off). `cache=MemoryCache()`
-    or `cache=RedisCache(url)` also caches reads, serves stale copies while refreshing
-    or while ButterCMS fails, and is invalidated through `butter.cache.invalidate(event)`
-    by ButterCMS webhooks.
+    that off). `cache=MemoryCache()` or `cache=RedisCache(url)` also caches reads, serves
+    stale copies while refreshing or while ButterCMS fails, and is invalidated through
+    `butter.cache.invalidate(event)` by ButterCMS webhooks.
     """
 
     def __init__(

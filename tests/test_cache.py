@@ -481,6 +481,9 @@ def test_settings_are_checked_and_secrets_stay_out_of_reprs() -> None:
     cache = RedisCache(url="redis://:hunter2-secret@localhost:6379/0")
     assert "hunter2" not in repr(cache)
     assert "REDACTED" in repr(cache)
+    in_query = RedisCache(url="redis://localhost:6379/0?password=hunter2-secret")
+    assert "hunter2" not in repr(in_query) and "REDACTED" in repr(in_query)
+    assert "hunter2" not in repr(ButterClient("read-token-0123", cache=in_query).cache)
 
 
 async def test_closing_the_client_stops_background_refreshes(emu: Emulator) -> None:

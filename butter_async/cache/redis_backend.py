@@ -20,6 +20,7 @@ import attrs
 import orjson
 from yarl import URL
 
+from .._urls import REDACTED
 from ..errors import ConfigurationError
 from .backends import CacheBackend, Lookup, memory_store, new_token, positive
 
@@ -39,8 +40,14 @@ MAX_MIRRORED_TOKENS = 100_000
 
 
 def _redacted_url(url: str) -> str:
+    """The Redis URL with its password masked, in the user part or the `password=` query
+    parameter redis-py also reads (the user name stays: it names the ACL user)."""
     parsed = URL(url)
-    return repr(str(parsed.with_password("REDACTED") if parsed.password else parsed))
+    if parsed.password:
+        parsed = parsed.with_password(REDACTED)
+    if "password" in parsed.query:
+        parsed = parsed.update_query(password=REDACTED)
+    return repr(str(parsed))
 
 
 def _redis_url(_instance: object, _attribute: attrs.Attribute[str], url: str) -> None:
