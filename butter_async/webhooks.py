@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import attrs
 import orjson
 
-from .errors import ButterError, CacheBackendError, WebhookError
+from .errors import ButterError, CacheBackendError, ConfigurationError, WebhookError
 from .models.converter import structure
 
 if TYPE_CHECKING:
@@ -243,12 +243,13 @@ def aiohttp_handler(
     """An aiohttp.web handler: checks, parses, makes `invalidate`'s cache stale where the
     event says, awaits `on_event(event)`, answers 200.
 
-    Bad calls get 401 (secret), 413 (body too large) or 400 (payload) with a JSON detail.
+    Bad calls get 401 (secret), 413 (body too large) or 400 (payload) with a JSON detail;
+    an invalidation the cache's store could not apply gets 503.
     """
     from aiohttp import web
 
     if on_event is None and invalidate is None:
-        raise TypeError("aiohttp_handler needs on_event, invalidate=, or both")
+        raise ConfigurationError("aiohttp_handler needs on_event, invalidate=, or both")
 
     async def handle(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > max_body:

@@ -467,7 +467,7 @@ async def test_a_read_after_an_invalidation_never_joins_an_older_read(emu: Emula
 
 
 def test_handler_needs_something_to_do() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(ConfigurationError, match="needs on_event, invalidate=, or both"):
         aiohttp_handler()
 
 
