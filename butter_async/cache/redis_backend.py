@@ -20,7 +20,6 @@ import attrs
 import orjson
 from yarl import URL
 
-from .._urls import REDACTED
 from ..errors import ConfigurationError
 from .backends import CacheBackend, Lookup, memory_store, new_token, positive
 
@@ -44,9 +43,9 @@ def _redacted_url(url: str) -> str:
     parameter redis-py also reads (the user name stays: it names the ACL user)."""
     parsed = URL(url)
     if parsed.password:
-        parsed = parsed.with_password(REDACTED)
+        parsed = parsed.with_password("REDACTED")
     if "password" in parsed.query:
-        parsed = parsed.update_query(password=REDACTED)
+        parsed = parsed.update_query(password="REDACTED")
     return repr(str(parsed))
 
 
