@@ -1,4 +1,4 @@
-"""The hand-written blog hooks agree with cattrs' generated ones, field by field."""
+"""The hand-written blog and page hooks agree with cattrs' generated ones, field by field."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import attrs
 import pytest
 from cattrs.gen import make_dict_structure_fn
 
-from butter_async import Author, Category, Post, ResponseValidationError, Tag
+from butter_async import Author, Category, Page, Post, ResponseValidationError, Tag
 from butter_async.models.converter import converter, structure
 from butter_async.testing import Emulator
 
@@ -19,9 +19,9 @@ from .conftest import RECORDED, recorded
 BLOG_MODELS = [Author, Category, Tag, Post]
 
 
-def generated_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
+def generated_hook(cls: Any) -> Callable[[Any, Any], Any]:
     """What cattrs would generate for `cls` with our converter's field hooks."""
-    attrs.resolve_types(cls)
+    attrs.resolve_types(getattr(cls, "__origin__", cls))
     return make_dict_structure_fn(cls, converter)  # type: ignore[no-any-return]
 
 
@@ -122,6 +122,43 @@ def test_a_post_that_does_not_fit_is_one_clear_error(value: Any) -> None:
 def test_a_null_slug_is_an_error_not_the_text_none() -> None:
     with pytest.raises(ResponseValidationError):
         structure({"slug": None}, Tag)
+
+
+
+FULL_PAGE = {
+    "slug": "home",
+    "name": "Home",
+    "page_type": "landing",
+    "published": "2024-05-17T14:13:46.787544Z",
+    "updated": "2024-05-18T08:00:00+02:00",
+    "scheduled": "2024-05-19T10:00:00",
+    "status": "draft",
+    "fields": {"headline": "Hi", "ingredients": [{"name": "salt", "grams": 5}]},
+}
+
+
+@attrs.define
+class _Landing:
+    headline: str
+    ingredients: list[dict[str, Any]]
+
+
+@pytest.mark.parametrize("cls", [Page, Page[dict[str, Any]], Page[_Landing]], ids=str)
+def test_page_hook_reads_every_field_as_the_generated_hook(cls: Any) -> None:
+    ours = structure(FULL_PAGE, cls)
+    assert ours == generated_hook(cls)(FULL_PAGE, cls)
+    for field in attrs.fields(Page):
+        assert getattr(ours, field.name) not in (None, {}), f"Page.{field.name} not read"
+    assert ours.published == datetime(2024, 5, 17, 14, 13, 46, 787544, tzinfo=UTC)
+    bare = {"slug": "s", "fields": {"headline": "x", "ingredients": []}}
+    assert structure(bare, cls) == generated_hook(cls)(bare, cls)
+
+
+def test_a_page_that_does_not_fit_names_the_field() -> None:
+    with pytest.raises(ResponseValidationError, match=r"published.*got 'soon'"):
+        structure({**FULL_PAGE, "published": "soon"}, Page, "data")
+    with pytest.raises(ResponseValidationError, match="fields"):
+        structure({"slug": "s"}, Page, "data")
 
 
 RECORDED_BLOG = {
