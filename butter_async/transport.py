@@ -294,20 +294,18 @@ class Transport:
         entry answers without one; `fresh=True` (a write checking its own effect) asks
         ButterCMS itself.
         """
-        query = dict(params) if params else {}
-        if self.preview and query.get("preview") is None:
-            query["preview"] = 1
-            query["test"] = 1
+        query = {k: _query_text(v) for k, v in params.items() if v is not None} if params else {}
+        if self.preview and "preview" not in query:
+            query["preview"] = query["test"] = "1"
         if fresh:
             return await self.request("GET", segments, params=query, auth="read", timeout=timeout)
-        text_query = {k: _query_text(v) for k, v in query.items() if v is not None}
 
         def upstream(retry: bool) -> Coroutine[Any, Any, Fetched]:
             return self._fetch(
                 "GET", segments, params=query, auth="read", timeout=timeout, retry=retry
             )
 
-        return await self.reads.read(segments, text_query, upstream)
+        return await self.reads.read(segments, query, upstream)
 
     async def request(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import secrets
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -52,10 +52,9 @@ def new_token() -> bytes:
     return secrets.token_hex(8).encode()
 
 
-@attrs.frozen
-class Lookup:
+class Lookup(NamedTuple):
     """What a backend found: the entry (or None), its tags' tokens, and whether the entry
-    is this process's copy (no network was used)."""
+    is this process's copy (no network was used). A tuple: one is made per page view."""
 
     entry: bytes | None
     tokens: list[bytes | None]

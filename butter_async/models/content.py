@@ -46,6 +46,16 @@ class CollectionItem(Generic[FieldsT]):
     fields: FieldsT
 
 
+#: `with_fields` answers by (model, fields_type): subscripting a generic costs more than
+#: a page view's whole cache hit can spare.
+_targets: dict[tuple[Any, Any], Any] = {}
+
+
 def with_fields(model: Any, fields_type: type[Any] | None) -> Any:
     """`model[fields_type]`: the structuring target of a page or item with those fields."""
-    return model[fields_type if fields_type is not None else Fields]
+    target = _targets.get((model, fields_type))
+    if target is None:
+        target = _targets[model, fields_type] = model[
+            fields_type if fields_type is not None else Fields
+        ]
+    return target

@@ -268,8 +268,9 @@ def read_params(
     fields: Mapping[str, QueryValue] | None = None,
     order: str | None = None,
     **extra: QueryValue | None,
-) -> dict[str, QueryValue | None]:
-    """Query parameters shared by page and collection reads; `fields` become `fields.<key>`."""
+) -> dict[str, QueryValue]:
+    """Query parameters shared by page and collection reads, only those given;
+    `fields` become `fields.<key>`."""
     if levels is not None and (
         isinstance(levels, bool)
         or not isinstance(levels, int)
@@ -279,14 +280,21 @@ def read_params(
             f"levels must be an integer from {MIN_LEVELS} to {MAX_LEVELS} (the API's default "
             f"is 2; deeper reference levels answer 400), got {levels!r}"
         )
-    params: dict[str, QueryValue | None] = {
-        "preview": 1 if preview else None,
-        "locale": locale,
-        "levels": levels,
-        "alt_media_text": 1 if alt_media_text else None,
-        "order": order,
-        **extra,
-    }
+    # Only what was given: a page view with the defaults sends (and copies) no query.
+    params: dict[str, QueryValue] = {}
+    if preview:
+        params["preview"] = 1
+    if locale is not None:
+        params["locale"] = locale
+    if levels is not None:
+        params["levels"] = levels
+    if alt_media_text:
+        params["alt_media_text"] = 1
+    if order is not None:
+        params["order"] = order
+    for name, given in extra.items():
+        if given is not None:
+            params[name] = given
     for key, value in (fields or {}).items():
         if not key:
             raise ConfigurationError("field filter keys must not be empty")
