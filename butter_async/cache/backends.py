@@ -127,9 +127,9 @@ class MemoryCache(CacheBackend):
         entries, tokens = self._open()
         entry: Any = await entries.get(key)
         if not self._renewed:  # no tag was ever renewed: every token is still unset
-            return Lookup(entry, [None] * len(token_keys), local=True)
+            return Lookup(entry, [None] * len(token_keys), True)
         current: Any = await tokens.get_many(*token_keys)
-        return Lookup(entry, list(current), local=True)
+        return Lookup(entry, list(current), True)
 
     async def keep_local(self, key: str, entry: bytes, fresh_for: float) -> None:
         """Nothing to do: every entry is this process's own."""

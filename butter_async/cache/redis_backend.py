@@ -118,7 +118,7 @@ class RedisCache(CacheBackend):
             if b"?" not in known and self._local is not None:
                 copy: Any = await self._local.get(key)
                 if copy is not None:
-                    return Lookup(copy, known, local=True)
+                    return Lookup(copy, known, True)
         epoch = self._mirror_epoch
         # one MGET: the entry and its tags' tokens in a single round trip
         values: list[Any] = await self._open().mget([self.prefix + key, *self._keys(token_keys)])

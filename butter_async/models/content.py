@@ -46,16 +46,17 @@ class CollectionItem(Generic[FieldsT]):
     fields: FieldsT
 
 
-#: `with_fields` answers by (model, fields_type): subscripting a generic costs more than
-#: a page view's whole cache hit can spare.
+#: `with_fields` answers by (model, fields_type): subscripting a generic, and hashing the
+#: result on every structuring, costs more than a page view's cache hit can spare.
 _targets: dict[tuple[Any, Any], Any] = {}
 
 
 def with_fields(model: Any, fields_type: type[Any] | None) -> Any:
-    """`model[fields_type]`: the structuring target of a page or item with those fields."""
+    """`model[fields_type]`: the structuring target of a page or item with those fields;
+    the bare `model` (whose hook reads `fields` as a mapping) when none is named."""
+    if fields_type is None:
+        return model
     target = _targets.get((model, fields_type))
     if target is None:
-        target = _targets[model, fields_type] = model[
-            fields_type if fields_type is not None else Fields
-        ]
+        target = _targets[model, fields_type] = model[fields_type]
     return target
