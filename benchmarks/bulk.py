@@ -210,8 +210,8 @@ def throughput(
     )
     print(f"  {placement}")
     print(
-        f"  targets: {wall / bound:.2f}x the bound (<= 1.3); "
-        f"CPU per write {cpu / plain_cpu:.2f}x the bare loop's (<= 1.1)"
+        f"  targets: {wall / bound:.2f}x the bound (<= 1.3 at C=200, L=100 ms); "
+        f"CPU per write {cpu / plain_cpu:.2f}x the bare loop's (<= 1.1 at C=50)"
     )
     return wall / bound, cpu / plain_cpu, lost, duplicates
 
@@ -282,6 +282,8 @@ def main(argv: list[str] | None = None) -> None:
     lost_total = duplicates_total = 0
     for setting in args.settings.split(","):
         latency, concurrency = setting.split(":")
+        if float(latency) <= 0:
+            parser.error(f"{setting}: the N*L/C bound needs a latency above 0")
         _, _, lost, duplicates = throughput(
             args.n, float(latency), int(concurrency), args.repeat, args.sample, args.pin_cores
         )
