@@ -77,3 +77,17 @@ def test_no_pin_leaves_placement_to_the_scheduler() -> None:
         assert os.sched_getaffinity(emu.pid) == before
         assert _cores() == before
     assert emu.placement == "emulator and client placed by the OS scheduler"
+
+
+def test_instruction_workloads_run_and_valgrind_is_optional(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import instructions
+
+    with EmulatorProcess(posts=120, pages=3, pin_cores=False) as emu:
+        for workload in instructions.WORKLOADS:
+            command = ["--inner", workload, "3", emu.url, emu.read_token, emu.write_token]
+            instructions.main(command)
+    monkeypatch.setattr(instructions.shutil, "which", lambda _name: None)
+    instructions.main(["--quick"])
+    assert "skipped (valgrind is not on PATH)" in capsys.readouterr().out
