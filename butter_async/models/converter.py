@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -182,6 +183,18 @@ def _fields_type(cls: Any) -> Any:
     return args[0] if args else dict[str, Any]
 
 
+@lru_cache(maxsize=4096)
+def _timestamp(text: str) -> datetime:
+    return _structure_datetime(text)
+
+
+def _page_time(value: Any) -> datetime | None:
+    """A page's timestamp; memoised, as a cached page's are read again on every view."""
+    if value.__class__ is str:
+        return _timestamp(value)
+    return None if value is None else _structure_datetime(value)
+
+
 def _is_page(cls: Any) -> bool:
     return cls is Page or get_origin(cls) is Page
 
@@ -199,9 +212,9 @@ def _page_hook(cls: Any) -> Callable[[Any, Any], Page[Any]]:
             fields_hook(value["fields"], fields_type),
             _structure_optional_text(get("name")),
             _structure_optional_text(get("page_type")),
-            _structure_optional_datetime(get("published")),
-            _structure_optional_datetime(get("updated")),
-            _structure_optional_datetime(get("scheduled")),
+            _page_time(get("published")),
+            _page_time(get("updated")),
+            _page_time(get("scheduled")),
             _structure_optional_text(get("status")),
         )
 
