@@ -227,3 +227,15 @@ async def test_a_value_echoing_the_token_is_masked_in_the_error() -> None:
 class _Servings:
     headline: str
     servings: int
+
+
+def test_field_classes_made_on_the_fly_do_not_pile_up() -> None:
+    from butter_async.models import content
+
+    made = [attrs.make_class(f"Fields{i}", {"headline": attrs.field()}) for i in range(600)]
+    targets = [content.with_fields(Page, cls) for cls in made]
+    assert len(content._targets) <= content._MAX_TARGETS
+    assert targets[-1] == Page[made[-1]]
+    assert content.with_fields(Page, None) is Page
+    page = structure({"slug": "s", "fields": {"headline": "hi"}}, targets[0], "data")
+    assert page.fields == made[0](headline="hi")

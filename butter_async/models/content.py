@@ -48,7 +48,9 @@ class CollectionItem(Generic[FieldsT]):
 
 #: `with_fields` answers by (model, fields_type): subscripting a generic, and hashing the
 #: result on every structuring, costs more than a page view's cache hit can spare.
+#: Bounded, for apps that make field classes on the fly.
 _targets: dict[tuple[Any, Any], Any] = {}
+_MAX_TARGETS = 256
 
 
 def with_fields(model: Any, fields_type: type[Any] | None) -> Any:
@@ -58,5 +60,7 @@ def with_fields(model: Any, fields_type: type[Any] | None) -> Any:
         return model
     target = _targets.get((model, fields_type))
     if target is None:
+        if len(_targets) >= _MAX_TARGETS:
+            _targets.clear()
         target = _targets[model, fields_type] = model[fields_type]
     return target
