@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
+
+import attrs
 
 STOP_CHECK_INTERVAL = 0.25
 """Longest sleep between checks of a job's `stopped()` while waiting at the gate."""
@@ -17,19 +18,74 @@ NO_RETRY_AFTER_PAUSE = 1.0
 """Seconds to pause on a 429 that names no Retry-After."""
 PACE_INCREASE = 1.01
 """The pace after a quiet spell (a window without a 429), probing for a raised limit."""
+DECREASE_INTERVAL = 0.25
+"""Least time, in windows, between two small decreases of the pace."""
+SATURATION_EVIDENCE = 5
+"""Fewest acceptances among refusals to read a saturated server's rate from."""
+
+
+@attrs.define
+class _Span:
+    """Counts at the start of a measured span, and when in it the first acceptance came."""
+
+    start: float
+    accepted: int
+    refused: int
+    first_accept: float | None = None
+
+
+class AcceptanceMeter:
+    """What a server accepted and refused while paced, over the last one to two windows."""
+
+    def __init__(self) -> None:
+        self.window = 1.0
+        self.accepted = 0
+        self.refused = 0
+        self._last_accept = 0.0
+        self._span: _Span | None = None
+        self._previous: _Span | None = None
+
+    def count(self, now: float, *, accepted: bool) -> None:
+        """Count one answer, starting a new span every window."""
+        if accepted:
+            self.accepted += 1
+            self._last_accept = now
+        else:
+            self.refused += 1
+        span = self._span
+        if span is None or now - span.start >= self.window:
+            self._previous, span = span, _Span(now, self.accepted, self.refused)
+            self._span = span
+        if accepted and span.first_accept is None:
+            span.first_accept = now
+
+    def restart(self) -> None:
+        """Forget the spans: a pause is no evidence of a rate."""
+        self._span = self._previous = None
+
+    def saturated_rate(self) -> float | None:
+        """The rate the server accepts at, when it refuses a fifth or more of what is sent
+        (it is then saturated and its acceptances come at its limit); else None."""
+        span = self._previous or self._span
+        if span is None or span.first_accept is None:
+            return None
+        accepted = self.accepted - span.accepted
+        if accepted < SATURATION_EVIDENCE or 4 * (self.refused - span.refused) < accepted:
+            return None
+        return (accepted - 1) / max(self._last_accept - span.first_accept, 1e-3)
 
 
 class AdaptiveGate:
     """Admits at most `maximum` operations at once and learns a server's rate limit.
 
     The first 429 pauses every send for its `Retry-After` (the window, when it is a
-    second or more). When the pause ends, the rate the server accepted in the window
-    before the 429 becomes the pace, and sends are spaced evenly at it from then on: a
-    sliding-window limit is then met almost exactly instead of being overrun and waited
-    out. A later 429 lowers the pace by 2%
-    without pausing everyone; a window without one raises it by 1%. Pauses and their
-    total, `paused`, are kept, which a job may cap. With `adaptive=False` there is no
-    pacing: 429s only pause.
+    second or more). When the pause ends, the rate the server accepted before the 429
+    becomes the pace, and sends are spaced evenly at it from then on: a sliding-window
+    limit is then met almost exactly instead of being overrun and waited out. A later
+    429 lowers the pace by 2% without pausing everyone, or, while the server refuses a
+    fifth or more of the sends, to the rate it accepts at; a window without a 429 raises
+    it by 1%. Pauses and their total, `paused`, are kept, which a job may cap. With
+    `adaptive=False` there is no pacing: 429s only pause.
     """
 
     def __init__(self, maximum: int, *, adaptive: bool = True) -> None:
@@ -43,11 +99,12 @@ class AdaptiveGate:
         self._resume_at = 0.0
         self._window = 1.0
         self._learn_at: float | None = None
+        self._longest_wait = 0.0
         self._limited_at = 0.0
-        self._first_send = math.inf
         self._next_send = 0.0
         self._last_change = 0.0
         self._successes: deque[float] = deque()
+        self._meter = AcceptanceMeter()
 
     async def acquire(self, stopped: Callable[[], bool] = lambda: False) -> bool:
         """Wait for a slot, any pause and the pace; False if `stopped()` first.
@@ -114,9 +171,11 @@ class AdaptiveGate:
             successes.append(now)
             while successes[0] < now - 2 * self._window:
                 successes.popleft()
-        elif now - self._last_change >= self._window:
-            self.pace *= PACE_INCREASE
-            self._last_change = now
+        else:
+            self._meter.count(now, accepted=True)
+            if now - self._last_change >= self._window:
+                self.pace *= PACE_INCREASE
+                self._last_change = now
 
     def rate_limited(self, retry_after: float | None) -> None:
         """The server answered 429: pause for `retry_after`, or slow the pace a little."""
@@ -125,37 +184,58 @@ class AdaptiveGate:
         now = asyncio.get_running_loop().time()
         wait = NO_RETRY_AFTER_PAUSE if retry_after is None else retry_after
         if self.pace is not None and wait <= 2 * self._window:
-            # Pacing already: the limit is only just exceeded. Refused requests come back
-            # through the gate; everyone goes on a little slower.
-            if now - self._last_change >= 0.25 * self._window:
-                self.pace *= PACE_DECREASE
+            # Pacing already: refused requests come back through the gate and everyone
+            # goes on slower, down to what the server was seen to accept.
+            self._meter.count(now, accepted=False)
+            if wait < self._window:  # a token's wait: no send can pass before it
+                self._pause_until(now + wait, now)
+            lowered = self.pace * PACE_DECREASE
+            saturated_rate = self._meter.saturated_rate()
+            if saturated_rate is not None and saturated_rate < lowered:
+                self.pace = saturated_rate
+                self._last_change = now
+            elif now - self._last_change >= DECREASE_INTERVAL * self._window:
+                self.pace = lowered
                 self._last_change = now
             return
+        self._meter.restart()
         resume_at = now + wait
+        self._pause_until(resume_at, now)
+        if self.pace is None:
+            self._longest_wait = max(self._longest_wait, wait)
+        if self.adaptive and self.pace is None and self._learn_at is None:
+            self._window = self._meter.window = max(1.0, wait)
+            self._limited_at = now
+            self._learn_at = resume_at
+
+    def _pause_until(self, resume_at: float, now: float) -> None:
+        """Hold every send until `resume_at`, adding the extra wait to `paused`."""
         if resume_at > self._resume_at:
             self.paused += resume_at - max(self._resume_at, now)
             self._resume_at = resume_at
-        if self.adaptive and self.pace is None and self._learn_at is None:
-            self._window = max(1.0, wait)
-            self._limited_at = now
-            self._learn_at = resume_at
 
     def _learn(self, now: float) -> None:
         """Take the rate the server accepted up to the first 429 as the pace.
 
         A whole-second Retry-After names the server's window: what it accepted in one
         window is its rate. A shorter one is a token's wait: the rate is what it accepted
-        over the last second (or since the first send, if sooner).
+        over the last second, or since its first success if sooner, and no more than one
+        per the longest wait named (a burst allowance may still make it too high; later
+        429s measure it down).
         """
         assert self._learn_at is not None
-        if self._learn_at - self._limited_at >= 1:
-            since, span = self._limited_at - self._window, self._window
-        else:
-            since = max(self._limited_at - 1.0, min(self._first_send, self._limited_at))
+        token_wait = self._learn_at - self._limited_at < 1
+        if token_wait:
+            since = max(self._limited_at - 1.0, self._successes[0] if self._successes else now)
             span = max(self._learn_at - since, 1e-3)
+        else:
+            since, span = self._limited_at - self._window, self._window
         accepted = sum(1 for stamp in self._successes if stamp > since)
         self._learn_at = None
         if accepted:
             self.pace = accepted / span
+            if token_wait:
+                self.pace = min(self.pace, 1 / self._longest_wait)
             self._last_change = now
             self._next_send = now
+        self._longest_wait = 0.0
