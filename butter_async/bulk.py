@@ -646,10 +646,13 @@ class BulkJob:
 
     def report_progress(self) -> None:
         """Call the progress callback, at most once per `progress_interval`."""
+        progress = self.settings.progress
+        if progress is None:
+            return
         now = time.monotonic()
-        if self.settings.progress and now - self.last_progress >= self.settings.progress_interval:
+        if now - self.last_progress >= self.settings.progress_interval:
             self.last_progress = now
-            self.settings.progress(self.snapshot())
+            progress(self.snapshot())
 
     def snapshot(self) -> BulkProgress:
         """Where the job stands, for progress bars."""

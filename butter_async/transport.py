@@ -91,18 +91,22 @@ class ClientStats:
     cache: CacheStats = attrs.field(factory=CacheStats)
 
 
-def _request_headers(write_token: str | None, has_body: bool) -> dict[str, str]:
-    """The headers of every request; built once per client, not per request."""
-    headers = {
-        "User-Agent": USER_AGENT,
-        "X-Butter-Client": CLIENT_HEADER,
-        "Accept": "application/json",
-        "Accept-Encoding": "gzip",
-    }
+SESSION_HEADERS = {
+    "User-Agent": USER_AGENT,
+    "X-Butter-Client": CLIENT_HEADER,
+    "Accept": "application/json",
+    "Accept-Encoding": "gzip",
+}
+"""Headers every request carries: the session's own when we make it."""
+
+
+def _request_headers(token: str | None, has_body: bool, *, own_session: bool) -> dict[str, str]:
+    """A request's headers beyond those its session adds; built once per client."""
+    headers = {} if own_session else dict(SESSION_HEADERS)
     if has_body:
         headers["Content-Type"] = "application/json"
-    if write_token:
-        headers["Authorization"] = f"Token {write_token}"
+    if token:
+        headers["Authorization"] = f"Token {token}"
     return headers
 
 
@@ -168,6 +172,7 @@ class Transport:
             (auth, has_body): _request_headers(
                 write_token if auth == "write" else read_token if read_auth == "header" else None,
                 has_body,
+                own_session=session is None,
             )
             for auth in ("read", "write")
             for has_body in (False, True)
@@ -245,6 +250,7 @@ class Transport:
             )
         if self._session is None:
             self._session = aiohttp.ClientSession(
+                headers=SESSION_HEADERS,
                 connector=aiohttp.TCPConnector(limit=self.connector_limit),
                 trace_configs=self._trace_configs or None,
             )

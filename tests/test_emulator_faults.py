@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
@@ -184,6 +185,13 @@ async def test_request_log_and_counters(emu: Emulator, butter: ButterClient) -> 
     assert emu.state.status_counts[200] == 3
     assert all(record.client_header == CLIENT_HEADER for record in emu.requests)
     assert all(emu.read_token in record.query for record in emu.requests)
+
+
+async def test_a_callers_session_sends_the_client_headers_too(emu: Emulator) -> None:
+    # Our own session carries the constant headers; a caller's session does not.
+    async with aiohttp.ClientSession() as session, emu.client(session=session) as butter:
+        await butter.tags.list()
+    assert [record.client_header for record in emu.requests] == [CLIENT_HEADER]
 
 
 def test_sliding_window_accepts_its_rate_in_any_second_and_no_more() -> None:
