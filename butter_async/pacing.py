@@ -46,18 +46,18 @@ class AcceptanceMeter:
         self._previous: _Span | None = None
 
     def count(self, now: float, *, accepted: bool) -> None:
-        """Count one answer, starting a new span every window."""
-        if accepted:
-            self.accepted += 1
-            self._last_accept = now
-        else:
-            self.refused += 1
+        """Count one answer, starting a new span (with it) every window."""
         span = self._span
         if span is None or now - span.start >= self.window:
             self._previous, span = span, _Span(now, self.accepted, self.refused)
             self._span = span
-        if accepted and span.first_accept is None:
-            span.first_accept = now
+        if accepted:
+            self.accepted += 1
+            self._last_accept = now
+            if span.first_accept is None:
+                span.first_accept = now
+        else:
+            self.refused += 1
 
     def restart(self) -> None:
         """Forget the spans: a pause is no evidence of a rate."""

@@ -12,7 +12,7 @@ from yarl import URL
 from butter_async import BadRequestError, RateLimitError, RetryPolicy
 from butter_async.bulk import BulkClient, BulkWriter
 from butter_async.operations import CreatePost
-from butter_async.pacing import AdaptiveGate
+from butter_async.pacing import AcceptanceMeter, AdaptiveGate
 from butter_async.transport import ClientStats
 from butter_async.writes import WriteResult
 
@@ -122,3 +122,28 @@ async def test_a_retry_after_of_zero_neither_pauses_nor_slows_the_gate() -> None
     assert await gate.acquire()
     gate.rate_limited(None)  # no Retry-After at all: a one-second pause
     assert gate.paused == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_saturated_servers_rate_is_read_from_the_spacing_of_what_it_accepts() -> None:
+    meter = AcceptanceMeter()
+    for tick in range(6):  # accepts one every 0.1 s and refuses the three sent between
+        now = 0.1 * tick
+        meter.count(now, accepted=True)
+        for _ in range(3):
+            meter.count(now + 0.01, accepted=False)
+    assert meter.saturated_rate() == pytest.approx(10.0)
+    meter.restart()
+    assert meter.saturated_rate() is None  # a pause is no evidence
+
+
+def test_a_server_refusing_little_or_accepting_few_gives_no_rate() -> None:
+    light = AcceptanceMeter()
+    for tick in range(20):  # one refusal among twenty acceptances: the pace is near
+        light.count(0.05 * tick, accepted=True)
+    light.count(1.0, accepted=False)
+    assert light.saturated_rate() is None
+    few = AcceptanceMeter()
+    for tick in range(4):  # four acceptances are too few to read a rate from
+        few.count(0.1 * tick, accepted=True)
+        few.count(0.1 * tick + 0.01, accepted=False)
+    assert few.saturated_rate() is None
