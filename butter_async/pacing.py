@@ -38,17 +38,16 @@ class AcceptanceMeter:
     """What a server accepted and refused while paced, over the last one to two windows."""
 
     def __init__(self) -> None:
-        self.window = 1.0
         self.accepted = 0
         self.refused = 0
         self._last_accept = 0.0
         self._span: _Span | None = None
         self._previous: _Span | None = None
 
-    def count(self, now: float, *, accepted: bool) -> None:
-        """Count one answer, starting a new span (with it) every window."""
+    def count(self, now: float, window: float, *, accepted: bool) -> None:
+        """Count one answer, starting a new span (with it) every `window` seconds."""
         span = self._span
-        if span is None or now - span.start >= self.window:
+        if span is None or now - span.start >= window:
             self._previous, span = span, _Span(now, self.accepted, self.refused)
             self._span = span
         if accepted:
@@ -172,7 +171,7 @@ class AdaptiveGate:
             while successes[0] < now - 2 * self._window:
                 successes.popleft()
         else:
-            self._meter.count(now, accepted=True)
+            self._meter.count(now, self._window, accepted=True)
             if now - self._last_change >= self._window:
                 self.pace *= PACE_INCREASE
                 self._last_change = now
@@ -186,7 +185,7 @@ class AdaptiveGate:
         if self.pace is not None and wait <= 2 * self._window:
             # Pacing already: refused requests come back through the gate and everyone
             # goes on slower, down to what the server was seen to accept.
-            self._meter.count(now, accepted=False)
+            self._meter.count(now, self._window, accepted=False)
             if wait < self._window:  # a token's wait: no send can pass before it
                 self._pause_until(now + wait, now)
             lowered = self.pace * PACE_DECREASE
@@ -204,7 +203,7 @@ class AdaptiveGate:
         if self.pace is None:
             self._longest_wait = max(self._longest_wait, wait)
         if self.adaptive and self.pace is None and self._learn_at is None:
-            self._window = self._meter.window = max(1.0, wait)
+            self._window = max(1.0, wait)
             self._limited_at = now
             self._learn_at = resume_at
 

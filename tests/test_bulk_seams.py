@@ -128,9 +128,9 @@ def test_a_saturated_servers_rate_is_read_from_the_spacing_of_what_it_accepts() 
     meter = AcceptanceMeter()
     for tick in range(6):  # accepts one every 0.1 s and refuses the three sent between
         now = 0.1 * tick
-        meter.count(now, accepted=True)
+        meter.count(now, 1.0, accepted=True)
         for _ in range(3):
-            meter.count(now + 0.01, accepted=False)
+            meter.count(now + 0.01, 1.0, accepted=False)
     assert meter.saturated_rate() == pytest.approx(10.0)
     meter.restart()
     assert meter.saturated_rate() is None  # a pause is no evidence
@@ -139,11 +139,11 @@ def test_a_saturated_servers_rate_is_read_from_the_spacing_of_what_it_accepts() 
 def test_a_server_refusing_little_or_accepting_few_gives_no_rate() -> None:
     light = AcceptanceMeter()
     for tick in range(20):  # one refusal among twenty acceptances: the pace is near
-        light.count(0.05 * tick, accepted=True)
-    light.count(1.0, accepted=False)
+        light.count(0.05 * tick, 1.0, accepted=True)
+    light.count(1.0, 1.0, accepted=False)
     assert light.saturated_rate() is None
     few = AcceptanceMeter()
     for tick in range(4):  # four acceptances are too few to read a rate from
-        few.count(0.1 * tick, accepted=True)
-        few.count(0.1 * tick + 0.01, accepted=False)
+        few.count(0.1 * tick, 1.0, accepted=True)
+        few.count(0.1 * tick + 0.01, 1.0, accepted=False)
     assert few.saturated_rate() is None
