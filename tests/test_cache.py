@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -386,12 +387,15 @@ def event(name: str, **data: Any) -> Any:
 
 def test_each_documented_event_names_what_it_makes_stale() -> None:
     page = event("page.published", id="home", page_type="landing-page")
-    assert set(event_tags(page)) == {"page:home", "pages:landing-page", "pages:search"}
+    named = {"page:home", "pages:landing-page", "pages:search"}
+    assert set(event_tags(page)) == named | {"references"}
+    assert set(event_tags(page, references=False)) == named
     untyped = event("page.delete", id="home")
     assert "pages:lists" in event_tags(untyped)
     assert set(event_tags(event("post.published", id="hello", _id=3))) == {"post:hello", "blog"}
     item = event("collectionitem.delete", id="promotions", itemid="/v2/content/?keys=x[_id=1]")
-    assert event_tags(item) == ("collection:promotions",)
+    assert event_tags(item) == ("collection:promotions", "references")
+    assert event_tags(item, references=False) == ("collection:promotions",)
     assert event_tags(event("media.videouploaded", id="v1")) == ()
     assert event_tags(event("brand.new", id="x")) == ("all",)
 
@@ -405,9 +409,14 @@ def test_the_docs_example_of_each_event_makes_its_content_stale(name: str) -> No
     tags = set(event_tags(parse_event(payload)))
     kind, data = payload["webhook"]["event"].split(".")[0], payload["data"]
     expected = {
-        "page": {f"page:{data['id']}", f"pages:{data.get('page_type')}", "pages:search"},
+        "page": {
+            f"page:{data['id']}",
+            f"pages:{data.get('page_type')}",
+            "pages:search",
+            "references",
+        },
         "post": {f"post:{data['id']}", "blog"},
-        "collectionitem": {f"collection:{data['id']}"},
+        "collectionitem": {f"collection:{data['id']}", "references"},
         "media": set(),
     }[kind]
     assert tags == expected
@@ -425,11 +434,16 @@ def test_each_read_carries_the_tags_of_what_it_holds() -> None:
     assert "page:home" in read_tags(["pages", "*", "home"], {})
     assert "pages:recipe" in read_tags(["pages", "recipe"], {})
     assert "pages:search" in read_tags(["pages", "search"], {"query": "x"})
-    assert "post:hello" in read_tags(["posts", "hello"], {})
+    assert {"post:hello", "blog"} <= set(read_tags(["posts", "hello"], {}))
     for family in ("posts", "feeds", "authors", "categories", "tags"):
         assert "blog" in read_tags([family], {})
     assert {"collection:a", "collection:b"} <= set(read_tags(["content"], {"keys": "a,b[x=1]"}))
     assert "collection:a" in read_tags(["content", "a", 7], {})
+    # what a reference field can embed: pages and collection items, in pages and items
+    for segments in (["pages", "*", "home"], ["pages", "recipe"], ["pages", "search"]):
+        assert "references" in read_tags(segments, {})
+    assert "references" in read_tags(["content", "a"], {})
+    assert "references" not in read_tags(["posts", "hello"], {})
 
 
 async def test_a_webhook_makes_the_next_read_fresh(
@@ -453,6 +467,61 @@ async def test_a_webhook_makes_the_next_read_fresh(
         assert [d.status for d in emu.webhook_deliveries] == [200]
         assert fresh.fields["headline"] == "Changed by the editor" != page.fields["headline"]
         assert butter.stats.cache.invalidations == 1
+
+
+@asynccontextmanager
+async def webhooks_to(emu: Emulator, butter: ButterClient) -> AsyncIterator[None]:
+    """An aiohttp app whose `aiohttp_handler` invalidates `butter`, receiving `emu`'s webhooks."""
+    app = web.Application()
+    app.router.add_post("/hooks/butter", aiohttp_handler(invalidate=butter))
+    async with TestServer(app, host="127.0.0.1") as hooks:
+        emu.add_webhook(str(hooks.make_url("/hooks/butter")))
+        yield
+
+
+def menu_reads(emu: Emulator) -> int:
+    """GETs of the seeded navigation menu, whose items embed `navigation_menu_item`s."""
+    return sum(1 for r in emu.requests if r.method == "GET" and "/navigation_menu/" in r.path)
+
+
+@pytest.mark.parametrize("references", [True, False], ids=["references", "no-references"])
+async def test_an_item_event_makes_stale_what_may_embed_the_item(
+    emu: Emulator, backend: Callable[..., CacheBackend], references: bool
+) -> None:
+    cache = backend(ttl=3600, content_references=references)
+    async with emu.client(cache=cache) as butter, webhooks_to(emu, butter):
+        menu = [item async for item in butter.collections.list("navigation_menu")]
+        await butter.pages.get("*", SLUG)
+        await butter.collections.update_item("navigation_menu_item", 735745, {"label": "Start"})
+        await emu.drain_webhooks()
+        again = [item async for item in butter.collections.list("navigation_menu")]
+        await butter.pages.get("*", SLUG)
+    assert [d.status for d in emu.webhook_deliveries] == [200]
+    assert [item.id for item in again] == [item.id for item in menu]
+    # the menu embeds the changed item: with references it is asked for again, and so is
+    # every page (one may reference it); without, both stay cached
+    assert menu_reads(emu) == page_reads(emu) == (2 if references else 1)
+
+
+async def test_a_post_event_makes_every_post_detail_stale(
+    backend: Callable[..., CacheBackend],
+) -> None:
+    emu = Emulator(seed=SeedSpec(posts=3))
+    async with emu, emu.client(cache=backend(ttl=3600)) as butter, webhooks_to(emu, butter):
+        slugs = [post.slug async for post in butter.posts.list()]
+        older = await butter.posts.get(slugs[1])
+        assert older.next_post is not None
+        newer = older.next_post.slug
+        await butter.posts.get(newer)
+        await butter.posts.update(newer, title="Retitled", new_slug="renamed")
+        await emu.drain_webhooks()
+        # the renamed post's old slug no longer answers from the cache ...
+        with pytest.raises(NotFoundError):
+            await butter.posts.get(newer)
+        # ... and its neighbour's detail shows its new slug and title
+        again = await butter.posts.get(slugs[1])
+    assert again.next_post is not None
+    assert (again.next_post.slug, again.next_post.title) == ("renamed", "Retitled")
 
 
 async def test_a_read_after_an_invalidation_never_joins_an_older_read(emu: Emulator) -> None:

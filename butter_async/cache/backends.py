@@ -69,6 +69,10 @@ class CacheBackend(abc.ABC):
     fails (5xx, timeout, 429). Preview/draft reads are cached only with
     `cache_preview=True`. After its store fails (Redis down or hanging), reads skip the
     cache for `backend_retry_after` seconds rather than wait on it again.
+
+    A page or collection item webhook makes every page and collection read stale, since
+    reference fields embed pages and items in others; with `content_references=False`
+    (content without reference fields) it makes stale only the reads of what it names.
     """
 
     ttl: float = attrs.field(default=DEFAULT_TTL, validator=positive)
@@ -77,6 +81,7 @@ class CacheBackend(abc.ABC):
     )
     stale_if_error: float = attrs.field(default=DEFAULT_STALE_IF_ERROR, validator=not_negative)
     cache_preview: bool = False
+    content_references: bool = True
     backend_retry_after: float = attrs.field(default=5.0, validator=not_negative)
 
     @property

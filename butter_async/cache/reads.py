@@ -207,7 +207,8 @@ class ReadCache:
 
     async def invalidate(self, event: WebhookEvent) -> tuple[str, ...]:
         """Make stale what a webhook event changed; returns the tags renewed."""
-        tags = event_tags(event)
+        references = self.backend is None or self.backend.content_references
+        tags = event_tags(event, references=references)
         if tags:
             await self.invalidate_tags(*tags)
         logger.info("webhook %s invalidated %s", event.event, ", ".join(tags) or "nothing")
