@@ -220,10 +220,30 @@ async def test_with_a_stale_copy_at_hand_a_failure_is_not_retried(
         emu.faults.add(Fault("status", path="pages/", status=503, times=1))
         assert await butter.pages.get("*", SLUG) == fresh  # served after one attempt
         assert (page_reads(emu), butter.stats.retries) == (2, 0)
-        await butter.cache.clear()  # no copy to fall back on: the read retries as usual
+        butter.cache.clock = later(100_000)  # no copy to fall back on: the read retries
         emu.faults.add(Fault("status", path="pages/", status=503, times=1))
         assert await butter.pages.get("*", SLUG) == fresh
         assert (page_reads(emu), butter.stats.retries) == (4, 1)
+
+
+async def test_an_invalidated_copy_is_never_a_hit_but_rides_out_an_outage(
+    emu: Emulator, backend: Callable[..., CacheBackend]
+) -> None:
+    cache = backend(ttl=3600, stale_if_error=3600)
+    async with emu.client(cache=cache, retry=NO_RETRIES) as butter:
+        before = await butter.pages.get("*", SLUG)
+        await butter.cache.clear()
+        await butter.pages.get("*", SLUG)  # invalidated: asked again, not a hit
+        assert (page_reads(emu), butter.stats.cache.hits) == (2, 0)
+        await butter.cache.clear()
+        # ButterCMS fails (a spent monthly quota): the last copy answers instead
+        emu.faults.add(Fault("status", path="pages/", status=429, times=1))
+        assert await butter.pages.get("*", SLUG) == before
+        assert butter.stats.cache.stale_if_error == 1
+        # but a page that is gone is gone
+        emu.faults.add(Fault("status", path="pages/", status=404, times=1))
+        with pytest.raises(NotFoundError):
+            await butter.pages.get("*", SLUG)
 
 
 async def test_a_not_found_is_an_answer_not_an_outage(

@@ -175,17 +175,20 @@ class ReadCache:
         tokens = found.tokens
         entry = _decode(found.entry) if found.entry is not None else None
         fallback: _Entry | None = None
-        if entry is not None and _same_tokens(entry.tokens, tokens):
+        if entry is not None:
             age = self.clock() - entry.stored_at
-            if age < backend.ttl:
-                self.stats.hits += 1
-                if not found.local and found.entry is not None:
-                    await backend.keep_local(key, found.entry, backend.ttl - age)
-                return entry.payload
-            if age < backend.ttl + backend.stale_while_revalidate:
-                self.stats.stale_served += 1
-                self._refresh_behind(flight_key, key, tokens, partial(upstream, True))
-                return entry.payload
+            if _same_tokens(entry.tokens, tokens):
+                if age < backend.ttl:
+                    self.stats.hits += 1
+                    if not found.local and found.entry is not None:
+                        await backend.keep_local(key, found.entry, backend.ttl - age)
+                    return entry.payload
+                if age < backend.ttl + backend.stale_while_revalidate:
+                    self.stats.stale_served += 1
+                    self._refresh_behind(flight_key, key, tokens, partial(upstream, True))
+                    return entry.payload
+            # An invalidated copy is never served as a hit, but it still keeps the site
+            # up while ButterCMS fails (an outage, a spent quota).
             if age < backend.ttl + backend.stale_if_error:
                 fallback = entry
         self.stats.misses += 1
