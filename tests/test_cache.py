@@ -25,6 +25,7 @@ from butter_async import (
     ServerError,
 )
 from butter_async.cache import CacheBackend, MemoryCache, RedisCache, event_tags, read_tags
+from butter_async.cache.tags import write_tags
 from butter_async.errors import ConfigurationError
 from butter_async.testing import Emulator, Fault, SeedSpec
 from butter_async.webhooks import aiohttp_handler, parse_event
@@ -466,10 +467,27 @@ def test_each_read_carries_the_tags_of_what_it_holds() -> None:
     assert "references" not in read_tags(["posts", "hello"], {})
 
 
+def test_each_write_makes_stale_what_its_webhook_will() -> None:
+    page = write_tags(["pages", "recipe", "r1"], {"fields": {}}, references=False)
+    assert set(page) == {"page:r1", "pages:recipe", "pages:search"}
+    assert "pages:lists" in write_tags(["pages", "*", "r1"], {}, references=False)
+    created = write_tags(["pages"], {"slug": "new", "page_type": "recipe"}, references=True)
+    assert set(created) == {"page:new", "pages:recipe", "pages:search", "references"}
+    renamed = write_tags(["posts", "old"], {"slug": "renamed"}, references=True)
+    assert set(renamed) == {"post:old", "post:renamed", "blog"}
+    assert set(write_tags(["posts"], {"slug": "hello"}, references=True)) == {"post:hello", "blog"}
+    item = write_tags(["content", "products", 7], None, references=True)
+    assert item == ("collection:products", "references")
+    assert write_tags(["content"], {"key": "products"}, references=False) == (
+        "collection:products",
+    )
+
+
 async def test_a_webhook_makes_the_next_read_fresh(
     emu: Emulator, backend: Callable[..., CacheBackend]
 ) -> None:
-    async with emu.client(cache=backend(ttl=3600)) as butter:
+    # the editor writes through another client, as the dashboard or another service would
+    async with emu.client(cache=backend(ttl=3600)) as butter, emu.client() as editor:
         app = web.Application()
         app.router.add_post("/hooks/butter", aiohttp_handler(invalidate=butter))
         async with TestServer(app, host="127.0.0.1") as hooks:
@@ -477,7 +495,7 @@ async def test_a_webhook_makes_the_next_read_fresh(
             page = await butter.pages.get("recipe", "recipe-000001")
             await butter.pages.get("recipe", "recipe-000001")
             assert butter.stats.cache.hits == 1
-            await butter.pages.update(
+            await editor.pages.update(
                 "recipe", "recipe-000001", fields={"headline": "Changed by the editor"}
             )
             started = time.perf_counter()
@@ -490,13 +508,14 @@ async def test_a_webhook_makes_the_next_read_fresh(
 
 
 @asynccontextmanager
-async def webhooks_to(emu: Emulator, butter: ButterClient) -> AsyncIterator[None]:
-    """An aiohttp app whose `aiohttp_handler` invalidates `butter`, receiving `emu`'s webhooks."""
+async def editing(emu: Emulator, butter: ButterClient) -> AsyncIterator[ButterClient]:
+    """An editor's client (as the dashboard or another service writes), and an aiohttp app
+    whose `aiohttp_handler` invalidates `butter` on the emulator's webhooks."""
     app = web.Application()
     app.router.add_post("/hooks/butter", aiohttp_handler(invalidate=butter))
-    async with TestServer(app, host="127.0.0.1") as hooks:
+    async with TestServer(app, host="127.0.0.1") as hooks, emu.client() as editor:
         emu.add_webhook(str(hooks.make_url("/hooks/butter")))
-        yield
+        yield editor
 
 
 def menu_reads(emu: Emulator) -> int:
@@ -509,10 +528,10 @@ async def test_an_item_event_makes_stale_what_may_embed_the_item(
     emu: Emulator, backend: Callable[..., CacheBackend], references: bool
 ) -> None:
     cache = backend(ttl=3600, content_references=references)
-    async with emu.client(cache=cache) as butter, webhooks_to(emu, butter):
+    async with emu.client(cache=cache) as butter, editing(emu, butter) as editor:
         menu = [item async for item in butter.collections.list("navigation_menu")]
         await butter.pages.get("*", SLUG)
-        await butter.collections.update_item("navigation_menu_item", 735745, {"label": "Start"})
+        await editor.collections.update_item("navigation_menu_item", 735745, {"label": "Start"})
         await emu.drain_webhooks()
         again = [item async for item in butter.collections.list("navigation_menu")]
         await butter.pages.get("*", SLUG)
@@ -527,13 +546,13 @@ async def test_a_post_event_makes_every_post_detail_stale(
     backend: Callable[..., CacheBackend],
 ) -> None:
     emu = Emulator(seed=SeedSpec(posts=3))
-    async with emu, emu.client(cache=backend(ttl=3600)) as butter, webhooks_to(emu, butter):
+    async with emu, emu.client(cache=backend(ttl=3600)) as butter, editing(emu, butter) as editor:
         slugs = [post.slug async for post in butter.posts.list()]
         older = await butter.posts.get(slugs[1])
         assert older.next_post is not None
         newer = older.next_post.slug
         await butter.posts.get(newer)
-        await butter.posts.update(newer, title="Retitled", new_slug="renamed")
+        await editor.posts.update(newer, title="Retitled", new_slug="renamed")
         await emu.drain_webhooks()
         # the renamed post's old slug no longer answers from the cache ...
         with pytest.raises(NotFoundError):
@@ -542,6 +561,68 @@ async def test_a_post_event_makes_every_post_detail_stale(
         again = await butter.posts.get(slugs[1])
     assert again.next_post is not None
     assert (again.next_post.slug, again.next_post.title) == ("renamed", "Retitled")
+
+
+async def test_a_write_through_the_client_makes_its_own_reads_stale(
+    backend: Callable[..., CacheBackend],
+) -> None:
+    emu = Emulator(seed=SeedSpec(pages=1, posts=1, collection_items=1))
+    async with emu, emu.client(cache=backend(ttl=3600)) as butter:  # and no webhooks
+        await butter.pages.get("recipe", "recipe-000000")
+        before = [page.slug async for page in butter.pages.list("recipe")]
+        post = await butter.posts.list().first()
+        assert post is not None
+        await butter.posts.get(post.slug)
+        [item] = [item async for item in butter.collections.list("products")]
+        await butter.pages.update("recipe", "recipe-000000", fields={"headline": "New"})
+        await butter.posts.update(post.slug, title="New title")
+        await butter.collections.update_item("products", item.id, {"name": "New name"})
+        page = await butter.pages.get("recipe", "recipe-000000")
+        detail = await butter.posts.get(post.slug)
+        listed = {post.slug: post async for post in butter.posts.list()}[post.slug]
+        [changed] = [item async for item in butter.collections.list("products")]
+        created = await butter.pages.create(
+            "recipe", "brand-new", "Brand new", fields=dict(page.fields), status="published"
+        )
+        pages = [page.slug async for page in butter.pages.list("recipe")]
+    assert page.fields["headline"] == "New"
+    assert detail.post.title == listed.title == "New title"
+    assert changed.fields["name"] == "New name"
+    assert created.outcome == "created"
+    assert "brand-new" in pages and "brand-new" not in before
+
+
+async def test_a_verified_write_reads_fresh_even_after_a_read_raced_it(
+    backend: Callable[..., CacheBackend],
+) -> None:
+    emu = Emulator(seed=SeedSpec(pages=1), processing_delay=0.3)
+    async with emu, emu.client(cache=backend(ttl=3600)) as butter:
+        await butter.pages.get("recipe", "recipe-000000")
+        update = asyncio.ensure_future(
+            butter.pages.update(
+                "recipe", "recipe-000000", fields={"headline": "New"}, verify=True
+            )
+        )
+        await asyncio.sleep(0.05)  # accepted, not yet applied
+        raced = await butter.pages.get("recipe", "recipe-000000")  # caches the old content
+        await update
+        fresh = await butter.pages.get("recipe", "recipe-000000")
+    assert raced.fields["headline"] != "New"
+    assert fresh.fields["headline"] == "New"
+
+
+async def test_a_write_is_made_though_the_cache_cannot_be_told(emu: Emulator) -> None:
+    cache = RedisCache(url="redis://127.0.0.1:9/0", socket_timeout=0.2)
+    async with emu.client(cache=cache) as butter:
+        result = await butter.pages.update("recipe", "recipe-000001", fields={"headline": "x"})
+        assert result.outcome == "updated"
+        assert butter.stats.cache.backend_errors == 1
+        # the store is then given time, as reads give it: the next write does not wait
+        started = time.perf_counter()
+        await butter.pages.update("recipe", "recipe-000001", fields={"headline": "y"})
+        assert time.perf_counter() - started < 0.2
+        assert butter.stats.cache.backend_errors == 1
+    assert emu.store.page("recipe-000001").fields[None]["headline"] == "y"
 
 
 async def test_a_read_after_an_invalidation_never_joins_an_older_read(emu: Emulator) -> None:

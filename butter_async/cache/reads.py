@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -23,7 +24,7 @@ from ..errors import (
 from ..webhooks import WebhookEvent
 from .backends import CacheBackend, Lookup
 from .coalescing import Coalescer, Fetched
-from .tags import EVERYTHING, event_tags, read_tags
+from .tags import EVERYTHING, event_tags, read_tags, write_tags
 
 logger = logging.getLogger("butter_async.cache")
 
@@ -216,6 +217,20 @@ class ReadCache:
             await self.invalidate_tags(*tags)
         logger.info("webhook %s invalidated %s", event.event, ", ".join(tags) or "nothing")
         return tags
+
+    async def written(self, segments: Sequence[str | int], body: Any) -> None:
+        """Make stale what a write through this client changed, as its webhook will.
+
+        Never raises for the store: the write itself was made. A store that failed
+        lately is skipped, as reads skip it.
+        """
+        backend = self.backend
+        if backend is None or time.monotonic() < self._backend_back_at:
+            self._epoch += 1  # later reads still do not join one that began before
+            return
+        tags = write_tags(segments, body, references=backend.content_references)
+        with contextlib.suppress(CacheBackendError):  # counted and logged there
+            await self.invalidate_tags(*tags)
 
     async def invalidate_tags(self, *tags: str) -> None:
         """Make stale every entry carrying one of `tags` (in every worker, with Redis)."""

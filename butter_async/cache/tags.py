@@ -1,8 +1,9 @@
-"""Cache tags: what each read holds, and what each webhook event makes stale."""
+"""Cache tags: what each read holds, and what each webhook event or write makes stale."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..webhooks import (
     CollectionItemEvent,
@@ -49,6 +50,22 @@ def read_tags(segments: Sequence[str | int], query: Mapping[str, str]) -> tuple[
     return tuple(tags)
 
 
+def page_tags(slug: str, page_type: str | None, *, references: bool) -> tuple[str, ...]:
+    """What a change to one page makes stale; `page_type` None: its type is not known."""
+    lists = f"pages:{page_type}" if page_type else PAGE_LISTS
+    return (f"page:{slug}", lists, PAGE_SEARCH, *((REFERENCES,) if references else ()))
+
+
+def post_tags(slug: str) -> tuple[str, ...]:
+    """What a change to one post makes stale: it, and every post detail and list."""
+    return (f"post:{slug}", BLOG)
+
+
+def collection_tags(key: str, *, references: bool) -> tuple[str, ...]:
+    """What a change to an item of collection `key` makes stale."""
+    return (f"collection:{key}", *((REFERENCES,) if references else ()))
+
+
 def event_tags(event: WebhookEvent, *, references: bool = True) -> tuple[str, ...]:
     """The tags a webhook event makes stale (an event this version does not know: all).
 
@@ -57,14 +74,32 @@ def event_tags(event: WebhookEvent, *, references: bool = True) -> tuple[str, ..
     field; pass False for content without reference fields.
     """
     data = event.data
-    also = (REFERENCES,) if references else ()
     if isinstance(data, PageEvent):
-        lists = f"pages:{data.page_type}" if data.page_type else PAGE_LISTS
-        return (f"page:{data.slug}", lists, PAGE_SEARCH, *also)
+        return page_tags(data.slug, data.page_type, references=references)
     if isinstance(data, PostEvent):
-        return (f"post:{data.slug}", BLOG)
+        return post_tags(data.slug)
     if isinstance(data, CollectionItemEvent):
-        return (f"collection:{data.key}", *also)
+        return collection_tags(data.key, references=references)
     if isinstance(data, MediaEvent):
         return ()  # content refers to media by URL; a media upload changes no read
     return (EVERYTHING,)  # an UnknownEvent: what it changed cannot be told
+
+
+def write_tags(segments: Sequence[str | int], body: Any, *, references: bool) -> tuple[str, ...]:
+    """The tags a Write API request to `segments` with `body` makes stale, as the webhook
+    for it would; `body` names what a create makes (its slug, page type or collection)."""
+    parts = [str(segment) for segment in segments]
+    sent = body if isinstance(body, Mapping) else {}
+    family = parts[0] if parts else ""
+    if family == "pages":
+        slug = parts[2] if len(parts) >= 3 else str(sent.get("slug", ""))
+        page_type = parts[1] if len(parts) >= 3 else sent.get("page_type")
+        return page_tags(slug, None if page_type == "*" else page_type, references=references)
+    if family == "posts":
+        renamed = sent.get("slug")
+        slug = parts[1] if len(parts) >= 2 else str(renamed or "")
+        return post_tags(slug) + ((f"post:{renamed}",) if len(parts) >= 2 and renamed else ())
+    if family == "content":
+        key = parts[1] if len(parts) >= 2 else str(sent.get("key", ""))
+        return collection_tags(key, references=references)
+    return (EVERYTHING,)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ..arguments import check_method
@@ -100,8 +100,9 @@ class Resource:
         locale: str | None = None,
         idempotent: bool = False,
     ) -> Any:
-        """Send a Write API request with the write token."""
-        return await self._transport.request(
+        """Send a Write API request with the write token; this client's cached reads of
+        what it changes are then stale."""
+        answer = await self._transport.request(
             method,
             segments,
             json=body,
@@ -109,31 +110,49 @@ class Resource:
             auth="write",
             idempotent=idempotent,
         )
+        await self._transport.reads.written(segments, body)
+        return answer
 
-    @staticmethod
-    async def _settle(result: WriteResult, verify: bool, verify_timeout: float) -> WriteResult:
-        """Wait for the write to show in the read API when `verify` is set."""
+    async def _settle(
+        self,
+        result: WriteResult,
+        verify: bool,
+        verify_timeout: float,
+        segments: Sequence[str | int],
+        body: Any,
+    ) -> WriteResult:
+        """Wait for the write to show in the read API when `verify` is set.
+
+        ButterCMS applies a write a moment after accepting it, and a read in that moment
+        may cache the old content again: once the write shows, that is made stale too.
+        """
         if verify:
             await result.wait_until_visible(verify_timeout)
+            await self._transport.reads.written(segments, body)
         return result
 
     async def _create(
         self,
         kind: ObjectKind,
         key: str,
-        send: Callable[[], Awaitable[object]],
+        segments: Sequence[str | int],
+        body: dict[str, Any],
         probe: Probe | None,
         *,
+        locale: str | None = None,
         check_first: bool,
         verify: bool,
         verify_timeout: float,
     ) -> WriteResult:
-        """Send a create, resolving ambiguous failures with `probe` (see `writes`)."""
+        """POST a create, resolving ambiguous failures with `probe` (see `writes`)."""
         outcome, attempts, confirmed = await create_resolving(
-            send, probe, retry=self._transport.retry, check_first=check_first
+            lambda: self._write("POST", segments, body, locale=locale),
+            probe,
+            retry=self._transport.retry,
+            check_first=check_first,
         )
         result = WriteResult(kind, key, outcome, attempts, outcome == "created", confirmed, probe)
-        return await self._settle(result, verify, verify_timeout)
+        return await self._settle(result, verify, verify_timeout, segments, body)
 
     async def _update(
         self,
@@ -170,7 +189,7 @@ class Resource:
             return shows(payload)
 
         result = WriteResult(kind, key, "updated", 1, visible=probe)
-        return await self._settle(result, verify, verify_timeout)
+        return await self._settle(result, verify, verify_timeout, segments, body)
 
     async def _delete(
         self, kind: ObjectKind, key: str, segments: Sequence[str | int]

@@ -155,8 +155,10 @@ class CollectionsResource(Resource):
         return await self._create(
             "collection_item",
             key,
-            lambda: self._write("POST", ["content"], body, locale=locale),
+            ["content"],
+            body,
             probe,
+            locale=locale,
             check_first=check_first,
             verify=verify,
             verify_timeout=verify_timeout,

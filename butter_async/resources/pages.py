@@ -158,8 +158,10 @@ class PagesResource(Resource):
         return await self._create(
             "page",
             slug,
-            lambda: self._write("POST", ["pages"], body, locale=locale),
+            ["pages"],
+            body,
             self._exists_probe(["pages", page_type, slug]),
+            locale=locale,
             check_first=check_first,
             verify=verify,
             verify_timeout=verify_timeout,

@@ -231,7 +231,8 @@ class PostsResource(Resource):
         return await self._create(
             "post",
             slug,
-            lambda: self._write("POST", ["posts"], payload),
+            ["posts"],
+            payload,
             self._exists_probe(["posts", slug]),
             check_first=check_first,
             verify=verify,
