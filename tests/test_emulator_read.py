@@ -187,6 +187,21 @@ async def test_collections(emulator: Emulator, butter: ButterClient) -> None:
         await butter.collections.get_many(["nope"])
 
 
+async def test_a_reference_field_shows_the_referenced_item_as_it_is_now(
+    emulator: Emulator, butter: ButterClient
+) -> None:
+    """The recorded menu references its menu items: an edited item shows in it."""
+
+    async def menu_labels() -> list[str]:
+        menu = await butter.collections.list("navigation_menu").first()
+        assert menu is not None
+        return [entry["label"] for entry in menu.fields["menu_items"]]
+
+    assert (await menu_labels())[:2] == ["Home", "About"]
+    await butter.collections.update_item("navigation_menu_item", 735746, {"label": "Who we are"})
+    assert (await menu_labels())[:2] == ["Home", "Who we are"]
+
+
 async def test_blog_metadata_and_feeds(butter: ButterClient) -> None:
     authors = await butter.authors.list()
     assert [a.slug for a in authors] == ["sdk-tests", "author-0", "author-1", "author-2"]

@@ -196,7 +196,7 @@ def seed_examples(store: ContentStore) -> None:
             fields=_localised(store, {"label": label, "url": f"#{anchor}"}),
         )
     store.collections["navigation_menu"] = CollectionSchema(
-        "navigation_menu", ["name", "menu_items"]
+        "navigation_menu", {"name": "text", "menu_items": "reference"}
     )
     store.items["navigation_menu"] = {
         735751: CollectionItemRecord(

@@ -354,8 +354,11 @@ class ContentStore:
     ) -> JSON:
         """A page as the read API shows it in `locale`."""
         fields = record.fields.get(self.resolve_locale(locale), {})
-        if alt_media_text and record.page_type in self.page_types:
-            fields = self._with_alt_text(fields, self.page_types[record.page_type].fields)
+        if record.page_type in self.page_types:
+            kinds = self.page_types[record.page_type].fields
+            fields = self._with_references(fields, kinds, locale)
+            if alt_media_text:
+                fields = self._with_alt_text(fields, kinds)
         return {
             "slug": record.slug,
             "name": record.name,
@@ -364,6 +367,37 @@ class ContentStore:
             "page_type": record.page_type,
             "fields": fields,
         }
+
+    def _with_references(
+        self, fields: JSON, kinds: Mapping[str, FieldKind], locale: str | None
+    ) -> JSON:
+        """Reference fields showing the referenced items as they are now, not as they were
+        when the reference was written: an item `{"meta": {"id": N}, ...}` of any
+        collection is shown with its current fields (one level deep); one that no longer
+        exists is left as stored."""
+        references = [key for key, kind in kinds.items() if kind == "reference"]
+        if not references or not any(key in fields for key in references):
+            return fields
+        shown = dict(fields)
+        for key in references:
+            value = shown.get(key)
+            if isinstance(value, list):
+                shown[key] = [self._referenced(item, locale) for item in value]
+            elif isinstance(value, dict):
+                shown[key] = self._referenced(value, locale)
+        return shown
+
+    def _referenced(self, value: Any, locale: str | None) -> Any:
+        meta = value.get("meta") if isinstance(value, dict) else None
+        item_id = meta.get("id") if isinstance(meta, dict) else None
+        for records in self.items.values():
+            record = records.get(item_id) if isinstance(item_id, int) else None
+            if record is not None:
+                return {
+                    "meta": {"id": record.id},
+                    **record.fields.get(self.resolve_locale(locale), {}),
+                }
+        return value
 
     def _with_alt_text(self, fields: JSON, kinds: Mapping[str, FieldKind]) -> JSON:
         """Media fields as `{"url", "alt"}` objects, as `alt_media_text=1` answers."""
@@ -779,8 +813,10 @@ class ContentStore:
     ) -> JSON:
         """An item as the read API shows it."""
         fields = record.fields.get(self.resolve_locale(locale), {})
+        kinds = self.collection(key).fields
+        fields = self._with_references(fields, kinds, locale)
         if alt_media_text:
-            fields = self._with_alt_text(fields, self.collection(key).fields)
+            fields = self._with_alt_text(fields, kinds)
         return {"meta": {"id": record.id}, **fields}
 
     def get_item(self, key: str, item_id: int, *, preview: bool) -> CollectionItemRecord:
