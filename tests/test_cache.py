@@ -594,6 +594,28 @@ async def test_a_write_through_the_client_makes_its_own_reads_stale(
     assert "brand-new" in pages and "brand-new" not in before
 
 
+async def test_a_write_whose_answer_was_lost_still_makes_its_reads_stale(
+    emu: Emulator, backend: Callable[..., CacheBackend]
+) -> None:
+    patient = RetryPolicy(max_retries=2, backoff_base=0.0, backoff_max=0.0)
+    async with emu.client(cache=backend(ttl=3600), retry=patient) as butter:
+        pages = [page.slug async for page in butter.pages.list("recipe")]
+        first = await butter.pages.get("recipe", pages[0])
+        # applied, then the connection drops: the create is found made by reading it back
+        emu.faults.add(Fault("reset_after", path="pages/", methods=("POST",), times=1))
+        created = await butter.pages.create(
+            "recipe", "made-unseen", "Made", dict(first.fields), status="published"
+        )
+        # the delete's answer is lost too; its retry answers 404: done
+        emu.faults.add(Fault("reset_after", path="pages/", methods=("DELETE",), times=1))
+        await butter.pages.delete(pages[0], page_type="recipe")
+        after = [page.slug async for page in butter.pages.list("recipe")]
+        with pytest.raises(NotFoundError):
+            await butter.pages.get("recipe", pages[0])
+    assert created.outcome == "created" and created.confirmed_by_read
+    assert "made-unseen" in after and pages[0] not in after
+
+
 async def test_a_verified_write_reads_fresh_even_after_a_read_raced_it(
     backend: Callable[..., CacheBackend],
 ) -> None:

@@ -100,9 +100,8 @@ class Resource:
         locale: str | None = None,
         idempotent: bool = False,
     ) -> Any:
-        """Send a Write API request with the write token; this client's cached reads of
-        what it changes are then stale."""
-        answer = await self._transport.request(
+        """Send a Write API request with the write token."""
+        return await self._transport.request(
             method,
             segments,
             json=body,
@@ -110,8 +109,6 @@ class Resource:
             auth="write",
             idempotent=idempotent,
         )
-        await self._transport.reads.written(segments, body)
-        return answer
 
     async def _settle(
         self,
@@ -121,11 +118,13 @@ class Resource:
         segments: Sequence[str | int],
         body: Any,
     ) -> WriteResult:
-        """Wait for the write to show in the read API when `verify` is set.
+        """Make this client's cached reads of what the write changed stale, and wait for
+        the write to show in the read API when `verify` is set.
 
         ButterCMS applies a write a moment after accepting it, and a read in that moment
         may cache the old content again: once the write shows, that is made stale too.
         """
+        await self._transport.reads.written(segments, body)
         if verify:
             await result.wait_until_visible(verify_timeout)
             await self._transport.reads.written(segments, body)
@@ -198,6 +197,7 @@ class Resource:
         attempts, confirmed = await delete_resolving(
             lambda: self._write("DELETE", segments), retry=self._transport.retry
         )
+        await self._transport.reads.written(segments, None)
 
         async def gone() -> bool:
             return not await exists(lambda: self._transport.get(segments, PREVIEW, fresh=True))
