@@ -95,10 +95,8 @@ def write_tags(segments: Sequence[str | int], body: Any, *, references: bool) ->
         slug = parts[2] if len(parts) >= 3 else str(sent.get("slug", ""))
         page_type = parts[1] if len(parts) >= 3 else sent.get("page_type")
         return page_tags(slug, None if page_type == "*" else page_type, references=references)
-    if family == "posts":
-        renamed = sent.get("slug")
-        slug = parts[1] if len(parts) >= 2 else str(renamed or "")
-        return post_tags(slug) + ((f"post:{renamed}",) if len(parts) >= 2 and renamed else ())
+    if family == "posts":  # a rename needs no tag of its own: BLOG covers every post
+        return post_tags(parts[1] if len(parts) >= 2 else str(sent.get("slug", "")))
     if family == "content":
         key = parts[1] if len(parts) >= 2 else str(sent.get("key", ""))
         return collection_tags(key, references=references)
