@@ -80,10 +80,12 @@ class PageEvent:
 
 @attrs.define
 class PostEvent:
-    """A blog post changed: `slug` (the payload's `id`) and its numeric id (`_id`)."""
+    """A blog post changed: `slug` (the payload's `id`) and its numeric id (`_id`);
+    `locale` is set by the localized events (`post.localization.published` ...)."""
 
     slug: str
     buttercms_id: int | None = None
+    locale: str | None = None
 
 
 @attrs.define
@@ -127,7 +129,8 @@ class WebhookEvent:
     """One webhook call: the event name, split into kind and action, and its typed data.
 
     `kind` is one of `ContentKind` for the documented events; anything else comes with
-    `UnknownEvent` data.
+    `UnknownEvent` data. A localized event's action keeps its prefix
+    (`post.localization.delete`: kind `post`, action `localization.delete`).
     """
 
     event: str
@@ -140,13 +143,15 @@ class WebhookEvent:
 
 _CONTENT_KINDS = ("page", "post", "collectionitem")
 _ACTIONS = ("published", "draft", "unpublished", "delete", "all")
+#: Localized variants of the actions, e.g. `post.localization.published`, carry `locale`.
+_LOCALIZED = "localization."
 
 
 def _data_of(kind: str, action: str, data: dict[str, Any]) -> EventData:
     if kind == "media":
         media: MediaEvent = structure(data, MediaEvent)
         return media
-    if kind not in _CONTENT_KINDS or action not in _ACTIONS:
+    if kind not in _CONTENT_KINDS or action.removeprefix(_LOCALIZED) not in _ACTIONS:
         return UnknownEvent(dict(data))
     if not isinstance(data.get("id"), str) or not data["id"]:
         raise WebhookError(400, "webhook data has no 'id'")
@@ -154,7 +159,11 @@ def _data_of(kind: str, action: str, data: dict[str, Any]) -> EventData:
         page: PageEvent = structure({**data, "slug": data["id"]}, PageEvent)
         return page
     if kind == "post":
-        return PostEvent(slug=data["id"], buttercms_id=structure(data.get("_id"), int | None))
+        return PostEvent(
+            slug=data["id"],
+            buttercms_id=structure(data.get("_id"), int | None),
+            locale=structure(data.get("locale"), str | None),
+        )
     item_path = data.get("itemid")
     match = _ITEM_ID.search(item_path) if isinstance(item_path, str) else None
     fields = {**data, "key": data["id"], "item_path": item_path}

@@ -43,6 +43,9 @@ def test_every_documented_event_has_an_example() -> None:
         "post.published",
         "post.draft",
         "post.delete",
+        "post.localization.published",
+        "post.localization.draft",
+        "post.localization.delete",
         "collectionitem.published",
         "collectionitem.draft",
         "collectionitem.unpublished",
@@ -66,7 +69,9 @@ def test_documented_webhooks_parse_into_typed_events(name: str) -> None:
             data["status"],
         )
     elif event.kind == "post":
-        assert event.data == PostEvent(slug=data["id"], buttercms_id=data["_id"])
+        assert event.data == PostEvent(
+            slug=data["id"], buttercms_id=data["_id"], locale=data.get("locale")
+        )
     elif event.kind == "collectionitem":
         assert isinstance(event.data, CollectionItemEvent)
         assert event.data.key == data["id"]
@@ -95,6 +100,13 @@ def test_single_page_events_carry_a_star_page_type() -> None:
     payload["data"]["page_type"] = "*"
     event = parse_event(payload)
     assert isinstance(event.data, PageEvent) and event.data.is_single_page
+
+
+def test_a_localized_post_event_is_a_post_event_with_its_locale() -> None:
+    # api-reference/post-events/localized-blog-post-deleted
+    event = parse_event(example("webhook_post_localization_delete"))
+    assert (event.kind, event.action) == ("post", "localization.delete")
+    assert event.data == PostEvent(slug="outdated-announcement", buttercms_id=3456, locale="de")
 
 
 def test_an_unknown_future_event_parses_instead_of_failing() -> None:
