@@ -388,16 +388,16 @@ class ContentStore:
         return shown
 
     def _referenced(self, value: Any, locale: str | None) -> Any:
+        """The collection item `value` refers to, as it is now; else `value` as stored."""
         meta = value.get("meta") if isinstance(value, dict) else None
         item_id = meta.get("id") if isinstance(meta, dict) else None
-        for records in self.items.values():
-            record = records.get(item_id) if isinstance(item_id, int) else None
-            if record is not None:
-                return {
-                    "meta": {"id": record.id},
-                    **record.fields.get(self.resolve_locale(locale), {}),
-                }
-        return value
+        if not isinstance(item_id, int):
+            return value
+        found = (records[item_id] for records in self.items.values() if item_id in records)
+        record = next(found, None)
+        if record is None:
+            return value
+        return {"meta": {"id": record.id}, **record.fields.get(self.resolve_locale(locale), {})}
 
     def _with_alt_text(self, fields: JSON, kinds: Mapping[str, FieldKind]) -> JSON:
         """Media fields as `{"url", "alt"}` objects, as `alt_media_text=1` answers."""
