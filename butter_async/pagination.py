@@ -58,20 +58,26 @@ class ResultPage(Generic[T]):
     position: int
 
 
+#: What fetching a page gives: a function that reads the page from its answer. A walk
+#: calls it only when the consumer reaches the page, so the window holds compact answer
+#: bodies and the items yielded die young (cheap for the garbage collector).
+PageReader = Callable[[], ResultPage[T]]
+
+
 class AsyncPager(Generic[T]):
     """An async iterable over every item of a list endpoint, in API order, each exactly once.
 
     The first page reveals `meta.count`; the pager then keeps up to `prefetch` further
     pages in flight, refilling as any of them arrives, and holds at most `2 * prefetch`
-    pages ahead of the consumer. Breaking out
-    of `async for` cancels the fetches still in flight; `collect(limit=n)` fetches only the
-    pages holding the first `n` items. `cursor` tells where to resume an interrupted walk
-    (`resume_from=` on the list call).
+    pages ahead of the consumer, each read into items only when the consumer reaches it.
+    Breaking out of `async for` cancels the fetches still in flight; `collect(limit=n)`
+    fetches only the pages holding the first `n` items. `cursor` tells where to resume an
+    interrupted walk (`resume_from=` on the list call).
     """
 
     def __init__(
         self,
-        fetch: Callable[[dict[str, int], int], Awaitable[ResultPage[T]]],
+        fetch: Callable[[dict[str, int], int], Awaitable[PageReader[T]]],
         *,
         page_size: int = MAX_PAGE_SIZE,
         prefetch: int = DEFAULT_PREFETCH,
@@ -157,7 +163,7 @@ class AsyncPager(Generic[T]):
             return limit
         return self.page_size
 
-    def _request(self, position: int, page_size: int) -> Awaitable[ResultPage[T]]:
+    def _request(self, position: int, page_size: int) -> Awaitable[PageReader[T]]:
         if self.mode == "page":
             params = {"page": position, "page_size": page_size}
         else:
@@ -197,14 +203,14 @@ class AsyncPager(Generic[T]):
         assert start is not None
         # Items still to receive for `limit` (the skipped head of the first page counts).
         wanted = None if limit is None else self._start.skip + limit
-        ahead: deque[asyncio.Task[ResultPage[T]]] = deque()  # in position order
+        ahead: deque[asyncio.Task[PageReader[T]]] = deque()  # in position order
         arrived = asyncio.Event()
 
-        def on_arrival(_: asyncio.Task[ResultPage[T]]) -> None:
+        def on_arrival(_: asyncio.Task[PageReader[T]]) -> None:
             arrived.set()
 
         try:
-            page = await self._request(start, page_size)
+            page = (await self._request(start, page_size))()
             next_position = start + step
             while True:
                 yield page
@@ -235,7 +241,7 @@ class AsyncPager(Generic[T]):
                         break
                     arrived.clear()
                     await arrived.wait()
-                page = ahead.popleft().result()
+                page = ahead.popleft().result()()
         finally:
             for task in ahead:
                 task.cancel()

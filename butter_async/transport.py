@@ -27,7 +27,7 @@ from ._urls import (
 )
 from ._version import __version__
 from .cache.backends import CacheBackend
-from .cache.coalescing import Fetched
+from .cache.coalescing import Decode, Fetched
 from .cache.reads import CacheStats, ReadCache
 from .errors import (
     APIError,
@@ -293,25 +293,36 @@ class Transport:
         *,
         timeout: float | None = None,
         fresh: bool = False,
+        decode: Decode = orjson.loads,
     ) -> Any:
         """GET an endpoint with the read token; retried on transient failures.
 
         Identical reads in flight together share one request, and with a cache a fresh
         entry answers without one; `fresh=True` (a write checking its own effect) asks
-        ButterCMS itself.
+        ButterCMS itself. `decode` turns a successful answer's body into what is
+        returned, and raises a ValueError for a body that is not JSON.
         """
         query = {k: _query_text(v) for k, v in params.items() if v is not None} if params else {}
         if self.preview and "preview" not in query:
             query["preview"] = query["test"] = "1"
         if fresh:
-            return await self.request("GET", segments, params=query, auth="read", timeout=timeout)
+            payload, _body = await self._fetch(
+                "GET", segments, params=query, auth="read", timeout=timeout, decode=decode
+            )
+            return payload
 
         def upstream(retry: bool) -> Coroutine[Any, Any, Fetched]:
             return self._fetch(
-                "GET", segments, params=query, auth="read", timeout=timeout, retry=retry
+                "GET",
+                segments,
+                params=query,
+                auth="read",
+                timeout=timeout,
+                retry=retry,
+                decode=decode,
             )
 
-        return await self.reads.read(segments, query, upstream)
+        return await self.reads.read(segments, query, upstream, decode)
 
     async def request(
         self,
@@ -351,8 +362,9 @@ class Transport:
         timeout: float | None = None,
         idempotent: bool | None = None,
         retry: bool = True,
+        decode: Decode = orjson.loads,
     ) -> Fetched:
-        """`request()`, returning the body it parsed beside the payload; `retry=False`
+        """`request()`, returning the body beside what `decode` made of it; `retry=False`
         makes one attempt only."""
         if auth == "write":
             self.require_write_token()
@@ -370,7 +382,9 @@ class Transport:
                     "the ButterClient was closed while this request was retrying"
                 )
             try:
-                sending = self._send(session, method, url, query, body, auth, timeout, attempt)
+                sending = self._send(
+                    session, method, url, query, body, auth, timeout, attempt, decode
+                )
                 if (self._parent or self)._owns_session:
                     return await sending  # closing our own session ends what is in flight
                 return await self._unless_closed(sending)
@@ -441,6 +455,7 @@ class Transport:
         auth: Auth,
         timeout: float | None,
         attempt: int,
+        decode: Decode,
     ) -> Fetched:
         headers = self._headers[auth, body is not None]
         if auth == "read" and self.read_auth == "query":
@@ -511,7 +526,7 @@ class Transport:
                 (time.perf_counter() - started) * 1000,
                 attempt + 1,
             )
-        return self._decode(status, raw, response_headers, method, target), raw
+        return self._decode(status, raw, response_headers, method, target, decode), raw
 
     def _redirect(
         self,
@@ -576,24 +591,35 @@ class Transport:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def not_json(
+        self, raw: bytes, status: int, method: str, url: URL
+    ) -> InvalidResponseError:
+        """The error for a successful answer whose body is not JSON."""
+        return InvalidResponseError(
+            "response body is not valid JSON (truncated, or an HTML page from a proxy?)",
+            status=status,
+            method=method,
+            url=redact_url(url),
+            body=self.redact(raw.decode("utf-8", "replace"))[:200],
+        )
+
     def _decode(
-        self, status: int, raw: bytes, headers: Mapping[str, str], method: str, url: URL
+        self,
+        status: int,
+        raw: bytes,
+        headers: Mapping[str, str],
+        method: str,
+        url: URL,
+        decode: Decode,
     ) -> Any:
         if status == 204 or (not raw and status < 400):
             return None
         try:
-            payload: Any = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            snippet = self.redact(raw.decode("utf-8", "replace"))[:200]
+            payload: Any = decode(raw) if status < 400 else orjson.loads(raw)
+        except ValueError:  # orjson's and msgspec's errors for a body that is not JSON
             if status < 400:
-                raise InvalidResponseError(
-                    "response body is not valid JSON (truncated, or an HTML page from a proxy?)",
-                    status=status,
-                    method=method,
-                    url=redact_url(url),
-                    body=snippet,
-                ) from None
-            payload = snippet
+                raise self.not_json(raw, status, method, url) from None
+            payload = self.redact(raw.decode("utf-8", "replace"))[:200]
         if status < 400:
             return payload
         raise api_error(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -61,8 +62,27 @@ class FakeAPI:
             self.in_flight -= 1
 
 
+def reading(
+    fetch: Callable[[dict[str, int], int], Awaitable[ResultPage[int]]],
+    read: list[int] | None = None,
+) -> Callable[[dict[str, int], int], Awaitable[Callable[[], ResultPage[int]]]]:
+    """A pager's fetch from one giving pages; `read` logs each page as the pager reads it."""
+
+    async def fetch_reader(params: dict[str, int], position: int) -> Callable[[], ResultPage[int]]:
+        page = await fetch(params, position)
+
+        def reader() -> ResultPage[int]:
+            if read is not None:
+                read.append(position)
+            return page
+
+        return reader
+
+    return fetch_reader
+
+
 def pager(api: FakeAPI, mode: PaginationMode = "page", **options: int) -> AsyncPager[int]:
-    return AsyncPager(api.fetch, mode=mode, **options)  # type: ignore[arg-type]
+    return AsyncPager(reading(api.fetch), mode=mode, **options)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("mode", ["page", "offset"])
@@ -333,3 +353,18 @@ async def test_a_slow_page_does_not_idle_the_window_and_order_holds() -> None:
     assert got == list(range(200))
     assert len(api.requests) == 20
     assert api.max_in_flight <= 3
+
+
+async def test_pages_are_read_in_order_only_when_the_consumer_reaches_them() -> None:
+    """The window holds fetched answers; each is read into items when its turn comes, so
+    items the consumer has not reached yet are not built (and die young once passed)."""
+    api = FakeAPI(list(range(100)), max_latency=0)
+    read: list[int] = []
+    walk = AsyncPager(reading(api.fetch, read), page_size=10, prefetch=4)
+    seen: list[int] = []
+    async for item in walk:
+        seen.append(item)
+        if item == 15:
+            await asyncio.sleep(0.01)  # the window fills up meanwhile
+            assert len(api.requests) > 3 and read == [1, 2]
+    assert seen == list(range(100)) and read == list(range(1, 11))

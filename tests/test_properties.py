@@ -21,7 +21,7 @@ from butter_async._urls import api_url, encode_segment
 from butter_async.models.converter import structure
 from butter_async.pagination import AsyncPager
 
-from .test_pagination import FakeAPI
+from .test_pagination import FakeAPI, reading
 
 BASE = URL("https://api.buttercms.com/v2/")
 segments = st.text(min_size=1).filter(lambda s: s not in (".", ".."))
@@ -87,6 +87,6 @@ def test_pager_yields_every_item_once_in_order(
     count: int, page_size: int, prefetch: int, mode: str
 ) -> None:
     api = FakeAPI(list(range(count)), seed=count, max_latency=0.0005)
-    pager = AsyncPager(api.fetch, page_size=page_size, prefetch=prefetch, mode=mode)  # type: ignore[arg-type]
+    pager = AsyncPager(reading(api.fetch), page_size=page_size, prefetch=prefetch, mode=mode)  # type: ignore[arg-type]
     assert asyncio.run(pager.collect()) == list(range(count))
     assert api.max_in_flight <= prefetch

@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 import attrs
-import orjson
 
-#: What one upstream read gives: the parsed payload and the body it was parsed from.
+#: What one upstream read gives: the decoded payload and the body it was decoded from.
 Fetched = tuple[Any, bytes]
+#: How a caller turns an answer's body into its payload (`orjson.loads`, or typed models).
+Decode = Callable[[bytes], Any]
 
 
 @attrs.define
@@ -22,9 +23,10 @@ class _Flight:
 class Coalescer:
     """Runs each distinct read once while it is in flight and hands every caller the result.
 
-    The first caller gets the payload as parsed; every other caller parses the same body
-    again, so no two callers share a mutable object. A caller that is cancelled leaves the
-    request running for the others; only when the last caller leaves is it cancelled.
+    The first caller gets the payload as decoded; every other caller decodes the same
+    body again with its own `decode`, so no two callers share a mutable object. A caller
+    that is cancelled leaves the request running for the others; only when the last
+    caller leaves is it cancelled.
     An error reaches every caller.
     """
 
@@ -40,7 +42,9 @@ class Coalescer:
         """Whether a read under `key` is in flight."""
         return key in self._flights
 
-    async def run(self, key: Hashable, fetch: Callable[[], Awaitable[Fetched]]) -> tuple[Any, bool]:
+    async def run(
+        self, key: Hashable, fetch: Callable[[], Awaitable[Fetched]], decode: Decode
+    ) -> tuple[Any, bool]:
         """The payload of `fetch()`, and whether it came from a call already running
         under `key` (the caller joined it instead of sending its own)."""
         flight = self._flights.get(key)
@@ -63,7 +67,7 @@ class Coalescer:
                 await asyncio.gather(flight.task, return_exceptions=True)
             raise
         flight.waiters -= 1
-        return (payload if owner or not body else orjson.loads(body)), not owner
+        return (payload if owner or not body else decode(body)), not owner
 
     def _landed(self, key: Hashable, task: asyncio.Task[Fetched]) -> None:
         flight = self._flights.get(key)

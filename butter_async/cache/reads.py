@@ -23,7 +23,7 @@ from ..errors import (
 )
 from ..webhooks import WebhookEvent
 from .backends import CacheBackend, Lookup
-from .coalescing import Coalescer, Fetched
+from .coalescing import Coalescer, Decode, Fetched
 from .tags import EVERYTHING, event_tags, read_tags, write_tags
 
 logger = logging.getLogger("butter_async.cache")
@@ -97,7 +97,7 @@ def _address(
 class _Entry(NamedTuple):
     stored_at: float
     tokens: list[str | None]
-    payload: Any
+    body: bytes
 
 
 def _text(token: bytes | None) -> str | None:
@@ -111,18 +111,29 @@ def _same_tokens(recorded: list[str | None], current: Sequence[bytes | None]) ->
     return recorded == [_text(token) for token in current]
 
 
+#: Starts every entry, so an entry of an older layout (or not ours) reads as a miss.
+_LAYOUT = b"butter_async:2\n"
+
+
 def _encode(stored_at: float, tokens: Sequence[bytes | None], body: bytes) -> bytes:
-    text_tokens = [_text(token) for token in tokens]
-    return orjson.dumps({"at": stored_at, "tokens": text_tokens, "body": orjson.Fragment(body)})
+    """The entry: a line of JSON with its age and tag tokens, then the body as it came,
+    so a hit decodes the body straight into the caller's models."""
+    header = orjson.dumps({"at": stored_at, "tokens": [_text(token) for token in tokens]})
+    return b"".join((_LAYOUT, header, b"\n", body))
 
 
 def _decode(raw: bytes) -> _Entry | None:
+    if not raw.startswith(_LAYOUT):
+        return None
+    header, newline, body = raw[len(_LAYOUT) :].partition(b"\n")
     try:
-        fields = orjson.loads(raw)
-        entry = _Entry(fields["at"], fields["tokens"], fields["body"])
+        fields = orjson.loads(header)
+        entry = _Entry(fields["at"], fields["tokens"], body)
     except (orjson.JSONDecodeError, KeyError, TypeError):
-        return None  # not ours, or from an older layout: a miss
-    if not isinstance(entry.stored_at, int | float) or not isinstance(entry.tokens, list):
+        return None
+    if not newline or not isinstance(entry.stored_at, int | float):
+        return None
+    if not isinstance(entry.tokens, list):
         return None
     return entry
 
@@ -156,17 +167,22 @@ class ReadCache:
         return f"<ReadCache backend={self.backend!r}>"
 
     async def read(
-        self, segments: Sequence[str | int], query: Mapping[str, str], upstream: Upstream
+        self,
+        segments: Sequence[str | int],
+        query: Mapping[str, str],
+        upstream: Upstream,
+        decode: Decode,
     ) -> Any:
-        """The payload of a GET: from the cache, a read in flight, or `upstream`."""
+        """The payload of a GET, as `decode` makes it of the body: from the cache, a read
+        in flight, or `upstream` (which decodes what it fetches the same way)."""
         address = _address(self._account, tuple(segments), tuple(query.items()))
         flight_key = (self._epoch, address.flight)
         backend = self.backend
         if backend is None or (address.preview and not backend.cache_preview):
-            return await self._shared(flight_key, partial(upstream, True))
+            return await self._shared(flight_key, partial(upstream, True), decode)
         if time.monotonic() < self._backend_back_at:
             self.stats.bypassed += 1
-            return await self._shared(flight_key, partial(upstream, True))
+            return await self._shared(flight_key, partial(upstream, True), decode)
         key, token_keys = address.key, address.token_keys
         try:
             found = await backend.lookup(key, token_keys)
@@ -183,11 +199,11 @@ class ReadCache:
                     self.stats.hits += 1
                     if not found.local and found.entry is not None:
                         await backend.keep_local(key, found.entry, backend.ttl - age)
-                    return entry.payload
+                    return decode(entry.body)
                 if age < backend.ttl + backend.stale_while_revalidate:
                     self.stats.stale_served += 1
-                    self._refresh_behind(flight_key, key, tokens, partial(upstream, True))
-                    return entry.payload
+                    self._refresh_behind(flight_key, key, tokens, partial(upstream, True), decode)
+                    return decode(entry.body)
             # An invalidated copy is never served as a hit, but it still keeps the site
             # up while ButterCMS fails (an outage, a spent quota).
             if age < backend.ttl + backend.stale_if_error:
@@ -196,7 +212,9 @@ class ReadCache:
         # one attempt when a stale copy can answer a failure instead
         fetch = partial(upstream, fallback is None)
         try:
-            return await self._shared(flight_key, lambda: self._fetch_and_store(key, tokens, fetch))
+            return await self._shared(
+                flight_key, lambda: self._fetch_and_store(key, tokens, fetch), decode
+            )
         except Exception as error:
             if fallback is None or not _fails_over(error):
                 raise
@@ -207,7 +225,7 @@ class ReadCache:
                 self.clock() - fallback.stored_at,
                 type(error).__name__,
             )
-            return fallback.payload
+            return decode(fallback.body)
 
     async def invalidate(self, event: WebhookEvent) -> tuple[str, ...]:
         """Make stale what a webhook event changed; returns the tags renewed."""
@@ -264,12 +282,12 @@ class ReadCache:
         if self.backend is not None:
             await self.backend.close()
 
-    async def _shared(self, flight_key: tuple[int, str], fetch: Fetch) -> Any:
+    async def _shared(self, flight_key: tuple[int, str], fetch: Fetch, decode: Decode) -> Any:
         """`fetch()`'s payload, shared with the identical read in flight if there is one."""
         if not self.coalesce:
             payload, _body = await fetch()
             return payload
-        payload, joined = await self._coalescer.run(flight_key, fetch)
+        payload, joined = await self._coalescer.run(flight_key, fetch, decode)
         self.stats.coalesced += joined
         return payload
 
@@ -294,13 +312,16 @@ class ReadCache:
         key: str,
         tokens: Sequence[bytes | None],
         fetch: Fetch,
+        decode: Decode,
     ) -> None:
         if flight_key in self._refreshing_keys or self._coalescer.is_running(flight_key):
             return  # a refresh (or a miss) is already fetching it
 
         async def refresh() -> None:
             try:
-                await self._shared(flight_key, lambda: self._fetch_and_store(key, tokens, fetch))
+                await self._shared(
+                    flight_key, lambda: self._fetch_and_store(key, tokens, fetch), decode
+                )
             except Exception as error:
                 self.stats.refresh_failures += 1
                 logger.warning("background refresh failed: %s", type(error).__name__)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import attrs
+
+from .timestamps import AwareDatetime
 
 
 @attrs.define
@@ -52,10 +52,10 @@ class Post:
     title: str | None = None
     status: str | None = None
     url: str | None = None
-    created: datetime | None = None
-    updated: datetime | None = None
-    published: datetime | None = None
-    deleted: datetime | None = None
+    created: AwareDatetime | None = None
+    updated: AwareDatetime | None = None
+    published: AwareDatetime | None = None
+    deleted: AwareDatetime | None = None
     body: str | None = None
     summary: str | None = None
     seo_title: str | None = None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Generic
 
 import attrs
 from typing_extensions import TypeVar
+
+from .timestamps import AwareDatetime
 
 Fields = dict[str, Any]
 #: The type of a page's or item's `fields`: a plain mapping unless the caller names a class.
@@ -21,9 +22,9 @@ class Page(Generic[FieldsT]):
     fields: FieldsT
     name: str | None = None
     page_type: str | None = None
-    published: datetime | None = None
-    updated: datetime | None = None
-    scheduled: datetime | None = None
+    published: AwareDatetime | None = None
+    updated: AwareDatetime | None = None
+    scheduled: AwareDatetime | None = None
     status: str | None = None
 
 

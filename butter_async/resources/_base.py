@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
+
+import orjson
 
 from ..arguments import check_method
 from ..errors import (
@@ -12,6 +15,7 @@ from ..errors import (
     ResponseValidationError,
 )
 from ..models.converter import explain, structure
+from ..models.decoding import Answer, answer_decoder, json_body
 from ..models.meta import ListMeta
 from ..pagination import (
     AsyncPager,
@@ -62,9 +66,23 @@ class Resource:
         and its failing fields; with `on_invalid_item` it is handed there and skipped.
         """
         list_type = list[item_type]
+        decode = answer_decoder(list_type) if extract is None else orjson.loads
 
-        async def fetch(page_params: dict[str, int], position: int) -> ResultPage[T]:
-            payload = envelope(await self._transport.get(segments, {**params, **page_params}))
+        async def fetch(page_params: dict[str, int], position: int) -> Callable[[], ResultPage[T]]:
+            body = await self._transport.get(
+                segments, {**params, **page_params}, decode=json_body
+            )
+            return partial(read_page, body, position)
+
+        def read_page(body: bytes, position: int) -> ResultPage[T]:
+            try:
+                answer = decode(body)
+            except ValueError:
+                url = self._transport.url_for(segments)
+                raise self._transport.not_json(body, 200, "GET", url) from None
+            if isinstance(answer, Answer):  # our models, decoded straight from the JSON
+                return ResultPage(answer.data, answer.meta or ListMeta(), position)
+            payload = envelope(answer)
             data = payload.get("data")
             if extract is not None:
                 data = extract(data)
@@ -214,8 +232,10 @@ class Resource:
 
     async def _get_data(self, segments: Sequence[str | int], params: Params, model: Any) -> Any:
         """GET a detail endpoint and structure its `data` into `model`."""
-        payload = envelope(await self._transport.get(segments, params))
-        return self._structure(payload.get("data"), model)
+        answer = await self._transport.get(segments, params, decode=answer_decoder(model))
+        if isinstance(answer, Answer):
+            return answer.data
+        return self._structure(envelope(answer).get("data"), model)
 
     def _item_by_item(
         self,
