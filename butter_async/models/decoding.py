@@ -16,9 +16,9 @@ from .meta import ListMeta
 
 T = TypeVar("T")
 
-#: Our models msgspec decodes exactly as the converter structures them: they have no
-#: attrs validators or converters (which msgspec does not run), and their timestamps
-#: must carry a zone. A user's own field classes are left to the converter.
+#: Our models, which msgspec decodes exactly as the converter structures them: they have
+#: no attrs converters (msgspec does not run them) and their timestamps must carry a
+#: zone. A user's own field classes are left to the converter.
 _DIRECT: dict[Any, Any] = {
     Post: Post,
     Author: Author,
@@ -63,8 +63,6 @@ def answer_decoder(model: Any) -> Callable[[bytes], Any]:
             return orjson.loads(body)
 
     return decode
-
-
 
 
 def json_body(body: bytes) -> bytes:

@@ -21,6 +21,7 @@ from ..pagination import (
     AsyncPager,
     Cursor,
     InvalidItem,
+    PageReader,
     PaginationMode,
     RawItem,
     ResultPage,
@@ -68,7 +69,7 @@ class Resource:
         list_type = list[item_type]
         decode = answer_decoder(list_type) if extract is None else orjson.loads
 
-        async def fetch(page_params: dict[str, int], position: int) -> Callable[[], ResultPage[T]]:
+        async def fetch(page_params: dict[str, int], position: int) -> PageReader[T]:
             body = await self._transport.get(
                 segments, {**params, **page_params}, decode=json_body
             )
