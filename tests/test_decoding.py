@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from butter_async.models.converter import structure
 from butter_async.models.decoding import Answer, answer_decoder, json_body
 from butter_async.models.meta import ListMeta
 
-from .conftest import RECORDED, recorded
+from .conftest import RECORDED, recorded, serving
 from .test_models import FULL_PAGE, full_post
 
 
@@ -180,24 +181,17 @@ async def test_lenient_answers_read_through_the_client_as_before() -> None:
             return web.json_response({"data": [odd_post], "meta": {"count": 1}})
         return web.json_response({"data": {**FULL_PAGE, "fields": {"headline": ""}}})
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/v2/"
-    try:
-        async with ButterClient("read-0123456789", base_url=url, retry=RetryPolicy(0)) as b:
-            posts = await b.posts.list().collect()
-            assert posts[0].title == "42"
-            assert posts[0].published == datetime(2024, 5, 19, 10, tzinfo=UTC)
-            page = await b.pages.get("landing", "home")
-            assert page.fields == {"headline": ""} and page.name == "Home"
-            with pytest.raises(ResponseValidationError, match="headline"):
-                await b.pages.get("landing", "home", fields_type=_Fields)
-    finally:
-        await runner.cleanup()
+    async with (
+        serving(handler) as url,
+        ButterClient("read-0123456789", base_url=url, retry=RetryPolicy(0)) as b,
+    ):
+        posts = await b.posts.list().collect()
+        assert posts[0].title == "42"
+        assert posts[0].published == datetime(2024, 5, 19, 10, tzinfo=UTC)
+        page = await b.pages.get("landing", "home")
+        assert page.fields == {"headline": ""} and page.name == "Home"
+        with pytest.raises(ResponseValidationError, match="headline"):
+            await b.pages.get("landing", "home", fields_type=_Fields)
 
 
 def test_a_nesting_bomb_is_not_json_to_the_decoder() -> None:
@@ -213,44 +207,36 @@ def test_a_body_that_cannot_be_json_is_refused_on_arrival(body: bytes) -> None:
         json_body(body)
 
 
-async def serving(answers: list[bytes]) -> tuple[web.AppRunner, str]:
-    """A server giving each answer in turn (the last one again and again)."""
+def in_turn(answers: list[bytes]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A handler giving each answer in turn (the last one again and again)."""
 
     async def handler(request: web.Request) -> web.Response:
         body = answers.pop(0) if len(answers) > 1 else answers[0]
         return web.Response(body=body, content_type="application/json")
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/v2/"
+    return handler
 
 
 async def test_an_html_page_in_a_walk_is_retried_on_arrival() -> None:
     good = orjson.dumps({"data": [full_post()], "meta": {"count": 1}})
-    runner, url = await serving([b"<html>Bad gateway</html>", good])
-    try:
-        retry = RetryPolicy(max_retries=2, backoff_base=0)
-        async with ButterClient("read-0123456789", base_url=url, retry=retry) as butter:
-            posts = await butter.posts.list().collect()
-            assert [post.slug for post in posts] == ["hello"]
-            assert butter.stats.retries == 1
-    finally:
-        await runner.cleanup()
+    retry = RetryPolicy(max_retries=2, backoff_base=0)
+    async with (
+        serving(in_turn([b"<html>Bad gateway</html>", good])) as url,
+        ButterClient("read-0123456789", base_url=url, retry=retry) as butter,
+    ):
+        posts = await butter.posts.list().collect()
+        assert [post.slug for post in posts] == ["hello"]
+        assert butter.stats.retries == 1
 
 
 async def test_an_object_that_is_not_json_fails_the_walk_where_it_is_read() -> None:
     token = "read-0123456789"
     broken = b'{"data": [{"slug": "' + token.encode() + b'", }], "meta": {}}'
-    runner, url = await serving([broken])
-    try:
-        async with ButterClient(token, base_url=url, retry=RetryPolicy(0)) as butter:
-            with pytest.raises(InvalidResponseError, match="not valid JSON") as caught:
-                await butter.posts.list().collect()
-    finally:
-        await runner.cleanup()
+    async with (
+        serving(in_turn([broken])) as url,
+        ButterClient(token, base_url=url, retry=RetryPolicy(0)) as butter,
+    ):
+        with pytest.raises(InvalidResponseError, match="not valid JSON") as caught:
+            await butter.posts.list().collect()
     assert caught.value.status == 200 and '"slug"' in caught.value.body
     assert token not in str(caught.value) + caught.value.body

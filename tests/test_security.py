@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -20,6 +18,8 @@ from butter_async import (
 )
 from butter_async.operations import CreatePage, CreatePost
 from butter_async.testing import Emulator, Fault, SeedSpec
+
+from .conftest import serving
 
 READ = "read-token-SECRET-7f3a9c"
 WRITE = "write-token-SECRET-e41b02"
@@ -91,30 +91,13 @@ async def test_oversized_body_is_refused_before_it_fills_memory() -> None:
             await butter.posts.list(page_size=100).collect(limit=100)
 
 
-@contextlib.asynccontextmanager
-async def serving_posts(
-    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-) -> AsyncIterator[str]:
-    """A real loopback server answering `GET /v2/posts/` with `handler`; yields its base URL."""
-    app = web.Application()
-    app.router.add_get("/v2/posts/", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v2/"
-    finally:
-        await runner.cleanup()
-
-
 async def test_json_nesting_bomb_is_an_invalid_response() -> None:
     bomb = b"[" * 200_000 + b"]" * 200_000
 
     async def serve_bomb(request: web.Request) -> web.Response:
         return web.Response(body=bomb, content_type="application/json")
 
-    async with serving_posts(serve_bomb) as url, ButterClient(READ, base_url=url, retry=FAST) as b:
+    async with serving(serve_bomb) as url, ButterClient(READ, base_url=url, retry=FAST) as b:
         with pytest.raises(InvalidResponseError, match="not valid JSON"):
             await b.posts.list().first()
 
@@ -131,7 +114,7 @@ async def test_gzip_bomb_is_refused_by_its_decompressed_size() -> None:
         )
 
     async with (
-        serving_posts(serve_bomb) as url,
+        serving(serve_bomb) as url,
         ButterClient(READ, base_url=url, retry=FAST, max_body_size=1_000_000) as butter,
     ):
         with pytest.raises(InvalidResponseError, match="max_body_size"):
@@ -149,7 +132,7 @@ async def test_chunked_body_without_a_length_is_capped_while_streaming() -> None
         return response
 
     async with (
-        serving_posts(serve_endless) as url,
+        serving(serve_endless) as url,
         ButterClient(READ, base_url=url, retry=FAST, max_body_size=1_000_000) as butter,
     ):
         with pytest.raises(InvalidResponseError, match="max_body_size"):
