@@ -18,12 +18,14 @@ from butter_async import (
     InvalidResponseError,
     Page,
     Post,
+    PostDetail,
+    PostSummary,
     ResponseValidationError,
     RetryPolicy,
     Tag,
 )
 from butter_async.models.converter import structure
-from butter_async.models.decoding import Answer, answer_decoder, json_body
+from butter_async.models.decoding import Answer, PostAnswer, answer_decoder, json_body
 from butter_async.models.meta import ListMeta
 
 from .conftest import RECORDED, recorded, serving
@@ -134,6 +136,57 @@ def test_odd_nested_values_decode_as_the_converter_structures_them(field: str) -
         except ResponseValidationError:
             expected = ("error", None)
         assert outcome(list[Post], answer) == expected, (field, value)
+
+
+async def post_detail_through_the_client(answer: Any) -> tuple[str, Any]:
+    """What `posts.get` makes of an answer: ("ok", the PostDetail) or ("error", None)."""
+    body = orjson.dumps(answer)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    async with (
+        serving(handler) as url,
+        ButterClient("read-0123456789", base_url=url, retry=RetryPolicy(0)) as butter,
+    ):
+        try:
+            return "ok", await butter.posts.get("hello")
+        except ResponseValidationError:
+            return "error", None
+
+
+def post_detail_by_the_converter(answer: Any) -> tuple[str, Any]:
+    meta = answer.get("meta") or {}
+    try:
+        if not isinstance(meta, dict):
+            raise ResponseValidationError("meta")
+        return "ok", PostDetail(
+            structure(answer.get("data"), Post),
+            structure(meta.get("next_post"), PostSummary | None),
+            structure(meta.get("previous_post"), PostSummary | None),
+        )
+    except ResponseValidationError:
+        return "error", None
+
+
+async def test_a_recorded_post_detail_decodes_straight_and_as_the_converter_would() -> None:
+    answer = recorded("posts__test_post_get")["body"]
+    assert isinstance(answer_decoder(PostDetail)(orjson.dumps(answer)), PostAnswer)
+    expected = post_detail_by_the_converter(answer)
+    assert expected[0] == "ok"
+    assert await post_detail_through_the_client(answer) == expected
+
+
+async def test_odd_post_neighbours_read_as_the_converter_structures_them() -> None:
+    neighbour = {"slug": "next", "title": "Next", "featured_image": None}
+    metas: list[Any] = [None, {}, [], "x", {"next_post": None}]
+    for value in ODD_VALUES:
+        metas.append({"next_post": value})
+        metas.append({"previous_post": {**neighbour, "title": value}})
+    for meta in metas:
+        answer = {"data": full_post(), "meta": meta}
+        expected = post_detail_by_the_converter(answer)
+        assert await post_detail_through_the_client(answer) == expected, meta
 
 
 def test_a_naive_timestamp_takes_the_converters_way_and_is_utc() -> None:

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar, get_args, get_origin
 import msgspec
 import orjson
 
-from .blog import Author, Category, Post, Tag
+from .blog import Author, Category, Post, PostDetail, PostSummary, Tag
 from .content import Page
 from .meta import ListMeta
 
@@ -35,6 +35,20 @@ class Answer(msgspec.Struct, Generic[T]):
     meta: ListMeta | None = None
 
 
+class Neighbours(msgspec.Struct):
+    """A post detail's `meta`: the posts before and after it."""
+
+    next_post: PostSummary | None = None
+    previous_post: PostSummary | None = None
+
+
+class PostAnswer(msgspec.Struct):
+    """A post detail answer decoded straight into models."""
+
+    data: Post
+    meta: Neighbours | None = None
+
+
 def _direct_target(model: Any) -> Any:
     if get_origin(model) is list:
         (item,) = get_args(model)
@@ -45,16 +59,19 @@ def _direct_target(model: Any) -> Any:
 @lru_cache(maxsize=64)
 def answer_decoder(model: Any) -> Callable[[bytes], Any]:
     """How to decode an answer whose `data` is a `model`: for our own models, in one pass
-    into `Answer` (msgspec); otherwise, and for a body that does not fit strictly, into
-    plain JSON for the converter, with its leniency (numbers as text, naive timestamps as
-    UTC) and its account of what does not fit.
+    into `Answer` (msgspec), or into `PostAnswer` for a `PostDetail`; otherwise, and for
+    a body that does not fit strictly, into plain JSON for the converter, with its
+    leniency (numbers as text, naive timestamps as UTC) and its account of what does not
+    fit.
 
     A body that is not JSON at all raises a ValueError (`orjson.JSONDecodeError`).
     """
-    target = _direct_target(model)
-    if target is None:
+    if model is PostDetail:
+        decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(PostAnswer)
+    elif (target := _direct_target(model)) is not None:
+        decoder = msgspec.json.Decoder(Answer[target])  # type: ignore[valid-type]
+    else:
         return orjson.loads
-    decoder = msgspec.json.Decoder(Answer[target])  # type: ignore[valid-type]
 
     def decode(body: bytes) -> Any:
         try:

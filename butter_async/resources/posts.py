@@ -11,6 +11,7 @@ from typing_extensions import Unpack
 from ..arguments import PublishStatus, check_status, require_text
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.blog import Post, PostDetail, PostSummary
+from ..models.decoding import Neighbours, PostAnswer, answer_decoder
 from ..pagination import (
     MAX_PAGE_SIZE,
     AsyncPager,
@@ -148,7 +149,13 @@ class PostsResource(Resource):
         `preview` only changes which posts count as next and previous.
         """
         params = {"preview": 1 if preview else None, "locale": locale}
-        payload = envelope(await self._transport.get(["posts", slug], params))
+        answer = await self._transport.get(
+            ["posts", slug], params, decode=answer_decoder(PostDetail)
+        )
+        if isinstance(answer, PostAnswer):  # decoded straight from the JSON
+            neighbours = answer.meta or Neighbours()
+            return PostDetail(answer.data, neighbours.next_post, neighbours.previous_post)
+        payload = envelope(answer)
         meta = payload.get("meta") or {}
         if not isinstance(meta, dict):
             raise ResponseValidationError(
