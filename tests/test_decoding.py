@@ -293,3 +293,16 @@ async def test_an_object_that_is_not_json_fails_the_walk_where_it_is_read() -> N
             await butter.posts.list().collect()
     assert caught.value.status == 200 and '"slug"' in caught.value.body
     assert token not in str(caught.value) + caught.value.body
+
+
+@pytest.mark.parametrize("status", [200, 204])
+async def test_an_empty_answer_in_a_walk_is_a_validation_error(status: int) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=status)
+
+    async with (
+        serving(handler) as url,
+        ButterClient("read-0123456789", base_url=url, retry=RetryPolicy(0)) as butter,
+    ):
+        with pytest.raises(ResponseValidationError, match="expected a JSON object"):
+            await butter.posts.list().collect()

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import orjson
 
 from ..arguments import check_method
+from ..cache.coalescing import Decode
 from ..errors import (
     ConfigurationError,
     NotFoundError,
@@ -75,12 +76,9 @@ class Resource:
             )
             return partial(read_page, body, position)
 
-        def read_page(body: bytes, position: int) -> ResultPage[T]:
-            try:
-                answer = decode(body)
-            except ValueError:
-                url = self._transport.url_for(segments)
-                raise self._transport.not_json(body, 200, "GET", url) from None
+        def read_page(body: bytes | None, position: int) -> ResultPage[T]:
+            # None: an empty answer (204, or 200 without a body), which envelope() refuses
+            answer = None if body is None else self._decoded(body, decode, segments)
             if isinstance(answer, Answer):  # our models, decoded straight from the JSON
                 return ResultPage(answer.data, answer.meta or ListMeta(), position)
             payload = envelope(answer)
@@ -230,6 +228,14 @@ class Resource:
             return await exists(lambda: self._transport.get(segments, PREVIEW, fresh=True))
 
         return probe
+
+    def _decoded(self, body: bytes, decode: Decode, segments: Sequence[str | int]) -> Any:
+        """A list page's answer body, decoded when the walk reaches the page."""
+        try:
+            return decode(body)
+        except ValueError:
+            url = self._transport.url_for(segments)
+            raise self._transport.not_json(body, 200, "GET", url) from None
 
     async def _get_data(self, segments: Sequence[str | int], params: Params, model: Any) -> Any:
         """GET a detail endpoint and structure its `data` into `model`."""
