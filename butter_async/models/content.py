@@ -27,6 +27,11 @@ class Page(Generic[FieldsT]):
     scheduled: AwareDatetime | None = None
     status: str | None = None
 
+    def __attrs_pre_init__(self) -> None:
+        # Fields a published page's answer leaves out start as None, as in `Post`.
+        self.scheduled = None
+        self.status = None
+
 
 @attrs.define
 class Media:
