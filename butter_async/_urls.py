@@ -46,6 +46,7 @@ def parse_base_url(base_url: str | URL) -> URL:
     return url
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def encode_segment(segment: str | int) -> str:
     """Percent-encode one path segment so it can never add, remove or climb a path level."""
     text = str(segment)

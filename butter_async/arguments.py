@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from .errors import ConfigurationError
@@ -14,6 +15,11 @@ def require_text(*, error: type[ConfigurationError] = ConfigurationError, **valu
     for name, value in values.items():
         if not isinstance(value, str) or not value.strip():
             raise error(f"{name} is required and must be a non-empty string")
+
+
+def is_mapping(value: object) -> bool:
+    """`isinstance(value, Mapping)`, answering for a dict without the ABC's Python-level check."""
+    return isinstance(value, (dict, Mapping))
 
 
 def check_status(status: object, *, error: type[ConfigurationError] = ConfigurationError) -> None:

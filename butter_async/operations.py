@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Protocol
 import attrs
 import orjson
 
-from .arguments import PublishStatus, require_text
+from .arguments import PublishStatus, is_mapping, require_text
 from .errors import InvalidOperationError
 from .resources import CollectionsResource, PagesResource, PostsResource
 from .resources.posts import (
@@ -48,10 +48,6 @@ class WriteClient(Protocol):
 DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 
 
-def _require(**values: object) -> None:
-    require_text(error=InvalidOperationError, **values)
-
-
 def _check_payload(payload: Any, max_bytes: int) -> None:
     try:
         size = len(orjson.dumps(payload))
@@ -88,8 +84,10 @@ class CreatePage:
 
     def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         """Raise InvalidOperationError if the operation cannot be sent."""
-        _require(page_type=self.page_type, slug=self.slug, title=self.title)
-        if not isinstance(self.fields, Mapping):
+        require_text(
+            error=InvalidOperationError, page_type=self.page_type, slug=self.slug, title=self.title
+        )
+        if not is_mapping(self.fields):
             raise InvalidOperationError("fields must be an object")
         _check_payload(self.fields, max_bytes)
 
@@ -125,7 +123,7 @@ class UpdatePage:
 
     def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         """Raise InvalidOperationError if the operation cannot be sent."""
-        _require(page_type=self.page_type, slug=self.slug)
+        require_text(error=InvalidOperationError, page_type=self.page_type, slug=self.slug)
         if self.fields is None and self.status is None:
             raise InvalidOperationError("nothing to update: give fields and/or status")
         _check_payload(self.fields, max_bytes)
@@ -157,7 +155,7 @@ class DeletePage:
 
     def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         """Raise InvalidOperationError if the operation cannot be sent."""
-        _require(page_type=self.page_type, slug=self.slug)
+        require_text(error=InvalidOperationError, page_type=self.page_type, slug=self.slug)
 
     async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""
@@ -165,7 +163,7 @@ class DeletePage:
 
 
 def _check_post_fields(fields: Mapping[str, Any], allowed: frozenset[str], max_bytes: int) -> None:
-    if not isinstance(fields, Mapping):
+    if not is_mapping(fields):
         raise InvalidOperationError("fields must be an object")
     post_body(fields, allowed=allowed, error=InvalidOperationError)
     _check_payload(dict(fields), max_bytes)
@@ -187,7 +185,7 @@ class CreatePost:
 
     def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         """Raise InvalidOperationError if the operation cannot be sent."""
-        _require(slug=self.slug, title=self.title)
+        require_text(error=InvalidOperationError, slug=self.slug, title=self.title)
         _check_post_fields({**self.fields, "title": self.title}, POST_CREATE_KEYS, max_bytes)
 
     async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
@@ -212,7 +210,7 @@ class UpdatePost:
 
     def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         """Raise InvalidOperationError if the operation cannot be sent."""
-        _require(slug=self.slug)
+        require_text(error=InvalidOperationError, slug=self.slug)
         if not self.fields:
             raise InvalidOperationError("nothing to update")
         _check_post_fields(self.fields, POST_CHANGE_KEYS, max_bytes)
@@ -236,7 +234,7 @@ class DeletePost:
 
     def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         """Raise InvalidOperationError if the operation cannot be sent."""
-        _require(slug=self.slug)
+        require_text(error=InvalidOperationError, slug=self.slug)
 
     async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""
@@ -267,8 +265,8 @@ class CreateItem:
 
     def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         """Raise InvalidOperationError if the operation cannot be sent."""
-        _require(collection=self.collection)
-        if not isinstance(self.fields, Mapping) or not self.fields:
+        require_text(error=InvalidOperationError, collection=self.collection)
+        if not is_mapping(self.fields) or not self.fields:
             raise InvalidOperationError("fields must be a non-empty object")
         if self.match_on is not None:
             flat = (
@@ -314,7 +312,7 @@ class UpdateItem:
 
     def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         """Raise InvalidOperationError if the operation cannot be sent."""
-        _require(collection=self.collection)
+        require_text(error=InvalidOperationError, collection=self.collection)
         if self.fields is None and self.status is None:
             raise InvalidOperationError("nothing to update: give fields and/or status")
         _check_payload(self.fields, max_bytes)
@@ -345,7 +343,7 @@ class DeleteItem:
 
     def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         """Raise InvalidOperationError if the operation cannot be sent."""
-        _require(collection=self.collection)
+        require_text(error=InvalidOperationError, collection=self.collection)
 
     async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
         """Send the operation."""

@@ -334,8 +334,10 @@ class Transport:
         auth: Auth = "read",
         timeout: float | None = None,
         idempotent: bool | None = None,
+        decode: Decode = orjson.loads,
     ) -> Any:
-        """Send one API call with retries; return the parsed JSON body (None for 204).
+        """Send one API call with retries; return what `decode` makes of a successful
+        answer's body (by default the parsed JSON; None for 204).
 
         `idempotent` (default: only for GET) allows retrying failures after which the
         request may already have been applied; a PATCH of absolute values is idempotent.
@@ -348,6 +350,7 @@ class Transport:
             auth=auth,
             timeout=timeout,
             idempotent=idempotent,
+            decode=decode,
         )
         return payload
 

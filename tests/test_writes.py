@@ -128,6 +128,18 @@ async def test_ambiguous_create_is_resolved_by_reading_back(
     assert "soup" in emu.store.page_slugs()
 
 
+async def test_create_answered_with_an_html_page_is_checked_not_taken_as_done(
+    emu: Emulator, butter: ButterClient
+) -> None:
+    # A proxy's 200 page in place of the API's answer: the create is not known to have
+    # landed (a write's body is only checked to look like JSON, never parsed).
+    emu.faults.add(Fault("html", path="pages/", methods=("POST",), nth=1, status=200))
+    result = await butter.pages.create("recipe", "soup", "Soup", recipe_fields())
+    assert (result.outcome, result.attempts) == ("created", 2)
+    assert posts_sent(emu, "pages/") == 2
+    assert emu.store.page_slugs().count("soup") == 1
+
+
 async def test_ambiguous_create_still_processing_is_not_duplicated(
     emu: Emulator, butter: ButterClient
 ) -> None:

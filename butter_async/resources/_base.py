@@ -116,15 +116,20 @@ class Resource:
         *,
         locale: str | None = None,
         idempotent: bool = False,
-    ) -> Any:
-        """Send a Write API request with the write token."""
-        return await self._transport.request(
+    ) -> None:
+        """Send a Write API request with the write token.
+
+        Nothing reads a write's answer, so its body is only checked to look like JSON (an
+        HTML page from a proxy is still an InvalidResponseError), never parsed.
+        """
+        await self._transport.request(
             method,
             segments,
             json=body,
-            params={"locale": locale},
+            params=None if locale is None else {"locale": locale},
             auth="write",
             idempotent=idempotent,
+            decode=json_body,
         )
 
     async def _settle(

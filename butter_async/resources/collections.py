@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from ..arguments import PublishStatus, check_status, require_text
+from ..arguments import PublishStatus, check_status, is_mapping, require_text
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.content import CollectionItem, FieldsT, with_fields
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
@@ -138,7 +138,7 @@ class CollectionsResource(Resource):
         self._transport.require_write_token()
         require_text(key=key)
         check_status(status)
-        if not isinstance(fields, Mapping) or not fields:
+        if not is_mapping(fields) or not fields:
             raise ConfigurationError("fields must be a non-empty mapping")
         probe = self._item_probe(key, fields, locale)
         if match_on is not None:
@@ -242,7 +242,7 @@ class CollectionsResource(Resource):
         self._transport.require_write_token()
         require_text(key=key)
         check_status(status)
-        if not isinstance(fields, Mapping) or not fields:
+        if not is_mapping(fields) or not fields:
             raise ConfigurationError(
                 "replace_item() needs the complete item: every field, since a PUT clears "
                 "the fields it leaves out"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..arguments import PublishStatus, check_status, require_text
+from ..arguments import PublishStatus, check_status, is_mapping, require_text
 from ..errors import ConfigurationError
 from ..models.content import FieldsT, Page, with_fields
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
@@ -146,7 +146,7 @@ class PagesResource(Resource):
         self._transport.require_write_token()
         require_text(page_type=page_type, slug=slug, title=title)
         check_status(status)
-        if not isinstance(fields, Mapping):
+        if not is_mapping(fields):
             raise ConfigurationError("fields must be a mapping")
         body = {
             "title": title,
