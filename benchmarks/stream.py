@@ -157,19 +157,30 @@ class Measure:
     requests: int
 
 
-def median_of(repeat: int, walk: Callable[[], tuple[int, int]]) -> Measure:
-    """The median wall and CPU time of `repeat` walks after one untimed warm-up walk, as
-    pyperf does: on the shared VM, the first walk after an idle spell runs slower."""
-    walk()
-    walls, cpus = [], []
-    items = requests = 0
-    for _ in range(repeat):
-        gc.collect()
-        cpu_started, started = time.process_time(), time.perf_counter()
-        items, requests = walk()
-        walls.append(time.perf_counter() - started)
-        cpus.append(time.process_time() - cpu_started)
-    return Measure(statistics.median(walls), statistics.median(cpus), items, requests)
+def medians_of(repeat: int, walks: dict[str, Callable[[], tuple[int, int]]]) -> dict[str, Measure]:
+    """Each contender's median wall and CPU time over `repeat` rounds, after one untimed
+    warm-up walk each, as pyperf does (the first walk after an idle spell runs slower).
+
+    A round walks every contender once, starting one further along each round, so a
+    slow spell of the shared VM falls on all of them rather than on whichever ran then.
+    """
+    for walk in walks.values():
+        walk()
+    names = list(walks)
+    walls: dict[str, list[float]] = {name: [] for name in names}
+    cpus: dict[str, list[float]] = {name: [] for name in names}
+    counts: dict[str, tuple[int, int]] = {}
+    for round_ in range(repeat):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            gc.collect()
+            cpu_started, started = time.process_time(), time.perf_counter()
+            counts[name] = walks[name]()
+            walls[name].append(time.perf_counter() - started)
+            cpus[name].append(time.process_time() - cpu_started)
+    return {
+        name: Measure(statistics.median(walls[name]), statistics.median(cpus[name]), *counts[name])
+        for name in names
+    }
 
 
 GATHER = "aiohttp + orjson gather, dicts (best hand loop)"
@@ -215,7 +226,7 @@ def run(
     with EmulatorProcess(posts=posts, latency=latency, jitter=jitter, pin_cores=pin_cores) as emu:
         placement = emu.placement
         walks = contenders(emu.url, emu.read_token, posts, page_size, prefetch, sequential)
-        results = {name: median_of(repeat, walk) for name, walk in walks.items()}
+        results = medians_of(repeat, walks)
         bodies = asyncio.run(raw_pages(emu.url, emu.read_token, page_size))
     pages = len(bodies)
     parse = statistics.median(parse_time(bodies) for _ in range(repeat))
@@ -239,7 +250,7 @@ def run(
     spread = f" +- {jitter * 1000:.0f}" if jitter else ""
     print_table(
         f"stream {posts:,} posts, page_size {page_size}, latency {latency * 1000:.0f}{spread} ms,"
-        f" window {prefetch} (median of {repeat} runs after a warm-up)",
+        f" window {prefetch} (median of {repeat} interleaved rounds after a warm-up)",
         [
             "contender",
             "wall s",
