@@ -325,7 +325,7 @@ class BulkJob:
         self.settings = settings
         self.report = report
         self.quiet_skips = quiet_skips
-        self.gate = AdaptiveGate(settings.concurrency, adaptive=settings.adaptive)
+        self.gate = AdaptiveGate(adaptive=settings.adaptive)
         self.journal = Journal(settings.journal) if settings.journal is not None else None
         self.recheck: set[int] = set()
         self.missing_schemas: dict[tuple[str, str], str] = {}
@@ -665,7 +665,7 @@ class BulkJob:
             not_sent=not_sent,
             failed=counts["failed"],
             in_flight=self.gate.in_flight,
-            concurrency=self.gate.maximum,
+            concurrency=self.settings.concurrency,
             pace=self.gate.pace,
             elapsed=time.monotonic() - self.started,
         )

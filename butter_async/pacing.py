@@ -1,11 +1,10 @@
-"""The bulk writer's gate: at most `concurrency` in flight, paced at a rate learned from 429s."""
+"""The bulk writer's gate: sends paused by 429s and paced at a rate learned from them."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from contextlib import suppress
 
 import attrs
 
@@ -75,7 +74,10 @@ class AcceptanceMeter:
 
 
 class AdaptiveGate:
-    """Admits at most `maximum` operations at once and learns a server's rate limit.
+    """Holds sends through 429 pauses, learns a server's rate limit and paces them at it.
+
+    It counts the sends in flight; how many there are at most is the job's number of
+    workers, each sending one operation at a time.
 
     The first 429 pauses every send for its `Retry-After` (the window, when it is a
     second or more). When the pause ends, the rate the server accepted before the 429
@@ -87,14 +89,12 @@ class AdaptiveGate:
     `adaptive=False` there is no pacing: 429s only pause.
     """
 
-    def __init__(self, maximum: int, *, adaptive: bool = True) -> None:
-        self.maximum = maximum
+    def __init__(self, *, adaptive: bool = True) -> None:
         self.adaptive = adaptive
         self.in_flight = 0
         self.paused = 0.0
         self.pace: float | None = None
         """Sends per second once learned from a 429 (None: unpaced)."""
-        self._slots = asyncio.Semaphore(maximum)
         self._resume_at = 0.0
         self._window = 1.0
         self._learn_at: float | None = None
@@ -106,7 +106,7 @@ class AdaptiveGate:
         self._meter = AcceptanceMeter()
 
     async def acquire(self, stopped: Callable[[], bool] = lambda: False) -> bool:
-        """Wait for a slot, any pause and the pace; False if `stopped()` first.
+        """Wait for any pause and the pace; False if `stopped()` first.
 
         Waits are taken in short steps, so a job that stops (a closed client, a spent
         budget) is noticed within a quarter of a second.
@@ -116,15 +116,11 @@ class AdaptiveGate:
             if stopped():
                 return False
             now = loop.time()
-            if self._resume_at > now:
-                await asyncio.sleep(min(self._resume_at - now, STOP_CHECK_INTERVAL))
-                continue
-            if self._learn_at is not None and now >= self._learn_at:
-                self._learn(now)
-            if await self._take_slot():
-                if self._resume_at <= loop.time():
-                    break
-                self._slots.release()  # a pause began while this waited for the slot
+            if now >= self._resume_at:
+                break
+            await asyncio.sleep(min(self._resume_at - now, STOP_CHECK_INTERVAL))
+        if self._learn_at is not None and now >= self._learn_at:
+            self._learn(now)
         self.in_flight += 1
         if self.pace is None:
             return True
@@ -133,15 +129,6 @@ class AdaptiveGate:
         except BaseException:
             self.release(succeeded=False)
             raise
-
-    async def _take_slot(self) -> bool:
-        """Take a free slot, waiting at most a stop-check interval for one."""
-        if not self._slots.locked():
-            return await self._slots.acquire()  # free: returns without suspending
-        with suppress(TimeoutError):
-            async with asyncio.timeout(STOP_CHECK_INTERVAL):
-                return await self._slots.acquire()
-        return False
 
     async def _wait_for_turn(
         self, loop: asyncio.AbstractEventLoop, stopped: Callable[[], bool]
@@ -159,9 +146,8 @@ class AdaptiveGate:
         return True
 
     def release(self, *, succeeded: bool) -> None:
-        """Free a slot; successes are what the pace is learned from."""
+        """Count a send done; successes are what the pace is learned from."""
         self.in_flight -= 1
-        self._slots.release()
         if not succeeded or not self.adaptive:
             return
         now = asyncio.get_running_loop().time()

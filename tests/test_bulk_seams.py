@@ -116,7 +116,7 @@ async def test_by_default_a_run_keeps_counts_and_failures_not_every_result() -> 
 
 
 async def test_a_retry_after_of_zero_neither_pauses_nor_slows_the_gate() -> None:
-    gate = AdaptiveGate(8)
+    gate = AdaptiveGate()
     gate.rate_limited(0.0)  # "retry at once", as a flaky proxy may say
     assert gate.paused == 0.0 and gate.pace is None
     assert await gate.acquire()
