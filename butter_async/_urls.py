@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import ipaddress
 import unicodedata
@@ -46,7 +45,6 @@ def parse_base_url(base_url: str | URL) -> URL:
     return url
 
 
-@functools.lru_cache(maxsize=4096, typed=True)
 def encode_segment(segment: str | int) -> str:
     """Percent-encode one path segment so it can never add, remove or climb a path level."""
     text = str(segment)
@@ -59,13 +57,7 @@ def encode_segment(segment: str | int) -> str:
 def api_url(base_url: URL, segments: Iterable[str | int]) -> URL:
     """The URL of an endpoint under `base_url`, every segment encoded, with a trailing slash."""
     path = "".join(encode_segment(segment) + "/" for segment in segments)
-    return _joined(base_url, path) if path else base_url
-
-
-@functools.lru_cache(maxsize=1024)
-def _joined(base_url: URL, path: str) -> URL:
-    """`base_url` joined with an encoded relative path; cached, as every list walk repeats it."""
-    return base_url.join(URL(path, encoded=True))
+    return base_url.join(URL(path, encoded=True)) if path else base_url
 
 
 def redact_url(url: URL | str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import logging
 import time
 from collections import Counter
@@ -146,6 +147,7 @@ class Transport:
         if connector_limit < 1:
             raise ConfigurationError("connector_limit must be at least 1")
         self.base_url = parse_base_url(base_url)
+        self._urls = functools.lru_cache(maxsize=1024)(functools.partial(api_url, self.base_url))
         self._read_token = read_token
         self._write_token = write_token
         self._session = session
@@ -283,8 +285,9 @@ class Transport:
         return text
 
     def url_for(self, segments: Sequence[str | int]) -> URL:
-        """The endpoint URL for path segments, each percent-encoded."""
-        return api_url(self.base_url, segments)
+        """The endpoint URL for path segments, each percent-encoded; the last 1,024 are kept,
+        as every page of a list walk and every create asks for the same one."""
+        return self._urls(tuple(segments))
 
     async def get(
         self,
@@ -373,7 +376,7 @@ class Transport:
             self.require_write_token()
         session = self._get_session()
         url = self.url_for(segments)
-        query = {k: _query_text(v) for k, v in (params or {}).items() if v is not None}
+        query = {k: _query_text(v) for k, v in params.items() if v is not None} if params else {}
         body = self._encode_body(json)
         repeatable = idempotent if idempotent is not None else method in ("GET", "HEAD")
         retryable = _RETRYABLE_READ_STATUSES if repeatable else _RETRYABLE_WRITE_STATUSES
