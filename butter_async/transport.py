@@ -383,7 +383,8 @@ class Transport:
         max_retries = self.retry.max_retries if retry else 0
         attempt = 0
         while True:
-            if self.closed or session.closed:
+            # `_get_session()` has just refused a closed client or session: recheck on retries.
+            if attempt and (self.closed or session.closed):
                 raise ClientClosedError(
                     "the ButterClient was closed while this request was retrying"
                 )
