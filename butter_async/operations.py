@@ -12,6 +12,7 @@ import orjson
 from .arguments import PublishStatus, is_mapping, require_text
 from .errors import InvalidOperationError
 from .resources import CollectionsResource, PagesResource, PostsResource
+from .resources.collections import one_locale
 from .resources.posts import (
     POST_CHANGE_KEYS,
     POST_CREATE_KEYS,
@@ -269,12 +270,7 @@ class CreateItem:
         if not is_mapping(self.fields) or not self.fields:
             raise InvalidOperationError("fields must be a non-empty object")
         if self.match_on is not None:
-            flat = (
-                next(iter(self.fields.values()))
-                if self.locale is None
-                and all(isinstance(value, Mapping) for value in self.fields.values())
-                else self.fields
-            )
+            _locale, flat = one_locale(self.fields, self.locale)
             if flat.get(self.match_on) in (None, ""):
                 raise InvalidOperationError(
                     f"{self.match_on}: is required to match existing items (--match-on)"

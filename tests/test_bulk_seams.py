@@ -11,7 +11,8 @@ from yarl import URL
 
 from butter_async import BadRequestError, RateLimitError, RetryPolicy
 from butter_async.bulk import BulkClient, BulkWriter
-from butter_async.operations import CreatePost
+from butter_async.errors import InvalidOperationError
+from butter_async.operations import CreateItem, CreatePost
 from butter_async.pacing import AcceptanceMeter, AdaptiveGate
 from butter_async.transport import ClientStats
 from butter_async.writes import WriteResult
@@ -147,3 +148,24 @@ def test_a_server_refusing_little_or_accepting_few_gives_no_rate() -> None:
         few.count(0.1 * tick, 1.0, accepted=True)
         few.count(0.1 * tick + 0.01, 1.0, accepted=False)
     assert few.saturated_rate() is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "locale"),
+    [
+        ({"sku": "A-1", "name": "Apple"}, None),
+        ({"en": {"sku": "A-1"}, "fr": {"sku": "A-1"}}, None),  # locale-keyed: the first locale
+        ({"sku": "A-1"}, "en"),
+    ],
+)
+def test_an_item_matched_on_a_field_must_have_it_flat_or_in_its_first_locale(
+    fields: dict[str, Any], locale: str | None
+) -> None:
+    CreateItem("products", fields, locale=locale, match_on="sku").validate()
+    without = {
+        key: {k: v for k, v in value.items() if k != "sku"} if isinstance(value, dict) else value
+        for key, value in fields.items()
+        if key != "sku"
+    }
+    with pytest.raises(InvalidOperationError, match="sku: is required to match"):
+        CreateItem("products", without or {"name": "x"}, locale=locale, match_on="sku").validate()

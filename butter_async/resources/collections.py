@@ -142,7 +142,7 @@ class CollectionsResource(Resource):
             raise ConfigurationError("fields must be a non-empty mapping")
         probe = self._item_probe(key, fields, locale)
         if match_on is not None:
-            first_locale, flat = _one_locale(fields, locale)
+            first_locale, flat = one_locale(fields, locale)
             value = flat.get(match_on)
             if not isinstance(value, str | int | float) or isinstance(value, bool) or value == "":
                 raise ConfigurationError(
@@ -166,7 +166,7 @@ class CollectionsResource(Resource):
 
     def _item_probe(self, key: str, fields: Mapping[str, Any], locale: str | None) -> Probe | None:
         """A read-back check for an item by its scalar field values, if it has any."""
-        locale, fields = _one_locale(fields, locale)
+        locale, fields = one_locale(fields, locale)
         scalars = {
             k: v for k, v in fields.items() if isinstance(v, str | int | float | bool) and v != ""
         }
@@ -269,7 +269,7 @@ class CollectionsResource(Resource):
         )
 
 
-def _one_locale(
+def one_locale(
     fields: Mapping[str, Any], locale: str | None
 ) -> tuple[str | None, Mapping[str, Any]]:
     """(locale, its fields): the first locale's of locale-keyed fields, else as given."""
