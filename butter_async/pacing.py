@@ -100,7 +100,12 @@ class AdaptiveGate:
         self._learn_at: float | None = None
         self._longest_wait = 0.0
         self._limited_at = 0.0
-        self._next_send = 0.0
+        self._tickets = 0
+        """Paced sends that have taken a turn so far."""
+        self._anchor_ticket = 0.0
+        self._anchor_time = 0.0
+        """Turn k comes at `_anchor_time + (k - _anchor_ticket) / pace`; pauses and pace
+        changes move the anchor, so turns already taken move with them."""
         self._last_change = 0.0
         self._successes: deque[float] = deque()
         self._meter = AcceptanceMeter()
@@ -133,12 +138,14 @@ class AdaptiveGate:
     async def _wait_for_turn(
         self, loop: asyncio.AbstractEventLoop, stopped: Callable[[], bool]
     ) -> bool:
-        """Sleep until this send's evenly spaced turn at the pace."""
+        """Sleep until this send's evenly spaced turn, however the pace and pauses move it."""
         assert self.pace is not None
         now = loop.time()
-        turn = max(now, self._next_send)
-        self._next_send = turn + 1 / self.pace
-        while (wait := turn - loop.time()) > 0:
+        if self._turn(self._tickets) < now:  # nobody waiting: no catching up on idle time
+            self._reanchor(now, now)
+        ticket = self._tickets
+        self._tickets += 1
+        while (wait := self._turn(ticket) - loop.time()) > 0:
             if stopped():
                 self.release(succeeded=False)
                 return False
@@ -159,8 +166,7 @@ class AdaptiveGate:
         else:
             self._meter.count(now, self._window, accepted=True)
             if now - self._last_change >= self._window:
-                self.pace *= PACE_INCREASE
-                self._last_change = now
+                self._set_pace(self.pace * PACE_INCREASE, now)
 
     def rate_limited(self, retry_after: float | None) -> None:
         """The server answered 429: pause for `retry_after`, or slow the pace a little."""
@@ -177,11 +183,9 @@ class AdaptiveGate:
             lowered = self.pace * PACE_DECREASE
             saturated_rate = self._meter.saturated_rate()
             if saturated_rate is not None and saturated_rate < lowered:
-                self.pace = saturated_rate
-                self._last_change = now
+                self._set_pace(saturated_rate, now)
             elif now - self._last_change >= DECREASE_INTERVAL * self._window:
-                self.pace = lowered
-                self._last_change = now
+                self._set_pace(lowered, now)
             return
         self._meter.restart()
         resume_at = now + wait
@@ -193,11 +197,32 @@ class AdaptiveGate:
             self._limited_at = now
             self._learn_at = resume_at
 
+    def _turn(self, ticket: int) -> float:
+        """When the paced send holding `ticket` may go."""
+        assert self.pace is not None
+        return self._anchor_time + (ticket - self._anchor_ticket) / self.pace
+
+    def _reanchor(self, now: float, start: float) -> None:
+        """Hold the turns not yet come from `now` until `start` (a pause, or none when
+        `start` is `now`), so that the pace from here applies to every one of them."""
+        if self.pace is not None and now > self._anchor_time:
+            due = self._anchor_ticket + (now - self._anchor_time) * self.pace
+            self._anchor_ticket, self._anchor_time = min(due, self._tickets), now
+        self._anchor_time = max(self._anchor_time, start)
+
+    def _set_pace(self, pace: float, now: float) -> None:
+        """Pace the turns not yet come at `pace` from now on."""
+        self._reanchor(now, now)
+        self.pace = pace
+        self._last_change = now
+
     def _pause_until(self, resume_at: float, now: float) -> None:
-        """Hold every send until `resume_at`, adding the extra wait to `paused`."""
+        """Hold every send, paced turns already taken too, until `resume_at`, adding the
+        extra wait to `paused`."""
         if resume_at > self._resume_at:
             self.paused += resume_at - max(self._resume_at, now)
             self._resume_at = resume_at
+            self._reanchor(now, resume_at)
 
     def _learn(self, now: float) -> None:
         """Take the rate the server accepted up to the first 429 as the pace.
@@ -218,9 +243,9 @@ class AdaptiveGate:
         accepted = sum(1 for stamp in self._successes if stamp > since)
         self._learn_at = None
         if accepted:
-            self.pace = accepted / span
+            pace = accepted / span
             if token_wait:
-                self.pace = min(self.pace, 1 / self._longest_wait)
-            self._last_change = now
-            self._next_send = now
+                pace = min(pace, 1 / self._longest_wait)
+            self._anchor_ticket, self._anchor_time = self._tickets, now
+            self._set_pace(pace, now)
         self._longest_wait = 0.0

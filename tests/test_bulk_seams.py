@@ -14,6 +14,7 @@ from butter_async.bulk import BulkClient, BulkWriter
 from butter_async.errors import InvalidOperationError
 from butter_async.operations import CreateItem, CreatePost
 from butter_async.pacing import AcceptanceMeter, AdaptiveGate
+from butter_async.testing.faults import TokenBucket
 from butter_async.transport import ClientStats
 from butter_async.writes import WriteResult
 
@@ -123,6 +124,57 @@ async def test_a_retry_after_of_zero_neither_pauses_nor_slows_the_gate() -> None
     assert await gate.acquire()
     gate.rate_limited(None)  # no Retry-After at all: a one-second pause
     assert gate.paused == pytest.approx(1.0, abs=0.05)
+
+
+async def gate_paced_at_100() -> AdaptiveGate:
+    """A gate that has learned 100 sends a second from a 10 ms token wait."""
+    gate = AdaptiveGate()
+    for _ in range(5):
+        assert await gate.acquire()
+        gate.release(succeeded=True)
+    gate.rate_limited(0.01)  # a token's wait: paused 10 ms, the pace learned at its end
+    assert await gate.acquire()
+    gate.release(succeeded=True)
+    assert gate.pace == pytest.approx(100.0)
+    return gate
+
+
+async def paced_sends(
+    gate: AdaptiveGate, count: int, answer: Callable[[int], float | None]
+) -> list[float]:
+    """When each of `count` sends queued at once went; `answer(n)` is the 429 wait the
+    nth send met, or None when it was accepted."""
+    loop = asyncio.get_running_loop()
+    went: list[float] = []
+
+    async def send() -> None:
+        assert await gate.acquire()
+        went.append(loop.time())
+        retry_after = answer(len(went) - 1)
+        gate.release(succeeded=retry_after is None)
+        if retry_after is not None:
+            gate.rate_limited(retry_after)
+
+    await asyncio.gather(*(send() for _ in range(count)))
+    return went
+
+
+@pytest.mark.parametrize("pause", [0.2, 2.5])  # a token's wait; a pause past two windows
+async def test_a_pause_while_paced_holds_the_turns_already_taken(pause: float) -> None:
+    gate = await gate_paced_at_100()
+    # Ten sends take their turns at once; the second is refused, naming the pause.
+    went = await paced_sends(gate, 10, lambda n: pause if n == 1 else None)
+    refused_at = went[1]
+    for later, sent_at in enumerate(went[2:]):  # none in the pause, then one per 10 ms
+        assert sent_at >= refused_at + pause + later * 0.01 - 0.001
+
+
+async def test_a_pace_learned_too_high_respaces_the_turns_already_taken() -> None:
+    gate = await gate_paced_at_100()
+    bucket = TokenBucket(rate=20, burst=1)  # the server's true rate: a fifth of the pace
+    went = await paced_sends(gate, 40, lambda _: bucket.take() or None)
+    assert gate.pace is not None and 15 <= gate.pace <= 25
+    assert went[-1] - went[-10] >= 9 * 0.8 / gate.pace  # queued turns moved to the new pace
 
 
 def test_a_saturated_servers_rate_is_read_from_the_spacing_of_what_it_accepts() -> None:
