@@ -8,8 +8,7 @@ import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
 
@@ -49,17 +48,6 @@ logger = logging.getLogger("butter_async")
 RATE_LIMITS_TO_CALLER: ContextVar[bool] = ContextVar("rate_limits_to_caller", default=False)
 """Set in a task whose caller paces and resends refused requests itself (the bulk
 writer): a 429 is then raised at once instead of being slept out and resent here."""
-
-
-@contextmanager
-def riding_out_rate_limits() -> Iterator[None]:
-    """Within it, the client sleeps out 429s and resends, whatever its caller set: a write
-    being resolved after an ambiguous attempt must finish in the same call."""
-    token = RATE_LIMITS_TO_CALLER.set(False)
-    try:
-        yield
-    finally:
-        RATE_LIMITS_TO_CALLER.reset(token)
 
 
 Auth = Literal["read", "write"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import ExitStack
+from contextvars import Token
 from typing import Literal
 
 import attrs
@@ -27,7 +27,7 @@ from .errors import (
     VisibilityTimeoutError,
 )
 from .retries import RetryPolicy
-from .transport import riding_out_rate_limits
+from .transport import RATE_LIMITS_TO_CALLER
 
 ObjectKind = Literal["page", "post", "collection_item"]
 WriteOutcome = Literal["created", "updated", "deleted", "already_existed"]
@@ -113,6 +113,12 @@ def shows_whole_item(actual: object, wanted: Mapping[str, object]) -> bool:
     )
 
 
+def _ride_out_rate_limits() -> Token[bool]:
+    """From here until the token is reset, the client sleeps out 429s and resends, whatever
+    its caller set: a write resolved after an ambiguous attempt must finish in the call."""
+    return RATE_LIMITS_TO_CALLER.set(False)
+
+
 async def exists(read: Callable[[], Awaitable[object]]) -> bool:
     """True when `read` succeeds, False when it answers 404."""
     try:
@@ -135,9 +141,8 @@ async def create_resolving(
     """
     attempts = 0
     ambiguous = check_first
-    with ExitStack() as resolving:
-        if ambiguous:
-            resolving.enter_context(riding_out_rate_limits())
+    riding = _ride_out_rate_limits() if ambiguous else None
+    try:
         while True:
             if ambiguous:
                 if probe is None:
@@ -158,12 +163,15 @@ async def create_resolving(
             except (APIError, TransportError, InvalidResponseError) as error:
                 if not is_ambiguous(error) or attempts > retry.max_retries:
                     raise
-                if not ambiguous:
-                    resolving.enter_context(riding_out_rate_limits())
+                if riding is None:
+                    riding = _ride_out_rate_limits()
                 ambiguous = True
                 await asyncio.sleep(retry.backoff(attempts - 1))
             else:
                 return "created", attempts, False
+    finally:
+        if riding is not None:
+            RATE_LIMITS_TO_CALLER.reset(riding)
 
 
 async def delete_resolving(
@@ -171,7 +179,8 @@ async def delete_resolving(
 ) -> tuple[int, bool]:
     """Send a delete until it is known to have landed: (attempts, confirmed_by_read)."""
     attempts = 0
-    with ExitStack() as resolving:
+    riding: Token[bool] | None = None
+    try:
         while True:
             attempts += 1
             try:
@@ -183,8 +192,11 @@ async def delete_resolving(
             except (APIError, TransportError, InvalidResponseError) as error:
                 if not is_ambiguous(error) or attempts > retry.max_retries:
                     raise
-                if attempts == 1:
-                    resolving.enter_context(riding_out_rate_limits())
+                if riding is None:
+                    riding = _ride_out_rate_limits()
                 await asyncio.sleep(retry.backoff(attempts - 1))
             else:
                 return attempts, False
+    finally:
+        if riding is not None:
+            RATE_LIMITS_TO_CALLER.reset(riding)

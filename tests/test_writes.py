@@ -16,8 +16,10 @@ from butter_async import (
     NotFoundError,
     RetryPolicy,
 )
-from butter_async.errors import VisibilityTimeoutError
+from butter_async.errors import RequestTimeoutError, VisibilityTimeoutError
 from butter_async.testing import Emulator, Fault, SeedSpec
+from butter_async.transport import RATE_LIMITS_TO_CALLER
+from butter_async.writes import create_resolving, delete_resolving
 
 from .conftest import recipe_fields
 
@@ -231,3 +233,30 @@ async def test_multi_locale_page_create() -> None:
         french = await butter.pages.get("recipe", "soup", locale="fr")
         assert french.fields["headline"] == "Potage"
         assert (await butter.pages.get("recipe", "soup")).fields["headline"] == "Soup"
+
+
+@pytest.mark.parametrize("kind", ["create", "delete"])
+async def test_only_the_attempts_after_an_ambiguous_one_ride_out_429s(kind: str) -> None:
+    # In a bulk worker 429s go back to the job's gate; once a write may have been applied
+    # the client rides them out itself, and only until the write is resolved.
+    seen: list[bool] = []
+
+    async def send() -> None:
+        seen.append(RATE_LIMITS_TO_CALLER.get())
+        if len(seen) == 1:
+            raise RequestTimeoutError("timed out", method="POST", url="/v2/pages/")
+
+    async def absent() -> bool:
+        seen.append(RATE_LIMITS_TO_CALLER.get())
+        return False
+
+    token = RATE_LIMITS_TO_CALLER.set(True)  # as in a bulk worker
+    try:
+        if kind == "create":
+            assert await create_resolving(send, absent, retry=FAST) == ("created", 2, False)
+        else:
+            assert await delete_resolving(send, retry=FAST) == (2, False)
+        assert seen[0] is True and not any(seen[1:])  # the first raises 429s, the rest ride out
+        assert RATE_LIMITS_TO_CALLER.get() is True  # the worker's next write raises them again
+    finally:
+        RATE_LIMITS_TO_CALLER.reset(token)
