@@ -9,7 +9,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, Literal
 
 import aiohttp
@@ -48,6 +48,13 @@ logger = logging.getLogger("butter_async")
 RATE_LIMITS_TO_CALLER: ContextVar[bool] = ContextVar("rate_limits_to_caller", default=False)
 """Set in a task whose caller paces and resends refused requests itself (the bulk
 writer): a 429 is then raised at once instead of being slept out and resent here."""
+
+
+def ride_out_rate_limits() -> Token[bool]:
+    """From now until `RATE_LIMITS_TO_CALLER.reset(token)`, the client sleeps out 429s and
+    resends, whatever its caller set: a write being resolved after an ambiguous attempt
+    must finish in the same call."""
+    return RATE_LIMITS_TO_CALLER.set(False)
 
 
 Auth = Literal["read", "write"]

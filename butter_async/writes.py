@@ -27,7 +27,7 @@ from .errors import (
     VisibilityTimeoutError,
 )
 from .retries import RetryPolicy
-from .transport import RATE_LIMITS_TO_CALLER
+from .transport import RATE_LIMITS_TO_CALLER, ride_out_rate_limits
 
 ObjectKind = Literal["page", "post", "collection_item"]
 WriteOutcome = Literal["created", "updated", "deleted", "already_existed"]
@@ -113,12 +113,6 @@ def shows_whole_item(actual: object, wanted: Mapping[str, object]) -> bool:
     )
 
 
-def _ride_out_rate_limits() -> Token[bool]:
-    """From here until the token is reset, the client sleeps out 429s and resends, whatever
-    its caller set: a write resolved after an ambiguous attempt must finish in the call."""
-    return RATE_LIMITS_TO_CALLER.set(False)
-
-
 async def exists(read: Callable[[], Awaitable[object]]) -> bool:
     """True when `read` succeeds, False when it answers 404."""
     try:
@@ -141,7 +135,7 @@ async def create_resolving(
     """
     attempts = 0
     ambiguous = check_first
-    riding = _ride_out_rate_limits() if ambiguous else None
+    riding = ride_out_rate_limits() if ambiguous else None
     try:
         while True:
             if ambiguous:
@@ -164,7 +158,7 @@ async def create_resolving(
                 if not is_ambiguous(error) or attempts > retry.max_retries:
                     raise
                 if riding is None:
-                    riding = _ride_out_rate_limits()
+                    riding = ride_out_rate_limits()
                 ambiguous = True
                 await asyncio.sleep(retry.backoff(attempts - 1))
             else:
@@ -193,7 +187,7 @@ async def delete_resolving(
                 if not is_ambiguous(error) or attempts > retry.max_retries:
                     raise
                 if riding is None:
-                    riding = _ride_out_rate_limits()
+                    riding = ride_out_rate_limits()
                 await asyncio.sleep(retry.backoff(attempts - 1))
             else:
                 return attempts, False
