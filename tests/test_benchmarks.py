@@ -34,6 +34,7 @@ def test_quick_benchmarks_print_every_table() -> None:
         "bulk create 300 pages, latency 20 ms, concurrency 50",
         "bulk create 300 pages, latency 100 ms, concurrency 200",
         "under a sliding 1 s window of 200 requests",
+        "under a token bucket of 200 requests a second",
         "decoding cost per object",
         "typed decode us (the SDK)",
         "peak RSS of the client process (MB)",
