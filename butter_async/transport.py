@@ -112,6 +112,11 @@ def _query_text(value: QueryValue) -> str:
     return str(value)
 
 
+def _query_of(params: Params | None) -> dict[str, str]:
+    """Query parameters as text, those set to None left out."""
+    return {k: _query_text(v) for k, v in params.items() if v is not None} if params else {}
+
+
 class Transport:
     """Owns (or borrows) the aiohttp session and turns calls into checked JSON responses."""
 
@@ -300,7 +305,7 @@ class Transport:
         ButterCMS itself. `decode` turns a successful answer's body into what is
         returned, and raises a ValueError for a body that is not JSON.
         """
-        query = {k: _query_text(v) for k, v in params.items() if v is not None} if params else {}
+        query = _query_of(params)
         if self.preview and "preview" not in query:
             query["preview"] = query["test"] = "1"
         if fresh:
@@ -371,7 +376,7 @@ class Transport:
             self.require_write_token()
         session = self._get_session()
         url = self.url_for(segments)
-        query = {k: _query_text(v) for k, v in params.items() if v is not None} if params else {}
+        query = _query_of(params)
         body = self._encode_body(json)
         repeatable = idempotent if idempotent is not None else method in ("GET", "HEAD")
         retryable = _RETRYABLE_READ_STATUSES if repeatable else _RETRYABLE_WRITE_STATUSES
