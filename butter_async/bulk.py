@@ -8,9 +8,8 @@ import logging
 import os
 import time
 import weakref
-from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
-from contextlib import aclosing
+from collections import Counter, deque
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Literal, Protocol, TypedDict
 
@@ -278,9 +277,16 @@ class BulkWriter:
         for results in list(self._open_streams):
             await results.aclose()
 
-    def _job(self, operations: Operations, report: BulkReport, *, quiet_skips: bool) -> BulkJob:
+    def _job(
+        self, operations: Operations, report: BulkReport, *, quiet_skips: bool, streamed: bool
+    ) -> BulkJob:
         self._last_job = BulkJob(
-            self.client, self.settings, operations, report, quiet_skips=quiet_skips
+            self.client,
+            self.settings,
+            operations,
+            report,
+            quiet_skips=quiet_skips,
+            streamed=streamed,
         )
         return self._last_job
 
@@ -292,24 +298,25 @@ class BulkWriter:
         resumed job had done are only counted.
         """
         report = BulkReport(results=[] if keep_results else None)
-        job = self._job(operations, report, quiet_skips=not keep_results)
-        async with aclosing(job.results()) as results:
-            async for _ in results:
-                pass
+        job = self._job(operations, report, quiet_skips=not keep_results, streamed=False)
+        await job.run()
         return job.report
 
     def stream(self, operations: Operations) -> AsyncGenerator[BulkResult, None]:
         """Yield each operation's result as it finishes; `report` keeps the totals."""
-        results = self._job(operations, BulkReport(), quiet_skips=False).results()
+        job = self._job(operations, BulkReport(), quiet_skips=False, streamed=True)
+        results = job.results()
         self._open_streams.add(results)
         return results
 
 
 class BulkJob:
-    """One run over one input: its ledger, queues, counters, journal and report.
+    """One run over one input: its ledger, workers, counters, journal and report.
 
-    Every input taken from the source stays in `taken` until the consumer has its
-    result, so a cancelled or failed job can still account for each one.
+    Workers take inputs from the source themselves, a chunk at a time. Every input taken
+    stays in `taken` until its result is accounted for, so a cancelled or failed job can
+    still account for each one. A stream hands results to its consumer through `done`;
+    `run()` accounts for them as they finish.
     """
 
     def __init__(
@@ -320,25 +327,33 @@ class BulkJob:
         report: BulkReport,
         *,
         quiet_skips: bool = False,
+        streamed: bool = False,
     ) -> None:
         self.client = client
         self.settings = settings
         self.report = report
         self.quiet_skips = quiet_skips
+        self.streamed = streamed
         self.gate = AdaptiveGate(adaptive=settings.adaptive)
         self.journal = Journal(settings.journal) if settings.journal is not None else None
         self.recheck: set[int] = set()
         self.missing_schemas: dict[tuple[str, str], str] = {}
         self.limiter = AsyncLimiter(settings.rate_limit, 1) if settings.rate_limit else None
-        self.work: asyncio.Queue[int | None] = asyncio.Queue(settings.concurrency * 2)
+        self.ready: deque[int] = deque()
+        """Inputs taken and checked, waiting for a worker."""
+        self.refilling = asyncio.Lock()
+        self.exhausted = False
         self.done: asyncio.Queue[int | list[int] | BaseException | None] = asyncio.Queue(
             settings.concurrency * 2
         )
-        self.stopping = asyncio.Event()
-        self.taken: dict[int, Operation] = {}
+        self.outcome: BaseException | None = None
+        """How the workers ended, when not in a stream: None, or the error to raise."""
+        self.stopping = False
+        self.taken: dict[int, tuple[Operation, str]] = {}
+        """Every input not yet accounted for: the operation and its journal key."""
         self.computed: dict[int, BulkResult] = {}
         self.executing: set[int] = set()
-        self.async_source = operations if isinstance(operations, AsyncIterable) else None
+        self.async_source = aiter(operations) if isinstance(operations, AsyncIterable) else None
         self.sync_source = None if isinstance(operations, AsyncIterable) else iter(operations)
         self.count = 0
         self.failures = 0
@@ -349,8 +364,31 @@ class BulkJob:
         self.closing = False
         self.rate_limit_error: RateLimitError | None = None
 
+    async def run(self) -> None:
+        """Run the job to its end, accounting for each result as it finishes."""
+        coordinator = self.start()
+        try:
+            await asyncio.wait({coordinator})
+            if self.outcome is not None:
+                raise self.outcome
+            coordinator.result()  # anything else the workers died of
+        finally:
+            await self.stop(coordinator)
+
     async def results(self) -> AsyncGenerator[BulkResult, None]:
         """Run the job, yielding each result as the consumer receives it."""
+        coordinator = self.start()
+        try:
+            while (item := await self.done.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                for index in item if isinstance(item, list) else (item,):
+                    yield self.account(index)
+        finally:
+            await self.stop(coordinator)
+
+    def start(self) -> asyncio.Future[None]:
+        """Check the token and the pool, open the journal, and start the workers."""
         self.client.require_write_token()  # before a single input is taken
         self.check_connections()
         if self.journal:
@@ -362,22 +400,16 @@ class BulkJob:
             self.journal.open(description, override=self.settings.journal_override)
         self.started = time.monotonic()
         self.retries_before = self.client.stats.retries
-        unsubscribe = self.client.on_rate_limited(self.on_rate_limited)
-        coordinator = asyncio.ensure_future(self.coordinate())
-        try:
-            while (item := await self.done.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                for index in item if isinstance(item, list) else (item,):
-                    self.taken.pop(index)
-                    result = self.computed.pop(index)
-                    self.report.add(result)
-                    self.report_progress()
-                    yield result
-        finally:
-            await self.stop(coordinator)
-            unsubscribe()
-            self.clean_up()
+        self.unsubscribe = self.client.on_rate_limited(self.on_rate_limited)
+        return asyncio.ensure_future(self.coordinate())
+
+    def account(self, index: int) -> BulkResult:
+        """Take a finished input off the ledger into the report."""
+        del self.taken[index]
+        result = self.computed.pop(index)
+        self.report.add(result)
+        self.report_progress()
+        return result
 
     def check_connections(self) -> None:
         """Make the pool follow the concurrency, or say (log and report) that it caps it."""
@@ -394,7 +426,8 @@ class BulkJob:
             )
 
     async def stop(self, coordinator: asyncio.Future[None]) -> None:
-        """Cancel the workers and wait until every one has finished, even if cancelled again."""
+        """Cancel the workers, wait until every one has finished, even if cancelled again,
+        and account for every input left."""
         self.closing = True
         coordinator.cancel()
         cancelled_again = False
@@ -403,25 +436,35 @@ class BulkJob:
                 await asyncio.wait({coordinator})
             except asyncio.CancelledError:
                 cancelled_again = True
+        self.unsubscribe()
+        self.clean_up()
         if cancelled_again:
             raise asyncio.CancelledError
 
     async def coordinate(self) -> None:
-        """Run the producer and the consumers; the last thing put in `done` says how."""
-        consumers = (self.consume() for _ in range(self.settings.concurrency))
+        """Run the workers, then say how they ended (in a stream, as the last item of `done`)."""
+        workers = [asyncio.ensure_future(self.work()) for _ in range(self.settings.concurrency)]
         try:
-            await asyncio.gather(self.produce(), *consumers)
-        except Exception as error:  # a bug or a failing input iterator: surface it
-            await self.done.put(error)
+            await asyncio.gather(*workers)
+        except Exception as error:  # a bug, a failing input iterator or progress callback
+            await _cancel_all(workers)  # none may go on taking inputs after the job ends
+            await self.end(error)
         except asyncio.CancelledError:
+            await _cancel_all(workers)
             if self.closing:
                 raise
             # Cancelled from inside, not by us: report it rather than leave the consumer
             # waiting for a `done` that never comes.
-            await self.done.put(ClientClosedError("the bulk job's workers were cancelled"))
+            await self.end(ClientClosedError("the bulk job's workers were cancelled"))
             raise
         else:
-            await self.done.put(None)
+            await self.end(None)
+
+    async def end(self, outcome: BaseException | None) -> None:
+        """Record how the workers ended; a stream's consumer reads it from `done`."""
+        self.outcome = outcome
+        if self.streamed:
+            await self.done.put(outcome)
 
     def halted(self) -> bool:
         """Whether nothing more may be sent: the client closed, auth failed, 429s won."""
@@ -431,77 +474,98 @@ class BulkJob:
             or self.report.stopped_by is not None
         )
 
-    async def produce(self) -> None:
-        """Take inputs: settle those that need no request, queue the rest.
+    async def refill(self) -> bool:
+        """Take inputs until some need sending; False once the source is exhausted.
 
-        A sync source is read in chunks, so a resumed job looks up a chunk's keys in the
-        journal at once.
+        One worker reads the source at a time; a sync source is read in chunks, so a
+        resumed job looks up a chunk's keys in the journal at once.
         """
-        if self.async_source is not None:
-            async for operation in self.async_source:
-                await self.take([operation])
-        else:
-            assert self.sync_source is not None
-            while chunk := list(itertools.islice(self.sync_source, _CHUNK)):
-                await self.take(chunk)
-        for _ in range(self.settings.concurrency):
-            await self.work.put(None)
+        async with self.refilling:
+            while not self.ready and not self.exhausted:
+                chunk: list[Operation] = []
+                failure: Exception | None = None
+                try:
+                    if self.async_source is not None:
+                        chunk.append(await anext(self.async_source))
+                    else:
+                        assert self.sync_source is not None
+                        chunk.extend(itertools.islice(self.sync_source, _CHUNK))
+                except StopAsyncIteration:
+                    pass
+                except Exception as error:  # what it gave before failing is still accounted
+                    failure = error
+                if chunk:
+                    await self.take(chunk)
+                if failure is not None:
+                    raise failure
+                self.exhausted = not chunk
+            return bool(self.ready)
 
     async def take(self, operations: list[Operation]) -> None:
-        """Number, precheck and dispatch inputs in the order they came."""
+        """Number and precheck inputs in the order they came; queue those to send."""
         first = self.count
         self.count += len(operations)
-        keys = [_safe_key(operation) for operation in operations]
-        previous = self.journal.states_of(keys) if self.journal else {}
+        keyed = [(operation, *_key_of(operation)) for operation in operations]
+        previous = self.journal.states_of([key for _, key, _ in keyed]) if self.journal else {}
         # Every input is in the ledger before the first await: a cancelled job accounts for it.
-        self.taken.update(zip(range(first, self.count), operations, strict=True))
+        for index, (operation, key, _) in enumerate(keyed, start=first):
+            self.taken[index] = (operation, key)
         settled: list[int] = []
-        for index, operation, key in zip(range(first, self.count), operations, keys, strict=True):
+        for index, (operation, key, keyless) in enumerate(keyed, start=first):
             if self.quiet_skips and previous.get(key) in DONE_OUTCOMES:
                 # Nobody reads the results: a resumed job's done work is only counted.
                 del self.taken[index]
                 self.report.add_skipped()
                 continue
-            early = self.precheck(index, operation, previous.get(key))
-            if early is not None:
+            early = self.precheck(index, operation, key, keyless, previous.get(key))
+            if early is None:
+                self.ready.append(index)
+            elif not self.streamed:
+                self.finish(early)
+                self.account(index)
+            else:
                 self.finish(early)
                 settled.append(index)  # handed over in groups: one queue trip per group
                 if len(settled) >= _SETTLED_GROUP:
                     await self.done.put(settled)
                     settled = []
-            else:
-                if settled:
-                    await self.done.put(settled)
-                    settled = []
-                await self.work.put(index)
         if settled:
             await self.done.put(settled)
 
-    async def consume(self) -> None:
-        """Send queued operations until the producer says there are no more.
+    async def work(self) -> None:
+        """Send inputs until the source is exhausted.
 
         A refused (429) request comes back here rather than being resent by the client,
         so that its next attempt waits for the gate's pace like every other send.
         """
         RATE_LIMITS_TO_CALLER.set(True)  # this worker task's own context
-        while (index := await self.work.get()) is not None:
-            operation = self.taken[index]
-            missing = self.missing_schemas.get(_schema_of(operation) or ("", ""))
-            if self.stopping.is_set():
-                self.finish(_result(index, operation, "not_attempted", detail="job stopped"))
+        ready = self.ready
+        while ready or await self.refill():
+            index = ready.popleft()
+            operation, key = self.taken[index]
+            missing = None
+            if self.missing_schemas:
+                missing = self.missing_schemas.get(_schema_of(operation) or ("", ""))
+            if self.stopping:
+                self.finish(_result(index, operation, key, "not_attempted", detail="job stopped"))
             elif missing is not None:
                 # The API said the page type or collection does not exist: do not ask again.
-                self.finish(_result(index, operation, "failed", detail=f"not sent: {missing}"))
+                detail = f"not sent: {missing}"
+                self.finish(_result(index, operation, key, "failed", detail=detail))
             else:
                 self.executing.add(index)
                 check_first = index in self.recheck
-                self.recheck.discard(index)
-                result = await self.execute(index, operation, check_first)
+                if check_first:
+                    self.recheck.discard(index)
+                result = await self.execute(index, operation, key, check_first)
                 self.executing.discard(index)
                 self.finish(result)
-            await self.done.put(index)
+            if self.streamed:
+                await self.done.put(index)
+            else:
+                self.account(index)
 
-    def finish(self, result: BulkResult) -> BulkResult:
+    def finish(self, result: BulkResult) -> None:
         """Record a result in the journal and the ledger; stop after too many failures."""
         if self.journal and result.outcome != "skipped":
             self.journal.finished(result.key, result.index, result.outcome, result.detail)
@@ -509,24 +573,25 @@ class BulkJob:
             self.failures += 1
             limit = self.settings.max_failures
             if limit is not None and self.failures >= limit:
-                self.stopping.set()
+                self.stopping = True
         self.computed[result.index] = result
-        return result
 
     def clean_up(self) -> None:
         """Account for every input left (done, interrupted or never sent); close the journal."""
-        for index, operation in sorted(self.taken.items()):
+        for index, (operation, key) in sorted(self.taken.items()):
             if index in self.computed:
                 self.report.add(self.computed[index])
-            elif index in self.executing:
-                interrupted = _result(index, operation, "interrupted", detail="cancelled")
-                self.report.add(self.finish(interrupted))
+                continue
+            if index in self.executing:
+                left = _result(index, operation, key, "interrupted", detail="cancelled")
             else:
-                unsent = _result(index, operation, "not_attempted", detail="job cancelled")
-                self.report.add(self.finish(unsent))
+                left = _result(index, operation, key, "not_attempted", detail="job cancelled")
+            self.finish(left)
+            self.report.add(left)
         if self.sync_source is not None:
             for index, operation in enumerate(self.sync_source, start=self.count):
-                unsent = _result(index, operation, "not_attempted", detail="job cancelled")
+                key, _ = _key_of(operation)
+                unsent = _result(index, operation, key, "not_attempted", detail="job cancelled")
                 self.report.add(unsent)
         self.report.retries += self.client.stats.retries - self.retries_before + self.requeued
         self.report.elapsed = time.monotonic() - self.started
@@ -535,38 +600,50 @@ class BulkJob:
         if self.settings.progress:
             self.settings.progress(self.snapshot())
 
-    def precheck(self, index: int, operation: Operation, previous: str | None) -> BulkResult | None:
+    def precheck(
+        self,
+        index: int,
+        operation: Operation,
+        key: str,
+        keyless: Exception | None,
+        previous: str | None,
+    ) -> BulkResult | None:
         """The result of an operation that need not be sent, or None to send it.
 
-        `previous` is what the journal holds for its key (None: never seen).
+        `keyless` is why the operation has no key, if it has none; `previous` is what the
+        journal holds for its key (None: never seen).
         """
-        if self.stopping.is_set():
-            return _result(index, operation, "not_attempted", detail="job stopped")
+        if self.stopping:
+            return _result(index, operation, key, "not_attempted", detail="job stopped")
         if previous in DONE_OUTCOMES:
-            return _result(index, operation, "skipped", detail=f"{previous} in an earlier run")
+            detail = f"{previous} in an earlier run"
+            return _result(index, operation, key, "skipped", detail=detail)
         try:
-            operation.key  # noqa: B018  (an operation must have one)
+            if keyless is not None:
+                raise keyless
             operation.validate(self.settings.max_payload_bytes)
         except (InvalidOperationError, AttributeError, TypeError) as error:
             detail = f"invalid operation: {error}"
-            return _result(index, operation, "failed", detail=detail, error=error)
+            return _result(index, operation, key, "failed", detail=detail, error=error)
         if previous is not None:
             # Started, interrupted or failed before: it may have been applied, so look first.
             self.recheck.add(index)
         return None
 
-    async def execute(self, index: int, operation: Operation, check_first: bool) -> BulkResult:
+    async def execute(
+        self, index: int, operation: Operation, key: str, check_first: bool
+    ) -> BulkResult:
         """Send one operation through the gate and the limiter, for as many rounds as 429s allow."""
         round_ = 0
         while True:
             if not await self.gate.acquire(self.halted):
-                return self.halted_result(index, operation)
+                return self.halted_result(index, operation, key)
             succeeded = False
             try:
                 if self.limiter is not None:
                     await self.limiter.acquire()
                 if self.halted():
-                    return self.halted_result(index, operation)
+                    return self.halted_result(index, operation, key)
                 if self.journal and round_ == 0:
                     await self.journal.started(operation.key, index)
                 write = await operation.execute(self.client, check_first=check_first)
@@ -574,13 +651,14 @@ class BulkJob:
                 return _result(
                     index,
                     operation,
+                    key,
                     write.outcome,
                     attempts=write.attempts,
                     confirmed_by_read=write.confirmed_by_read,
                 )
             except RateLimitError as error:
                 if not self.requeue(error, round_):
-                    return _failed(index, operation, error)
+                    return _failed(index, operation, key, error)
                 # Refused, so not applied. A create escapes with a 429 only before any
                 # ambiguous attempt (after one it rides 429s out in the call), so the
                 # next round sends at once, without a read-back first.
@@ -588,19 +666,20 @@ class BulkJob:
                 self.requeued += 1
             except ClientClosedError as error:
                 # The request may have reached the server before the client closed.
-                return _result(index, operation, "interrupted", detail=str(error), error=error)
+                detail = str(error)
+                return _result(index, operation, key, "interrupted", detail=detail, error=error)
             except (AuthenticationError, PermissionDeniedError) as error:
                 # Every other write would be refused the same way: stop the job.
                 if self.report.stopped_by is None:
                     self.report.stopped_by = f"{error.status}: {error.detail}"
-                return _failed(index, operation, error)
+                return _failed(index, operation, key, error)
             except BadRequestError as error:
                 schema = _schema_of(operation)
                 if schema is not None and _names_missing_schema(error, schema):
                     self.missing_schemas[schema] = f"{schema[0]} {schema[1]!r}: {error.detail}"
-                return _failed(index, operation, error)
+                return _failed(index, operation, key, error)
             except (ButterError, ValueError, TypeError) as error:
-                return _failed(index, operation, error)
+                return _failed(index, operation, key, error)
             finally:
                 self.gate.release(succeeded=succeeded)
 
@@ -616,16 +695,16 @@ class BulkJob:
         rounds = self.client.retry.max_retries + RATE_LIMITED_ROUNDS
         return not spent_quota and not budget_spent and round_ + 1 < rounds
 
-    def halted_result(self, index: int, operation: Operation) -> BulkResult:
+    def halted_result(self, index: int, operation: Operation, key: str) -> BulkResult:
         """The result of an input the job will not send: closed, refused, or 429s won."""
         if self.client.closed:
-            return _result(index, operation, "not_attempted", detail="client closed")
+            return _result(index, operation, key, "not_attempted", detail="client closed")
         if self.report.stopped_by is not None:
             detail = f"job stopped: {self.report.stopped_by}"
-            return _result(index, operation, "not_attempted", detail=detail)
+            return _result(index, operation, key, "not_attempted", detail=detail)
         error = self.rate_limit_error
         assert error is not None
-        return _failed(index, operation, error)
+        return _failed(index, operation, key, error)
 
     def on_rate_limited(self, retry_after: float | None) -> None:
         """The client met a 429: count it and lower the concurrency."""
@@ -671,6 +750,13 @@ class BulkJob:
         )
 
 
+async def _cancel_all(tasks: Sequence[asyncio.Future[None]]) -> None:
+    """Cancel tasks and wait until every one has ended."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def _schema_of(operation: object) -> tuple[str, str] | None:
     """The page type or collection an operation writes to, when it names one."""
     page_type = getattr(operation, "page_type", None)
@@ -687,21 +773,23 @@ def _names_missing_schema(error: BadRequestError, schema: tuple[str, str]) -> bo
     return "not exist" in messages or "not found" in messages or "unknown" in messages
 
 
-def _failed(index: int, operation: Operation, error: Exception) -> BulkResult:
+def _failed(index: int, operation: Operation, key: str, error: Exception) -> BulkResult:
     detail = error.detail if isinstance(error, APIError) else str(error)
-    return _result(index, operation, "failed", attempts=1, detail=detail, error=error)
+    return _result(index, operation, key, "failed", attempts=1, detail=detail, error=error)
 
 
-def _safe_key(operation: object) -> str:
+def _key_of(operation: object) -> tuple[str, Exception | None]:
+    """An operation's journal key, or a stand-in from its repr and why it has none."""
     try:
-        return str(operation.key)  # type: ignore[attr-defined]
-    except Exception:
-        return repr(operation)[:120]
+        return str(operation.key), None  # type: ignore[attr-defined]
+    except Exception as error:
+        return repr(operation)[:120], error
 
 
 def _result(
     index: int,
     operation: object,
+    key: str,
     outcome: BulkOutcome,
     *,
     attempts: int = 0,
@@ -711,7 +799,7 @@ def _result(
 ) -> BulkResult:
     return BulkResult(
         index=index,
-        key=_safe_key(operation),
+        key=key,
         operation=getattr(operation, "name", type(operation).__name__),
         outcome=outcome,
         attempts=attempts,

@@ -286,6 +286,76 @@ async def test_progress_and_streamed_results_from_an_async_source() -> None:
     assert writer.report.total == 120
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "stream"])
+async def test_inputs_that_are_not_operations_in_an_async_source_fail_alone(
+    streamed: bool,
+) -> None:
+    async def source() -> AsyncIterator[Any]:
+        yield from_list[0]
+        yield None  # not the end of the source: an input like any other
+        yield "not an operation"
+        for op in from_list[1:]:
+            yield op
+
+    from_list = list(creates(6))
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        writer = butter.bulk(concurrency=3)
+        if streamed:
+            results = [result async for result in writer.stream(source())]
+        else:
+            results = (await writer.run(source(), keep_results=True)).results or []
+    outcomes = {result.index: result.outcome for result in results}
+    assert outcomes == {
+        0: "created",
+        1: "failed",
+        2: "failed",
+        **dict.fromkeys(range(3, 8), "created"),
+    }
+    assert writer.report.total == 8
+    assert len(bulk_pages(emu)) == 6
+
+
+async def test_a_progress_callback_that_raises_ends_the_job_with_every_input_accounted() -> None:
+    calls = 0
+
+    def progress(_snapshot: BulkProgress) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 20:
+            raise RuntimeError("the progress bar broke")
+
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        writer = butter.bulk(concurrency=5, progress=progress, progress_interval=0)
+        with pytest.raises(RuntimeError, match="progress bar broke"):
+            await writer.run(creates(200))
+    report = writer.report
+    assert report.total == 200
+    assert sum(report.counts.values()) == 200
+    assert report.counts["created"] >= 19
+    # Nothing was written that the report does not count as created or possibly applied.
+    assert len(bulk_pages(emu)) <= report.counts["created"] + report.counts["interrupted"]
+    assert report.counts["created"] <= len(bulk_pages(emu))
+
+
+async def test_a_failing_input_iterator_ends_the_job_and_nothing_is_sent_after() -> None:
+    def source() -> Iterator[CreatePage]:
+        yield from creates(150)
+        raise OSError("the input file went away")
+
+    emulator = Emulator(seed=SeedSpec(pages=1), write_latency=0.01)
+    async with emulator as emu, emu.client(retry=FAST) as butter:
+        writer = butter.bulk(concurrency=5)
+        with pytest.raises(OSError, match="went away"):
+            await writer.run(source())
+        # No worker is left running to send what it had taken.
+        left = [task for task in asyncio.all_tasks() if "BulkJob" in repr(task.get_coro())]
+        assert left == []
+        written = len(bulk_pages(emu))
+    report = writer.report
+    assert report.total == sum(report.counts.values()) == 150
+    assert written <= report.counts["created"] + report.counts["interrupted"]
+
+
 def test_bad_writer_options_are_refused() -> None:
     butter = ButterClient("read", "write")
     for options in ({"concurrency": 0}, {"rate_limit": 0}, {"max_failures": 0}):
