@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any, ClassVar, Protocol
 
 import attrs
@@ -92,9 +92,11 @@ class CreatePage:
             raise InvalidOperationError("fields must be an object")
         _check_payload(self.fields, max_bytes)
 
-    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
-        """Send the operation through the client's resources."""
-        return await butter.pages.create(
+    def execute(
+        self, butter: WriteClient, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
+        """Send the operation through the client's resources (a coroutine to await)."""
+        return butter.pages.create(
             self.page_type,
             self.slug,
             self.title,
@@ -129,9 +131,11 @@ class UpdatePage:
             raise InvalidOperationError("nothing to update: give fields and/or status")
         _check_payload(self.fields, max_bytes)
 
-    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
+    def execute(
+        self, butter: WriteClient, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
         """Send the operation (updates are idempotent, so `check_first` changes nothing)."""
-        return await butter.pages.update(
+        return butter.pages.update(
             self.page_type,
             self.slug,
             fields=self.fields,
@@ -158,9 +162,11 @@ class DeletePage:
         """Raise InvalidOperationError if the operation cannot be sent."""
         require_text(error=InvalidOperationError, page_type=self.page_type, slug=self.slug)
 
-    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
-        """Send the operation."""
-        return await butter.pages.delete(self.slug, page_type=self.page_type)
+    def execute(
+        self, butter: WriteClient, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
+        """Send the operation (a coroutine to await)."""
+        return butter.pages.delete(self.slug, page_type=self.page_type)
 
 
 def _check_post_fields(fields: Mapping[str, Any], allowed: frozenset[str], max_bytes: int) -> None:
@@ -189,11 +195,11 @@ class CreatePost:
         require_text(error=InvalidOperationError, slug=self.slug, title=self.title)
         _check_post_fields({**self.fields, "title": self.title}, POST_CREATE_KEYS, max_bytes)
 
-    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
-        """Send the operation."""
-        return await butter.posts.create(
-            self.slug, self.title, check_first=check_first, **self.fields
-        )
+    def execute(
+        self, butter: WriteClient, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
+        """Send the operation (a coroutine to await)."""
+        return butter.posts.create(self.slug, self.title, check_first=check_first, **self.fields)
 
 
 @attrs.frozen
@@ -216,9 +222,11 @@ class UpdatePost:
             raise InvalidOperationError("nothing to update")
         _check_post_fields(self.fields, POST_CHANGE_KEYS, max_bytes)
 
-    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
-        """Send the operation."""
-        return await butter.posts.update(self.slug, **self.fields)
+    def execute(
+        self, butter: WriteClient, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
+        """Send the operation (a coroutine to await)."""
+        return butter.posts.update(self.slug, **self.fields)
 
 
 @attrs.frozen
@@ -237,9 +245,11 @@ class DeletePost:
         """Raise InvalidOperationError if the operation cannot be sent."""
         require_text(error=InvalidOperationError, slug=self.slug)
 
-    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
-        """Send the operation."""
-        return await butter.posts.delete(self.slug)
+    def execute(
+        self, butter: WriteClient, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
+        """Send the operation (a coroutine to await)."""
+        return butter.posts.delete(self.slug)
 
 
 @attrs.frozen
@@ -277,9 +287,11 @@ class CreateItem:
                 )
         _check_payload(self.fields, max_bytes)
 
-    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
-        """Send the operation."""
-        return await butter.collections.create_item(
+    def execute(
+        self, butter: WriteClient, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
+        """Send the operation (a coroutine to await)."""
+        return butter.collections.create_item(
             self.collection,
             self.fields,
             status=self.status,
@@ -313,9 +325,11 @@ class UpdateItem:
             raise InvalidOperationError("nothing to update: give fields and/or status")
         _check_payload(self.fields, max_bytes)
 
-    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
-        """Send the operation."""
-        return await butter.collections.update_item(
+    def execute(
+        self, butter: WriteClient, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
+        """Send the operation (a coroutine to await)."""
+        return butter.collections.update_item(
             self.collection,
             self.item_id,
             self.fields,
@@ -341,9 +355,11 @@ class DeleteItem:
         """Raise InvalidOperationError if the operation cannot be sent."""
         require_text(error=InvalidOperationError, collection=self.collection)
 
-    async def execute(self, butter: WriteClient, *, check_first: bool = False) -> WriteResult:
-        """Send the operation."""
-        return await butter.collections.delete_item(self.collection, self.item_id)
+    def execute(
+        self, butter: WriteClient, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
+        """Send the operation (a coroutine to await)."""
+        return butter.collections.delete_item(self.collection, self.item_id)
 
 
 Operation = (

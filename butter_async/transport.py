@@ -309,13 +309,13 @@ class Transport:
         if self.preview and "preview" not in query:
             query["preview"] = query["test"] = "1"
         if fresh:
-            payload, _body = await self._fetch(
+            payload, _body = await self.request(
                 "GET", segments, params=query, auth="read", timeout=timeout, decode=decode
             )
             return payload
 
         def upstream(retry: bool) -> Coroutine[Any, Any, Fetched]:
-            return self._fetch(
+            return self.request(
                 "GET",
                 segments,
                 params=query,
@@ -337,41 +337,16 @@ class Transport:
         auth: Auth = "read",
         timeout: float | None = None,
         idempotent: bool | None = None,
-        decode: Decode = orjson.loads,
-    ) -> Any:
-        """Send one API call with retries; return what `decode` makes of a successful
-        answer's body (by default the parsed JSON; None for 204).
-
-        `idempotent` (default: only for GET) allows retrying failures after which the
-        request may already have been applied; a PATCH of absolute values is idempotent.
-        """
-        payload, _body = await self._fetch(
-            method,
-            segments,
-            params=params,
-            json=json,
-            auth=auth,
-            timeout=timeout,
-            idempotent=idempotent,
-            decode=decode,
-        )
-        return payload
-
-    async def _fetch(
-        self,
-        method: str,
-        segments: Sequence[str | int],
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        auth: Auth = "read",
-        timeout: float | None = None,
-        idempotent: bool | None = None,
         retry: bool = True,
         decode: Decode = orjson.loads,
     ) -> Fetched:
-        """`request()`, returning the body beside what `decode` made of it; `retry=False`
-        makes one attempt only."""
+        """Send one API call with retries: what `decode` makes of a successful answer's body
+        (by default the parsed JSON; None for 204), and the body.
+
+        `idempotent` (default: only for GET) allows retrying failures after which the
+        request may already have been applied; a PATCH of absolute values is idempotent.
+        `retry=False` makes one attempt only.
+        """
         if auth == "write":
             self.require_write_token()
         session = self._get_session()

@@ -95,7 +95,7 @@ async def test_write_refused_with_503_is_retried_once_applied(
     emu: Emulator, butter: ButterClient
 ) -> None:
     emu.faults.add(Fault("status", path="posts/", methods=("POST",), nth=1, status=503))
-    result = await butter._transport.request("POST", ["posts"], json=NEW_POST, auth="write")
+    result, _body = await butter._transport.request("POST", ["posts"], json=NEW_POST, auth="write")
     assert result == {"status": "pending"}
     assert [r.status for r in emu.requests if r.method == "POST"] == [503, 202]
 

@@ -209,7 +209,7 @@ async def test_scheduling_is_refused_on_create_and_ignored_on_update(
                 auth="write",
             )
         assert "scheduled" in refused.value.field_errors
-        answer = await transport.request(
+        answer, _body = await transport.request(
             "PATCH",
             ["posts", "post-000002"],
             json={"summary": "Kept", "scheduled": future.isoformat()},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -108,7 +108,7 @@ class Resource:
             resume_from=resume_from,
         )
 
-    async def _write(
+    def _write(
         self,
         method: str,
         segments: Sequence[str | int],
@@ -116,13 +116,13 @@ class Resource:
         *,
         locale: str | None = None,
         idempotent: bool = False,
-    ) -> None:
+    ) -> Awaitable[object]:
         """Send a Write API request with the write token.
 
         Nothing reads a write's answer, so its body is only checked to look like JSON (an
         HTML page from a proxy is still an InvalidResponseError), never parsed.
         """
-        await self._transport.request(
+        return self._transport.request(
             method,
             segments,
             json=body,
