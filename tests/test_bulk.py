@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -337,7 +338,10 @@ async def test_a_progress_callback_that_raises_ends_the_job_with_every_input_acc
     assert report.counts["created"] <= len(bulk_pages(emu))
 
 
-async def test_a_failing_input_iterator_ends_the_job_and_nothing_is_sent_after() -> None:
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "stream"])
+async def test_a_failing_input_iterator_ends_the_job_and_nothing_is_sent_after(
+    streamed: bool,
+) -> None:
     def source() -> Iterator[CreatePage]:
         yield from creates(150)
         raise OSError("the input file went away")
@@ -346,7 +350,12 @@ async def test_a_failing_input_iterator_ends_the_job_and_nothing_is_sent_after()
     async with emulator as emu, emu.client(retry=FAST) as butter:
         writer = butter.bulk(concurrency=5)
         with pytest.raises(OSError, match="went away"):
-            await writer.run(source())
+            if streamed:
+                async with aclosing(writer.stream(source())) as results:
+                    async for _ in results:
+                        pass
+            else:
+                await writer.run(source())
         # No worker is left running to send what it had taken.
         left = [task for task in asyncio.all_tasks() if "BulkJob" in repr(task.get_coro())]
         assert left == []
