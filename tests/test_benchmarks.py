@@ -93,3 +93,18 @@ def test_instruction_workloads_run_and_valgrind_is_optional(
     monkeypatch.setattr(instructions.shutil, "which", lambda _name: None)
     instructions.main(["--quick"])
     assert "skipped (valgrind is not on PATH)" in capsys.readouterr().out
+
+
+def test_cpu_per_write_across_fresh_processes_prints_each_process_and_the_median(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks.bulk import cpu_across_processes
+
+    median = cpu_across_processes(200, 0.02, 10, processes=2, rounds=1, pin_cores=False)
+    out = capsys.readouterr().out
+    assert "client CPU per bulk write, BulkWriter / bare loop" in out
+    assert "2 processes of 1 rounds" in out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1] in ("1", "2", "a")]
+    assert [row[0] for row in rows] == ["1", "2", "all"]
+    assert 0 < median < 10
+    assert f"target 6: CPU per write {median:.2f}x" in out
