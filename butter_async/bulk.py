@@ -138,7 +138,7 @@ _CHUNK = 64
 Kept small: inputs read far ahead of their send outlive garbage collections; at 256 the
 collector took 10-14 us a write (3,000 creates, C=50), at 64 under 2."""
 _SETTLED_GROUP = 64
-"""Results that need no request, handed to the consumer together (one queue trip)."""
+"""Results that need no request, handed to a stream's consumer together (one queue trip)."""
 
 RATE_LIMITED_ROUNDS = 3
 """Rounds through the gate a refused (429) item gets beyond its client's retries."""
