@@ -363,6 +363,8 @@ class BulkJob:
         self.last_progress = 0.0
         self.closing = False
         self.rate_limit_error: RateLimitError | None = None
+        self.unsubscribe: Callable[[], None] = lambda: None
+        """Stops the client telling this job of its 429s (set when the job starts)."""
 
     async def run(self) -> None:
         """Run the job to its end, accounting for each result as it finishes."""
