@@ -522,15 +522,15 @@ class BulkJob:
             early = self.precheck(index, operation, key, keyless, previous.get(key))
             if early is None:
                 self.ready.append(index)
-            elif not self.streamed:
-                self.finish(early)
+                continue
+            self.finish(early)
+            if not self.streamed:
                 self.account(index)
-            else:
-                self.finish(early)
-                settled.append(index)  # handed over in groups: one queue trip per group
-                if len(settled) >= _SETTLED_GROUP:
-                    await self.done.put(settled)
-                    settled = []
+                continue
+            settled.append(index)  # handed over in groups: one queue trip per group
+            if len(settled) >= _SETTLED_GROUP:
+                await self.done.put(settled)
+                settled = []
         if settled:
             await self.done.put(settled)
 
@@ -647,7 +647,7 @@ class BulkJob:
                 if self.halted():
                     return self.halted_result(index, operation, key)
                 if self.journal and round_ == 0:
-                    await self.journal.started(operation.key, index)
+                    await self.journal.started(key, index)
                 write = await operation.execute(self.client, check_first=check_first)
                 succeeded = True
                 return _result(
