@@ -142,6 +142,29 @@ def lost_and_duplicated(expected: set[str], stored: list[str]) -> tuple[int, int
     return len(expected - set(stored)), len(stored) - len(set(stored))
 
 
+def bulk_round(
+    emu: EmulatorProcess, n: int, concurrency: int, run: int, ours_prefix: str, bare_prefix: str
+) -> tuple[tuple[float, float, Any], tuple[float, float]]:
+    """Round `run`: the BulkWriter's (wall, CPU, report) and the bare loop's (wall, CPU).
+
+    Which goes first alternates with `run`, so neither is always the one after the other.
+    """
+
+    def ours() -> tuple[float, float, Any]:
+        args = (emu.url, emu.read_token, emu.write_token, n, concurrency, ours_prefix)
+        return asyncio.run(butter_bulk(*args))
+
+    def bare() -> tuple[float, float]:
+        args = (emu.url, emu.write_token, n, concurrency, bare_prefix)
+        return asyncio.run(plain_aiohttp_bulk(*args))
+
+    if run % 2:
+        bare_run = bare()
+        return ours(), bare_run
+    ours_run = ours()
+    return ours_run, bare()
+
+
 def throughput(
     n: int, latency: float, concurrency: int, repeat: int, sample: int, pin_cores: bool
 ) -> tuple[float, float, int, int]:
@@ -158,26 +181,9 @@ def throughput(
         placement = emu.placement
         for run in range(repeat + 1):
             prefix = f"bulk{tag}r{run}"
-
-            def run_ours(prefix: str = prefix) -> tuple[float, float, Any]:
-                return asyncio.run(
-                    butter_bulk(emu.url, emu.read_token, emu.write_token, n, concurrency, prefix)
-                )
-
-            def run_bare(run: int = run) -> tuple[float, float]:
-                return asyncio.run(
-                    plain_aiohttp_bulk(
-                        emu.url, emu.write_token, n, concurrency, f"plain{tag}r{run}"
-                    )
-                )
-
-            # Which goes first alternates, so neither is always the one after a GC-heavy run.
-            if run % 2:
-                plain = run_bare()
-                wall, cpu, report = run_ours()
-            else:
-                wall, cpu, report = run_ours()
-                plain = run_bare()
+            (wall, cpu, report), plain = bulk_round(
+                emu, n, concurrency, run, prefix, f"plain{tag}r{run}"
+            )
             outcomes.update(report.counts)
             written.update(bench_slug(prefix, i) for i in range(n))
             if run > 0:
@@ -243,22 +249,11 @@ def cpu_rounds(n: int, latency: float, concurrency: int, rounds: int, pin_cores:
     of `cpu_across_processes`."""
     ratios = []
     with EmulatorProcess(pages=1, latency=latency, pin_cores=pin_cores) as emu:
-
-        def ours(tag: str) -> float:
-            args = (emu.url, emu.read_token, emu.write_token, n, concurrency, tag)
-            return asyncio.run(butter_bulk(*args))[1]
-
-        def bare(tag: str) -> float:
-            return asyncio.run(plain_aiohttp_bulk(emu.url, emu.write_token, n, concurrency, tag))[1]
-
         for run in range(rounds + 1):
             tag = f"cpu{time.time_ns()}"
-            if run % 2:  # which goes first alternates
-                bare_cpu = bare(tag + "b")
-                ours_cpu = ours(tag + "o")
-            else:
-                ours_cpu = ours(tag + "o")
-                bare_cpu = bare(tag + "b")
+            (_, ours_cpu, _), (_, bare_cpu) = bulk_round(
+                emu, n, concurrency, run, f"{tag}o", f"{tag}b"
+            )
             if run > 0:  # the first round warms up
                 ratios.append(ours_cpu / bare_cpu)
     print(json.dumps(ratios))
