@@ -134,7 +134,8 @@ class UpdatePage:
     def execute(
         self, butter: WriteClient, *, check_first: bool = False
     ) -> Coroutine[Any, Any, WriteResult]:
-        """Send the operation (updates are idempotent, so `check_first` changes nothing)."""
+        """Send the operation, a coroutine to await (updates are idempotent, so `check_first`
+        changes nothing)."""
         return butter.pages.update(
             self.page_type,
             self.slug,
