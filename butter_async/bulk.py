@@ -638,7 +638,7 @@ class BulkJob:
         """Send one operation through the gate and the limiter, for as many rounds as 429s allow."""
         round_ = 0
         while True:
-            if not await self.gate.acquire(self.halted):
+            if not self.gate.admit() and not await self.gate.acquire(self.halted):
                 return self.halted_result(index, operation, key)
             succeeded = False
             try:

@@ -118,6 +118,16 @@ class AdaptiveGate:
             self._loop = asyncio.get_running_loop()
         return self._loop
 
+    def admit(self) -> bool:
+        """Let a send through at once when no pause or pace holds it; False when it must
+        wait in `acquire()`."""
+        if self.pace is not None or self._learn_at is not None:
+            return False
+        if self._resume_at and self._clock().time() < self._resume_at:
+            return False
+        self.in_flight += 1
+        return True
+
     async def acquire(self, stopped: Callable[[], bool] = lambda: False) -> bool:
         """Wait for any pause and the pace; False if `stopped()` first.
 

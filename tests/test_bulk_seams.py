@@ -126,6 +126,20 @@ async def test_a_retry_after_of_zero_neither_pauses_nor_slows_the_gate() -> None
     assert gate.paused == pytest.approx(1.0, abs=0.05)
 
 
+async def test_the_gate_admits_at_once_only_when_no_pause_or_pace_holds_sends() -> None:
+    gate = AdaptiveGate()
+    assert gate.admit() and gate.in_flight == 1  # nothing to wait for
+    gate.release(succeeded=True)
+    gate.rate_limited(0.05)  # paused: every send waits in acquire(), none slips past
+    assert not gate.admit() and gate.in_flight == 0
+    assert await gate.acquire()  # after the pause, which is where a pace would be learned
+    gate.release(succeeded=True)
+    assert gate.pace is None and gate.admit()  # one success is no rate: open again
+    gate.release(succeeded=True)
+    paced = await gate_paced_at_100()
+    assert not paced.admit() and paced.in_flight == 0  # each send waits for its turn
+
+
 async def gate_paced_at_100() -> AdaptiveGate:
     """A gate that has learned (up to) 100 sends a second from a 10 ms token wait."""
     gate = AdaptiveGate()
