@@ -33,6 +33,7 @@ from .operations import DEFAULT_MAX_PAYLOAD_BYTES, Operation, WriteClient
 from .pacing import AdaptiveGate
 from .retries import RetryPolicy
 from .transport import RATE_LIMITS_TO_CALLER, ClientStats
+from .writes import WriteResult
 
 logger = logging.getLogger("butter_async")
 BulkOutcome = Literal[
@@ -122,11 +123,16 @@ class BulkReport:
         self.total += 1
         self.counts["skipped"] += 1
 
+    def count(self, outcome: BulkOutcome, attempts: int) -> None:
+        """Count one input's outcome and the retries it took."""
+        self.total += 1
+        self.counts[outcome] += 1
+        if attempts > 1:
+            self.retries += attempts - 1
+
     def add(self, result: BulkResult) -> None:
         """Account for one result."""
-        self.total += 1
-        self.counts[result.outcome] += 1
-        self.retries += max(0, result.attempts - 1)
+        self.count(result.outcome, result.attempts)
         if not result.ok:
             self.failures.append(result)
         if self.results is not None:
@@ -334,6 +340,8 @@ class BulkJob:
         self.report = report
         self.quiet_skips = quiet_skips
         self.streamed = streamed
+        self.counts_only = not streamed and report.results is None
+        """Whether a write made is only counted: nobody reads its result."""
         self.gate = AdaptiveGate(adaptive=settings.adaptive)
         self.journal = Journal(settings.journal) if settings.journal is not None else None
         self.recheck: set[int] = set()
@@ -559,13 +567,27 @@ class BulkJob:
                 check_first = index in self.recheck
                 if check_first:
                     self.recheck.discard(index)
-                result = await self.execute(index, operation, key, check_first)
+                sent = await self.execute(index, operation, key, check_first)
                 self.executing.discard(index)
-                self.finish(result)
+                if isinstance(sent, BulkResult):
+                    self.finish(sent)
+                elif self.counts_only:
+                    self.count_write(index, key, sent)
+                    continue
+                else:
+                    self.finish(_written(index, operation, key, sent))
             if self.streamed:
                 await self.done.put(index)
             else:
                 self.account(index)
+
+    def count_write(self, index: int, key: str, write: WriteResult) -> None:
+        """Account for a write made when nobody reads its result: journal and counts only."""
+        if self.journal:
+            self.journal.finished(key, index, write.outcome, None)
+        del self.taken[index]
+        self.report.count(write.outcome, write.attempts)
+        self.report_progress()
 
     def finish(self, result: BulkResult) -> None:
         """Record a result in the journal and the ledger; stop after too many failures."""
@@ -634,8 +656,9 @@ class BulkJob:
 
     async def execute(
         self, index: int, operation: Operation, key: str, check_first: bool
-    ) -> BulkResult:
-        """Send one operation through the gate and the limiter, for as many rounds as 429s allow."""
+    ) -> BulkResult | WriteResult:
+        """Send one operation through the gate and the limiter, for as many rounds as 429s
+        allow: the write made, or the result of an operation that was not."""
         round_ = 0
         while True:
             if not self.gate.admit() and not await self.gate.acquire(self.halted):
@@ -650,14 +673,7 @@ class BulkJob:
                     await self.journal.started(key, index)
                 write = await operation.execute(self.client, check_first=check_first)
                 succeeded = True
-                return _result(
-                    index,
-                    operation,
-                    key,
-                    write.outcome,
-                    attempts=write.attempts,
-                    confirmed_by_read=write.confirmed_by_read,
-                )
+                return write
             except RateLimitError as error:
                 if not self.requeue(error, round_):
                     return _failed(index, operation, key, error)
@@ -778,6 +794,17 @@ def _names_missing_schema(error: BadRequestError, schema: tuple[str, str]) -> bo
 def _failed(index: int, operation: Operation, key: str, error: Exception) -> BulkResult:
     detail = error.detail if isinstance(error, APIError) else str(error)
     return _result(index, operation, key, "failed", attempts=1, detail=detail, error=error)
+
+
+def _written(index: int, operation: Operation, key: str, write: WriteResult) -> BulkResult:
+    return _result(
+        index,
+        operation,
+        key,
+        write.outcome,
+        attempts=write.attempts,
+        confirmed_by_read=write.confirmed_by_read,
+    )
 
 
 def _key_of(operation: object) -> tuple[str, Exception | None]:

@@ -287,6 +287,40 @@ async def test_progress_and_streamed_results_from_an_async_source() -> None:
     assert writer.report.total == 120
 
 
+@pytest.mark.parametrize("way", ["run", "run_keeping_results", "stream"])
+async def test_every_way_of_running_a_job_reports_the_same_counts_and_journal(
+    way: str, tmp_path: Path
+) -> None:
+    # Every 7th create is dropped before it is applied (resent: two attempts), every 11th
+    # after (confirmed by a read-back), and one input is invalid: a failure among writes.
+    faults = [
+        Fault("reset_before", path="pages/", methods=("POST",), every=7),
+        Fault("reset_after", path="pages/", methods=("POST",), every=11),
+    ]
+    ops: list[Any] = list(creates(60))
+    ops[30] = CreatePage("recipe", "", "No slug", {})
+    journal = tmp_path / "job.jsonl"
+    progress: list[BulkProgress] = []
+    emu = Emulator(seed=SeedSpec(pages=1), faults=faults)
+    async with emu, emu.client(retry=FAST) as butter:
+        options: dict[str, Any] = {"concurrency": 1, "journal": journal}
+        options |= {"progress": progress.append, "progress_interval": 0}
+        if way == "stream":
+            writer = butter.bulk(**options)
+            streamed = [result async for result in writer.stream(ops)]
+            report = writer.report
+            assert sorted(result.index for result in streamed) == list(range(60))
+        else:
+            report = await butter.bulk_run(ops, keep_results=way != "run", **options)
+    assert report.total == 60 and progress[-1].done == 60
+    assert dict(report.counts) == {"created": 59, "failed": 1}
+    assert [failure.index for failure in report.failures] == [30]
+    assert report.retries == sum(fault.fired for fault in faults[:1])  # one resend each
+    assert len(bulk_pages(emu)) == 59
+    _, counts = read_journal(journal)
+    assert counts == {"created": 59, "failed": 1}
+
+
 @pytest.mark.parametrize("streamed", [False, True], ids=["run", "stream"])
 async def test_inputs_that_are_not_operations_in_an_async_source_fail_alone(
     streamed: bool,
