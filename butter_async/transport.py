@@ -15,6 +15,7 @@ from typing import Any, Literal
 import aiohttp
 import attrs
 import orjson
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._urls import (
@@ -96,14 +97,17 @@ SESSION_HEADERS = {
 """Headers every request carries: the session's own when we make it."""
 
 
-def _request_headers(token: str | None, has_body: bool, *, own_session: bool) -> dict[str, str]:
-    """A request's headers beyond those its session adds; built once per client."""
-    headers = {} if own_session else dict(SESSION_HEADERS)
+def _request_headers(
+    token: str | None, has_body: bool, *, own_session: bool
+) -> CIMultiDictProxy[str]:
+    """A request's headers beyond those its session adds; built once per client, in the
+    type aiohttp keeps headers in, so it does not convert them on every request."""
+    headers = CIMultiDict[str]() if own_session else CIMultiDict(SESSION_HEADERS)
     if has_body:
         headers["Content-Type"] = "application/json"
     if token:
         headers["Authorization"] = f"Token {token}"
-    return headers
+    return CIMultiDictProxy(headers)
 
 
 def _query_text(value: QueryValue) -> str:
@@ -439,7 +443,7 @@ class Transport:
         attempt: int,
         decode: Decode,
     ) -> Fetched:
-        headers = self._headers[auth, body is not None]
+        headers: Mapping[str, str] = self._headers[auth, body is not None]
         if auth == "read" and self.read_auth == "query":
             query = {**query, "auth_token": self._read_token}
         target = url.update_query(query) if query else url
@@ -514,9 +518,9 @@ class Transport:
         self,
         target: URL,
         response: aiohttp.ClientResponse,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         method: str,
-    ) -> tuple[URL, dict[str, str]]:
+    ) -> tuple[URL, Mapping[str, str]]:
         """Follow a redirect; credentials go along only to the same origin.
 
         A `Location` that is not an http(s) URL with a valid port, or that leaves https
