@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from butter_async import (
+    ButterClient,
     JournalMismatchError,
     MissingWriteTokenError,
     RetryPolicy,
@@ -109,15 +110,10 @@ async def test_no_write_token_raises_before_anything_is_taken() -> None:
 
 async def test_a_wrong_write_token_stops_the_job() -> None:
     async with Emulator() as emu:
-        async with emu.client(retry=FAST) as good:
-            good._transport._write_token = "wrong-token"  # as if the user pasted the wrong one
-            good._transport._headers = {
-                key: {**headers, "Authorization": "Token wrong-token"}
-                if "Authorization" in headers
-                else headers
-                for key, headers in good._transport._headers.items()
-            }
-            report = await good.bulk_run(posts(3000), concurrency=8)
+        # as if the user pasted the wrong write token
+        wrong = ButterClient(emu.read_token, "wrong-token", base_url=emu.url, retry=FAST)
+        async with wrong:
+            report = await wrong.bulk_run(posts(3000), concurrency=8)
         sent = writes_to(emu)
     assert sent <= 8  # at most what was in flight when the first 401 came back
     assert report.stopped_by == "401: Invalid token."
