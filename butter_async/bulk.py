@@ -582,36 +582,41 @@ class BulkJob:
                 self.account(index)
 
     def count_write(self, index: int, key: str, write: WriteResult) -> None:
-        """Account for a write made when nobody reads its result: journal and counts only."""
-        if self.journal:
-            self.journal.finished(key, index, write.outcome, None)
+        """Account for a write made when nobody reads its result: counts and journal only.
+
+        Counted first: a journal that fails to record it must not make it look unsent.
+        """
         del self.taken[index]
         self.report.count(write.outcome, write.attempts)
+        if self.journal:
+            self.journal.finished(key, index, write.outcome, None)
         self.report_progress()
 
     def finish(self, result: BulkResult) -> None:
-        """Record a result in the journal and the ledger; stop after too many failures."""
-        if self.journal and result.outcome != "skipped":
-            self.journal.finished(result.key, result.index, result.outcome, result.detail)
+        """Record a result in the ledger, then the journal; stop after too many failures."""
+        self.computed[result.index] = result
         if result.outcome == "failed":
             self.failures += 1
             limit = self.settings.max_failures
             if limit is not None and self.failures >= limit:
                 self.stopping = True
-        self.computed[result.index] = result
+        if self.journal and result.outcome != "skipped":
+            self.journal.finished(result.key, result.index, result.outcome, result.detail)
 
     def clean_up(self) -> None:
-        """Account for every input left (done, interrupted or never sent); close the journal."""
+        """Account for every input left (done, interrupted or never sent), then record the
+        ones left in the journal and close it; a failing journal cannot shorten the report."""
+        left: list[BulkResult] = []
         for index, (operation, key) in sorted(self.taken.items()):
             if index in self.computed:
                 self.report.add(self.computed[index])
                 continue
             if index in self.executing:
-                left = _result(index, operation, key, "interrupted", detail="cancelled")
+                result = _result(index, operation, key, "interrupted", detail="cancelled")
             else:
-                left = _result(index, operation, key, "not_attempted", detail="job cancelled")
-            self.finish(left)
-            self.report.add(left)
+                result = _result(index, operation, key, "not_attempted", detail="job cancelled")
+            self.report.add(result)
+            left.append(result)
         if self.sync_source is not None:
             for index, operation in enumerate(self.sync_source, start=self.count):
                 key, _ = _key_of(operation)
@@ -620,7 +625,11 @@ class BulkJob:
         self.report.retries += self.client.stats.retries - self.retries_before + self.requeued
         self.report.elapsed = time.monotonic() - self.started
         if self.journal:
-            self.journal.close()
+            try:
+                for result in left:
+                    self.journal.finished(result.key, result.index, result.outcome, result.detail)
+            finally:
+                self.journal.close()
         if self.settings.progress:
             self.settings.progress(self.snapshot())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -16,7 +17,7 @@ import pytest
 
 from butter_async import ButterClient, ConfigurationError, RetryPolicy
 from butter_async.bulk import BulkProgress
-from butter_async.journal import read_journal
+from butter_async.journal import Journal, read_journal
 from butter_async.operations import (
     CreateItem,
     CreatePage,
@@ -200,6 +201,34 @@ async def test_cancelled_job_reports_every_input(tmp_path: Path) -> None:
         assert resumed.counts["skipped"] >= 40
         assert resumed.ok
         assert len(bulk_pages(emu)) == 300
+
+
+@pytest.mark.parametrize("way", ["run", "run_keeping_results", "stream"])
+async def test_a_journal_that_fails_to_record_a_write_still_leaves_it_in_the_report(
+    way: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded = Journal.finished
+
+    def full_disk_from_the_tenth(self: Journal, key: str, *args: Any) -> None:
+        if key >= "page:bulk-00009":
+            raise sqlite3.OperationalError("database or disk is full")
+        recorded(self, key, *args)
+
+    monkeypatch.setattr(Journal, "finished", full_disk_from_the_tenth)
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        writer = butter.bulk(concurrency=1, journal=tmp_path / "job.jsonl")
+        with pytest.raises(sqlite3.OperationalError):
+            if way == "stream":
+                async with aclosing(writer.stream(creates(20))) as results:
+                    async for _ in results:
+                        pass
+            else:
+                await writer.run(creates(20), keep_results=way != "run")
+    report = writer.report
+    assert len(bulk_pages(emu)) == 10  # the tenth was written before its record failed
+    assert report.counts["created"] == 10  # and is reported so, not as never sent
+    assert report.total == 20  # every input is still accounted for
+    assert report.counts["not_attempted"] == 10
 
 
 async def test_journal_resume_skips_done_work(tmp_path: Path) -> None:
