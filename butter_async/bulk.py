@@ -516,10 +516,11 @@ class BulkJob:
         first = self.count
         self.count += len(operations)
         keyed = [(operation, *_key_of(operation)) for operation in operations]
-        previous = self.journal.states_of([key for _, key, _ in keyed]) if self.journal else {}
-        # Every input is in the ledger before the first await: a cancelled job accounts for it.
+        # Every input is in the ledger before the journal is asked or anything awaited: a
+        # failed or cancelled job still accounts for it.
         for index, (operation, key, _) in enumerate(keyed, start=first):
             self.taken[index] = (operation, key)
+        previous = self.journal.states_of([key for _, key, _ in keyed]) if self.journal else {}
         settled: list[int] = []
         for index, (operation, key, keyless) in enumerate(keyed, start=first):
             if self.quiet_skips and previous.get(key) in DONE_OUTCOMES:

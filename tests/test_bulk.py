@@ -231,6 +231,30 @@ async def test_a_journal_that_fails_to_record_a_write_still_leaves_it_in_the_rep
     assert report.counts["not_attempted"] == 10
 
 
+async def test_a_journal_that_fails_to_look_up_a_chunk_leaves_no_input_out_of_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up = Journal.states_of
+    calls = 0
+
+    def failing_second_look_up(self: Journal, keys: list[str]) -> dict[str, str]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the second chunk of inputs
+            raise sqlite3.OperationalError("disk I/O error")
+        return looked_up(self, keys)
+
+    monkeypatch.setattr(Journal, "states_of", failing_second_look_up)
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        writer = butter.bulk(concurrency=1, journal=tmp_path / "job.db")
+        with pytest.raises(sqlite3.OperationalError):
+            await writer.run(creates(200))
+    report = writer.report
+    assert report.total == 200  # the chunk whose look-up failed too
+    assert report.counts["created"] == len(bulk_pages(emu)) > 0
+    assert report.counts["created"] + report.counts["not_attempted"] == 200
+
+
 async def test_journal_resume_skips_done_work(tmp_path: Path) -> None:
     journal = tmp_path / "job.jsonl"
     async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
