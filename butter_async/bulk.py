@@ -564,7 +564,6 @@ class BulkJob:
                 detail = f"not sent: {missing}"
                 self.finish(_result(index, operation, key, "failed", detail=detail))
             else:
-                self.executing.add(index)
                 check_first = index in self.recheck
                 if check_first:
                     self.recheck.discard(index)
@@ -681,10 +680,12 @@ class BulkJob:
                     return self.halted_result(index, operation, key)
                 if self.journal and round_ == 0:
                     await self.journal.started(key, index)
+                self.executing.add(index)  # from here it may be applied
                 write = await operation.execute(self.client, check_first=check_first)
                 succeeded = True
                 return write
             except RateLimitError as error:
+                self.executing.discard(index)  # refused, so not applied: it waits unsent
                 if not self.requeue(error, round_):
                     return _failed(index, operation, key, error)
                 # Refused, so not applied. A create escapes with a 429 only before any

@@ -255,6 +255,47 @@ async def test_a_journal_that_fails_to_look_up_a_chunk_leaves_no_input_out_of_th
     assert report.counts["created"] + report.counts["not_attempted"] == 200
 
 
+async def test_inputs_cancelled_while_waiting_out_a_429_are_reported_unsent() -> None:
+    # The 5th create is refused for 5 s: the job's sends then wait at the gate, unsent.
+    refusal = Fault("status", path="pages/", methods=("POST",), nth=5, status=429)
+    refusal.retry_after = "5"
+    refused = asyncio.Event()
+    emu = Emulator(seed=SeedSpec(pages=1), faults=[refusal])
+    async with emu, emu.client(retry=FAST) as butter:
+        butter.on_rate_limited(lambda _retry_after: refused.set())
+        writer = butter.bulk(concurrency=1)
+        job = asyncio.ensure_future(writer.run(creates(40)))
+        await refused.wait()
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+    report = writer.report
+    assert report.total == 40 and report.counts["created"] == len(bulk_pages(emu)) == 4
+    assert report.counts["interrupted"] == 0  # nothing was in flight: none may have landed
+    assert report.counts["not_attempted"] == 36
+
+
+async def test_an_input_cancelled_in_flight_is_reported_interrupted() -> None:
+    hang = Fault("delay", path="pages/", methods=("POST",), nth=5, seconds=5.0)
+    four_done = asyncio.Event()
+
+    def watch(progress: BulkProgress) -> None:
+        if progress.done == 4:  # the only worker goes on to send the 5th, which hangs
+            four_done.set()
+
+    emu = Emulator(seed=SeedSpec(pages=1), faults=[hang])
+    async with emu, emu.client(retry=FAST) as butter:
+        writer = butter.bulk(concurrency=1, progress=watch, progress_interval=0)
+        job = asyncio.ensure_future(writer.run(creates(40)))
+        await four_done.wait()
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+    report = writer.report
+    assert (report.counts["created"], report.counts["interrupted"]) == (4, 1)
+    assert report.counts["not_attempted"] == 35
+
+
 async def test_journal_resume_skips_done_work(tmp_path: Path) -> None:
     journal = tmp_path / "job.jsonl"
     async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
