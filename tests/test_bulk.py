@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from butter_async import ButterClient, ConfigurationError, RetryPolicy
-from butter_async.bulk import BulkProgress
+from butter_async.bulk import BulkProgress, BulkWriter
 from butter_async.journal import Journal, read_journal
 from butter_async.operations import (
     CreateItem,
@@ -255,20 +255,24 @@ async def test_a_journal_that_fails_to_look_up_a_chunk_leaves_no_input_out_of_th
     assert report.counts["created"] + report.counts["not_attempted"] == 200
 
 
+async def cancel_once_set(writer: BulkWriter, ops: list[Operation], moment: asyncio.Event) -> None:
+    """Run `ops` through `writer` and cancel the job once `moment` is set."""
+    job = asyncio.ensure_future(writer.run(ops))
+    await moment.wait()
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+
+
 async def test_inputs_cancelled_while_waiting_out_a_429_are_reported_unsent() -> None:
     # The 5th create is refused for 5 s: the job's sends then wait at the gate, unsent.
-    refusal = Fault("status", path="pages/", methods=("POST",), nth=5, status=429)
-    refusal.retry_after = "5"
+    refusal = Fault("status", path="pages/", methods=("POST",), nth=5, status=429, retry_after="5")
     refused = asyncio.Event()
     emu = Emulator(seed=SeedSpec(pages=1), faults=[refusal])
     async with emu, emu.client(retry=FAST) as butter:
         butter.on_rate_limited(lambda _retry_after: refused.set())
         writer = butter.bulk(concurrency=1)
-        job = asyncio.ensure_future(writer.run(creates(40)))
-        await refused.wait()
-        job.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await job
+        await cancel_once_set(writer, list(creates(40)), refused)
     report = writer.report
     assert report.total == 40 and report.counts["created"] == len(bulk_pages(emu)) == 4
     assert report.counts["interrupted"] == 0  # nothing was in flight: none may have landed
@@ -286,11 +290,7 @@ async def test_an_input_cancelled_in_flight_is_reported_interrupted() -> None:
     emu = Emulator(seed=SeedSpec(pages=1), faults=[hang])
     async with emu, emu.client(retry=FAST) as butter:
         writer = butter.bulk(concurrency=1, progress=watch, progress_interval=0)
-        job = asyncio.ensure_future(writer.run(creates(40)))
-        await four_done.wait()
-        job.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await job
+        await cancel_once_set(writer, list(creates(40)), four_done)
     report = writer.report
     assert (report.counts["created"], report.counts["interrupted"]) == (4, 1)
     assert report.counts["not_attempted"] == 35
