@@ -120,8 +120,7 @@ class BulkReport:
 
     def add_skipped(self) -> None:
         """Account for an input an earlier run did, without a result object."""
-        self.total += 1
-        self.counts["skipped"] += 1
+        self.count("skipped", 0)
 
     def count(self, outcome: BulkOutcome, attempts: int) -> None:
         """Count one input's outcome and the retries it took."""
