@@ -567,6 +567,8 @@ class BulkJob:
                 if check_first:
                     self.recheck.discard(index)
                 sent = await self.execute(index, operation, key, check_first)
+                # execute() marks the input executing once its request goes out; a send
+                # cancelled in flight stays marked, and is reported interrupted.
                 self.executing.discard(index)
                 if isinstance(sent, BulkResult):
                     self.finish(sent)
