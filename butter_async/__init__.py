@@ -60,7 +60,7 @@ from .pagination import AsyncPager, Cursor, InvalidItem, ResultPage
 from .resources.posts import PostChanges, PostFields
 from .retries import RetryPolicy
 from .transport import ClientStats
-from .writes import WriteResult
+from .writes import WriteCall, WriteResult
 
 
 def __getattr__(name: str) -> object:
@@ -137,6 +137,7 @@ __all__ = [
     "UpdatePost",
     "VisibilityTimeoutError",
     "WebhookError",
+    "WriteCall",
     "WriteResult",
     "__version__",
 ]

@@ -13,7 +13,7 @@ PublishStatus = Literal["draft", "published"]
 def require_text(*, error: type[ConfigurationError] = ConfigurationError, **values: object) -> None:
     """Refuse empty or non-string identifiers (raising `error`, a ConfigurationError)."""
     for name, value in values.items():
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str) or not value or value.isspace():
             raise error(f"{name} is required and must be a non-empty string")
 
 
@@ -28,7 +28,10 @@ def check_status(status: object, *, error: type[ConfigurationError] = Configurat
         raise error(f"status must be 'draft' or 'published', got {status!r}")
 
 
-def check_method(method: str) -> None:
-    """Refuse an update method other than PATCH or PUT."""
-    if method not in ("PATCH", "PUT"):
-        raise ConfigurationError("method must be 'PATCH' or 'PUT'")
+def check_method(
+    method: object, *, error: type[ConfigurationError] = ConfigurationError
+) -> Literal["PATCH", "PUT"]:
+    """The update method, refusing any other than PATCH or PUT."""
+    if method == "PATCH" or method == "PUT":
+        return method
+    raise error("method must be 'PATCH' or 'PUT'")

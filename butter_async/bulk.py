@@ -24,7 +24,6 @@ from .errors import (
     ButterError,
     ClientClosedError,
     ConfigurationError,
-    InvalidOperationError,
     PermissionDeniedError,
     RateLimitError,
 )
@@ -33,7 +32,7 @@ from .operations import DEFAULT_MAX_PAYLOAD_BYTES, Operation, WriteClient
 from .pacing import AdaptiveGate
 from .retries import RetryPolicy
 from .transport import RATE_LIMITS_TO_CALLER, ClientStats
-from .writes import WriteResult
+from .writes import WriteCall, WriteResult
 
 logger = logging.getLogger("butter_async")
 BulkOutcome = Literal[
@@ -346,7 +345,7 @@ class BulkJob:
         self.recheck: set[int] = set()
         self.missing_schemas: dict[tuple[str, str], str] = {}
         self.limiter = AsyncLimiter(settings.rate_limit, 1) if settings.rate_limit else None
-        self.ready: deque[int] = deque()
+        self.ready: deque[tuple[int, WriteCall]] = deque()  # inputs checked, to send
         """Inputs taken and checked, waiting for a worker."""
         self.refilling = asyncio.Lock()
         self.exhausted = False
@@ -527,11 +526,11 @@ class BulkJob:
                 del self.taken[index]
                 self.report.add_skipped()
                 continue
-            early = self.precheck(index, operation, key, keyless, previous.get(key))
-            if early is None:
-                self.ready.append(index)
+            checked = self.precheck(index, operation, key, keyless, previous.get(key))
+            if isinstance(checked, WriteCall):
+                self.ready.append((index, checked))
                 continue
-            self.finish(early)
+            self.finish(checked)
             if not self.streamed:
                 self.account(index)
                 continue
@@ -551,7 +550,7 @@ class BulkJob:
         RATE_LIMITS_TO_CALLER.set(True)  # this worker task's own context
         ready = self.ready
         while ready or await self.refill():
-            index = ready.popleft()
+            index, call = ready.popleft()
             operation, key = self.taken[index]
             missing = None
             if self.missing_schemas:
@@ -566,7 +565,7 @@ class BulkJob:
                 check_first = index in self.recheck
                 if check_first:
                     self.recheck.discard(index)
-                sent = await self.execute(index, operation, key, check_first)
+                sent = await self.execute(index, operation, key, call, check_first)
                 # execute() marks the input executing once its request goes out; a send
                 # cancelled in flight stays marked, and is reported interrupted.
                 self.executing.discard(index)
@@ -641,8 +640,8 @@ class BulkJob:
         key: str,
         keyless: Exception | None,
         previous: str | None,
-    ) -> BulkResult | None:
-        """The result of an operation that need not be sent, or None to send it.
+    ) -> BulkResult | WriteCall:
+        """The result of an operation that need not be sent, or the write to send.
 
         `keyless` is why the operation has no key, if it has none; `previous` is what the
         journal holds for its key (None: never seen).
@@ -655,20 +654,21 @@ class BulkJob:
         try:
             if keyless is not None:
                 raise keyless
-            operation.validate(self.settings.max_payload_bytes)
-        except (InvalidOperationError, AttributeError, TypeError) as error:
+            call = operation.prepare(self.settings.max_payload_bytes)
+        except (ConfigurationError, AttributeError, TypeError, ValueError) as error:
+            # InvalidOperationError is the checks' own; the rest are inputs of the wrong type
             detail = f"invalid operation: {error}"
             return _result(index, operation, key, "failed", detail=detail, error=error)
         if previous is not None:
             # Started, interrupted or failed before: it may have been applied, so look first.
             self.recheck.add(index)
-        return None
+        return call
 
     async def execute(
-        self, index: int, operation: Operation, key: str, check_first: bool
+        self, index: int, operation: Operation, key: str, call: WriteCall, check_first: bool
     ) -> BulkResult | WriteResult:
-        """Send one operation through the gate and the limiter, for as many rounds as 429s
-        allow: the write made, or the result of an operation that was not."""
+        """Send an operation's checked write through the gate and the limiter, for as many
+        rounds as 429s allow: the write made, or the result of an operation that was not."""
         round_ = 0
         while True:
             if not self.gate.admit() and not await self.gate.acquire(self.halted):
@@ -682,7 +682,7 @@ class BulkJob:
                 if self.journal and round_ == 0:
                     await self.journal.started(key, index)
                 self.executing.add(index)  # from here it may be applied
-                write = await operation.execute(self.client, check_first=check_first)
+                write = await self.client.send(call, check_first=check_first)
                 succeeded = True
                 return write
             except RateLimitError as error:

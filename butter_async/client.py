@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Sequence
 from contextlib import suppress
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 import attrs
@@ -34,6 +35,7 @@ from .transport import (
     ReadAuth,
     Transport,
 )
+from .writes import WriteCall, WriteResult, send_call
 
 
 class ButterClient:
@@ -183,6 +185,16 @@ class ButterClient:
                 listeners.remove(callback)
 
         return unsubscribe
+
+    def send(
+        self, call: WriteCall, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
+        """Send a write built by an operation's `prepare()` (a coroutine to await).
+
+        A create is looked for first with `check_first`, and whenever an attempt fails
+        in a way that may have applied it; see `butter_async.writes`.
+        """
+        return send_call(self._transport, call, check_first=check_first)
 
     def bulk(self, **options: Unpack[BulkOptions]) -> BulkWriter:
         """A BulkWriter on this client: `async with butter.bulk(concurrency=32) as writer:`.

@@ -9,18 +9,12 @@ from typing import Any, ClassVar, Protocol
 import attrs
 import orjson
 
-from .arguments import PublishStatus, is_mapping, require_text
+from .arguments import PublishStatus
 from .errors import InvalidOperationError
-from .resources import CollectionsResource, PagesResource, PostsResource
-from .resources.collections import one_locale
-from .resources.posts import (
-    POST_CHANGE_KEYS,
-    POST_CREATE_KEYS,
-    PostChanges,
-    PostFields,
-    post_body,
-)
-from .writes import WriteResult
+from .resources.collections import item_create, item_delete, item_update
+from .resources.pages import page_create, page_delete, page_update
+from .resources.posts import PostChanges, PostFields, post_create, post_delete, post_update
+from .writes import WriteCall, WriteResult
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD_BYTES",
@@ -35,27 +29,49 @@ __all__ = [
     "UpdatePage",
     "UpdatePost",
     "WriteClient",
+    "WriteOperation",
 ]
 
 
 class WriteClient(Protocol):
-    """What an operation needs of a client: the resources it writes through."""
+    """What an operation needs of a client: a way to send the write it prepares."""
 
-    pages: PagesResource
-    posts: PostsResource
-    collections: CollectionsResource
+    def send(
+        self, call: WriteCall, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]: ...
 
 
 DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 
 
-def _check_payload(payload: Any, max_bytes: int) -> None:
-    try:
-        size = len(orjson.dumps(payload))
-    except TypeError as error:
-        raise InvalidOperationError(f"payload is not JSON-serialisable: {error}") from None
+class WriteOperation:
+    """What every operation does with the write its `prepare()` builds."""
+
+    __slots__ = ()
+
+    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
+        """The write to send, checked and encoded; InvalidOperationError if it cannot be
+        sent (its body over `max_bytes` included)."""
+        raise NotImplementedError
+
+    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """Raise InvalidOperationError if the operation cannot be sent."""
+        self.prepare(max_bytes)
+
+    def execute(
+        self, butter: WriteClient, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
+        """Send the operation (a coroutine to await). `check_first` looks for a create's
+        object before sending it, for resumed jobs; updates and deletes ignore it."""
+        return butter.send(self.prepare(), check_first=check_first)
+
+
+def _within(call: WriteCall, max_bytes: int) -> WriteCall:
+    """`call`, unless its body is over `max_bytes`."""
+    size = len(call.content or b"")
     if size > max_bytes:
         raise InvalidOperationError(f"payload of {size} bytes exceeds the {max_bytes}-byte limit")
+    return call
 
 
 def _canonical_digest(value: Any) -> str:
@@ -67,7 +83,7 @@ def _canonical_digest(value: Any) -> str:
 
 
 @attrs.frozen
-class CreatePage:
+class CreatePage(WriteOperation):
     """Create a page of a page type."""
 
     page_type: str
@@ -83,32 +99,22 @@ class CreatePage:
         """The identity of this operation within a job (and its journal)."""
         return f"page:{self.slug}"
 
-    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
-        """Raise InvalidOperationError if the operation cannot be sent."""
-        require_text(
-            error=InvalidOperationError, page_type=self.page_type, slug=self.slug, title=self.title
-        )
-        if not is_mapping(self.fields):
-            raise InvalidOperationError("fields must be an object")
-        _check_payload(self.fields, max_bytes)
-
-    def execute(
-        self, butter: WriteClient, *, check_first: bool = False
-    ) -> Coroutine[Any, Any, WriteResult]:
-        """Send the operation through the client's resources (a coroutine to await)."""
-        return butter.pages.create(
+    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
+        """The page create to send, checked; InvalidOperationError if it cannot be sent."""
+        call = page_create(
             self.page_type,
             self.slug,
             self.title,
             self.fields,
             status=self.status,
             locale=self.locale,
-            check_first=check_first,
+            error=InvalidOperationError,
         )
+        return _within(call, max_bytes)
 
 
 @attrs.frozen
-class UpdatePage:
+class UpdatePage(WriteOperation):
     """Partially update a page."""
 
     slug: str
@@ -124,30 +130,22 @@ class UpdatePage:
         """The identity of this operation within a job."""
         return f"page-update:{self.slug}:{_canonical_digest([self.fields, self.status])}"
 
-    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
-        """Raise InvalidOperationError if the operation cannot be sent."""
-        require_text(error=InvalidOperationError, page_type=self.page_type, slug=self.slug)
-        if self.fields is None and self.status is None:
-            raise InvalidOperationError("nothing to update: give fields and/or status")
-        _check_payload(self.fields, max_bytes)
-
-    def execute(
-        self, butter: WriteClient, *, check_first: bool = False
-    ) -> Coroutine[Any, Any, WriteResult]:
-        """Send the operation, a coroutine to await (updates are idempotent, so `check_first`
-        changes nothing)."""
-        return butter.pages.update(
+    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
+        """The page update to send, checked; InvalidOperationError if it cannot be sent."""
+        call = page_update(
             self.page_type,
             self.slug,
             fields=self.fields,
             status=self.status,
             locale=self.locale,
             method=self.method,
+            error=InvalidOperationError,
         )
+        return _within(call, max_bytes)
 
 
 @attrs.frozen
-class DeletePage:
+class DeletePage(WriteOperation):
     """Delete a page."""
 
     slug: str
@@ -159,26 +157,13 @@ class DeletePage:
         """The identity of this operation within a job."""
         return f"page-delete:{self.slug}"
 
-    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
-        """Raise InvalidOperationError if the operation cannot be sent."""
-        require_text(error=InvalidOperationError, page_type=self.page_type, slug=self.slug)
-
-    def execute(
-        self, butter: WriteClient, *, check_first: bool = False
-    ) -> Coroutine[Any, Any, WriteResult]:
-        """Send the operation (a coroutine to await)."""
-        return butter.pages.delete(self.slug, page_type=self.page_type)
-
-
-def _check_post_fields(fields: Mapping[str, Any], allowed: frozenset[str], max_bytes: int) -> None:
-    if not is_mapping(fields):
-        raise InvalidOperationError("fields must be an object")
-    post_body(fields, allowed=allowed, error=InvalidOperationError)
-    _check_payload(dict(fields), max_bytes)
+    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
+        """The page delete to send, checked; InvalidOperationError if it cannot be sent."""
+        return page_delete(self.slug, page_type=self.page_type, error=InvalidOperationError)
 
 
 @attrs.frozen
-class CreatePost:
+class CreatePost(WriteOperation):
     """Create a blog post; `fields` are `posts.create`'s keywords (see `PostFields`)."""
 
     slug: str
@@ -191,20 +176,14 @@ class CreatePost:
         """The identity of this operation within a job."""
         return f"post:{self.slug}"
 
-    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
-        """Raise InvalidOperationError if the operation cannot be sent."""
-        require_text(error=InvalidOperationError, slug=self.slug, title=self.title)
-        _check_post_fields({**self.fields, "title": self.title}, POST_CREATE_KEYS, max_bytes)
-
-    def execute(
-        self, butter: WriteClient, *, check_first: bool = False
-    ) -> Coroutine[Any, Any, WriteResult]:
-        """Send the operation (a coroutine to await)."""
-        return butter.posts.create(self.slug, self.title, check_first=check_first, **self.fields)
+    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
+        """The post create to send, checked; InvalidOperationError if it cannot be sent."""
+        call = post_create(self.slug, self.title, self.fields, error=InvalidOperationError)
+        return _within(call, max_bytes)
 
 
 @attrs.frozen
-class UpdatePost:
+class UpdatePost(WriteOperation):
     """Partially update a blog post; `fields` are what `posts.update` takes (`PostChanges`)."""
 
     slug: str
@@ -216,22 +195,13 @@ class UpdatePost:
         """The identity of this operation within a job."""
         return f"post-update:{self.slug}:{_canonical_digest(self.fields)}"
 
-    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
-        """Raise InvalidOperationError if the operation cannot be sent."""
-        require_text(error=InvalidOperationError, slug=self.slug)
-        if not self.fields:
-            raise InvalidOperationError("nothing to update")
-        _check_post_fields(self.fields, POST_CHANGE_KEYS, max_bytes)
-
-    def execute(
-        self, butter: WriteClient, *, check_first: bool = False
-    ) -> Coroutine[Any, Any, WriteResult]:
-        """Send the operation (a coroutine to await)."""
-        return butter.posts.update(self.slug, **self.fields)
+    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
+        """The post update to send, checked; InvalidOperationError if it cannot be sent."""
+        return _within(post_update(self.slug, self.fields, error=InvalidOperationError), max_bytes)
 
 
 @attrs.frozen
-class DeletePost:
+class DeletePost(WriteOperation):
     """Delete a blog post."""
 
     slug: str
@@ -242,19 +212,13 @@ class DeletePost:
         """The identity of this operation within a job."""
         return f"post-delete:{self.slug}"
 
-    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
-        """Raise InvalidOperationError if the operation cannot be sent."""
-        require_text(error=InvalidOperationError, slug=self.slug)
-
-    def execute(
-        self, butter: WriteClient, *, check_first: bool = False
-    ) -> Coroutine[Any, Any, WriteResult]:
-        """Send the operation (a coroutine to await)."""
-        return butter.posts.delete(self.slug)
+    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
+        """The post delete to send, checked; InvalidOperationError if it cannot be sent."""
+        return post_delete(self.slug, error=InvalidOperationError)
 
 
 @attrs.frozen
-class CreateItem:
+class CreateItem(WriteOperation):
     """Create a collection item; `ref` names it in the journal (default: its content).
 
     `match_on` names the field that identifies an item (see `collections.create_item`):
@@ -275,35 +239,21 @@ class CreateItem:
         identity = self.ref or _canonical_digest([self.fields, self.locale])
         return f"item:{self.collection}:{identity}"
 
-    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
-        """Raise InvalidOperationError if the operation cannot be sent."""
-        require_text(error=InvalidOperationError, collection=self.collection)
-        if not is_mapping(self.fields) or not self.fields:
-            raise InvalidOperationError("fields must be a non-empty object")
-        if self.match_on is not None:
-            _locale, flat = one_locale(self.fields, self.locale)
-            if flat.get(self.match_on) in (None, ""):
-                raise InvalidOperationError(
-                    f"{self.match_on}: is required to match existing items (--match-on)"
-                )
-        _check_payload(self.fields, max_bytes)
-
-    def execute(
-        self, butter: WriteClient, *, check_first: bool = False
-    ) -> Coroutine[Any, Any, WriteResult]:
-        """Send the operation (a coroutine to await)."""
-        return butter.collections.create_item(
+    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
+        """The item create to send, checked; InvalidOperationError if it cannot be sent."""
+        call = item_create(
             self.collection,
             self.fields,
             status=self.status,
             locale=self.locale,
             match_on=self.match_on,
-            check_first=check_first,
+            error=InvalidOperationError,
         )
+        return _within(call, max_bytes)
 
 
 @attrs.frozen
-class UpdateItem:
+class UpdateItem(WriteOperation):
     """Partially update a collection item."""
 
     collection: str
@@ -319,28 +269,21 @@ class UpdateItem:
         digest = _canonical_digest([self.fields, self.status])
         return f"item-update:{self.collection}:{self.item_id}:{digest}"
 
-    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
-        """Raise InvalidOperationError if the operation cannot be sent."""
-        require_text(error=InvalidOperationError, collection=self.collection)
-        if self.fields is None and self.status is None:
-            raise InvalidOperationError("nothing to update: give fields and/or status")
-        _check_payload(self.fields, max_bytes)
-
-    def execute(
-        self, butter: WriteClient, *, check_first: bool = False
-    ) -> Coroutine[Any, Any, WriteResult]:
-        """Send the operation (a coroutine to await)."""
-        return butter.collections.update_item(
+    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
+        """The item update to send, checked; InvalidOperationError if it cannot be sent."""
+        call = item_update(
             self.collection,
             self.item_id,
             self.fields,
             status=self.status,
             locale=self.locale,
+            error=InvalidOperationError,
         )
+        return _within(call, max_bytes)
 
 
 @attrs.frozen
-class DeleteItem:
+class DeleteItem(WriteOperation):
     """Delete a collection item."""
 
     collection: str
@@ -352,15 +295,9 @@ class DeleteItem:
         """The identity of this operation within a job."""
         return f"item-delete:{self.collection}:{self.item_id}"
 
-    def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
-        """Raise InvalidOperationError if the operation cannot be sent."""
-        require_text(error=InvalidOperationError, collection=self.collection)
-
-    def execute(
-        self, butter: WriteClient, *, check_first: bool = False
-    ) -> Coroutine[Any, Any, WriteResult]:
-        """Send the operation (a coroutine to await)."""
-        return butter.collections.delete_item(self.collection, self.item_id)
+    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
+        """The item delete to send, checked; InvalidOperationError if it cannot be sent."""
+        return item_delete(self.collection, self.item_id, error=InvalidOperationError)
 
 
 Operation = (

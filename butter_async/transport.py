@@ -338,6 +338,7 @@ class Transport:
         *,
         params: Params | None = None,
         json: Any = None,
+        content: bytes | None = None,
         auth: Auth = "read",
         timeout: float | None = None,
         idempotent: bool | None = None,
@@ -346,6 +347,8 @@ class Transport:
     ) -> Fetched:
         """Send one API call with retries: what `decode` makes of a successful answer's body
         (by default the parsed JSON; None for 204), and the body.
+
+        The request body is `json` encoded, or `content`, JSON already encoded.
 
         `idempotent` (default: only for GET) allows retrying failures after which the
         request may already have been applied; a PATCH of absolute values is idempotent.
@@ -356,7 +359,7 @@ class Transport:
         session = self._get_session()
         url = self.url_for(segments)
         query = _query_of(params)
-        body = self._encode_body(json)
+        body = content if content is not None else self._encode_body(json)
         repeatable = idempotent if idempotent is not None else method in ("GET", "HEAD")
         retryable = _RETRYABLE_READ_STATUSES if repeatable else _RETRYABLE_WRITE_STATUSES
         max_retries = self.retry.max_retries if retry else 0

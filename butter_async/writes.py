@@ -1,4 +1,4 @@
-"""Write results, and the rules that make creates and deletes safe to retry.
+"""Writes checked once (`WriteCall`), how they are sent, and what they did (`WriteResult`).
 
 A write that fails after it may have been applied (timeout, dropped connection, 5xx other
 than 503) is ambiguous. Blindly sending it again could create a duplicate, so a create is
@@ -10,28 +10,76 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextvars import Token
-from typing import Literal
+from functools import partial
+from typing import Any, Literal
 
 import attrs
+import orjson
 
 from .errors import (
     AmbiguousWriteError,
     APIError,
     BadRequestError,
+    ConfigurationError,
     InvalidResponseError,
     NotFoundError,
     RateLimitError,
     TransportError,
     VisibilityTimeoutError,
 )
-from .retries import RetryPolicy
-from .transport import RATE_LIMITS_TO_CALLER, ride_out_rate_limits
+from .models.decoding import envelope, json_body
+from .transport import RATE_LIMITS_TO_CALLER, QueryValue, Transport, ride_out_rate_limits
 
 ObjectKind = Literal["page", "post", "collection_item"]
 WriteOutcome = Literal["created", "updated", "deleted", "already_existed"]
+WriteMethod = Literal["POST", "PATCH", "PUT", "DELETE"]
 Probe = Callable[[], Awaitable[bool]]
+
+#: What a read-back asks for: drafts too.
+PREVIEW: Mapping[str, QueryValue] = {"preview": 1}
+
+
+@attrs.define
+class ReadBack:
+    """Where a created object is looked for: the object itself (404 until it exists), or
+    with `listed` a list query whose `meta.count` says whether it exists."""
+
+    segments: tuple[str | int, ...]
+    params: Mapping[str, QueryValue] = PREVIEW
+    listed: bool = False
+
+
+@attrs.define
+class WriteCall:
+    """A write checked and encoded once, ready to send with `ButterClient.send`.
+
+    The resources' write methods and the bulk operations build these; change one and
+    its `content` no longer matches its `body`, so build another instead. `key` names
+    the object in the result; a create is looked for at `read_back` when an attempt is
+    ambiguous, and before any attempt with `look_first`.
+    """
+
+    kind: ObjectKind
+    key: str
+    method: WriteMethod
+    segments: tuple[str | int, ...]
+    body: dict[str, Any] | None = None
+    content: bytes | None = attrs.field(default=None, repr=False)
+    locale: str | None = None
+    read_back: ReadBack | None = None
+    look_first: bool = False
+
+
+def encode_body(
+    body: dict[str, Any], error: type[ConfigurationError] = ConfigurationError
+) -> bytes:
+    """`body` as the JSON the request sends; what JSON cannot hold raises `error`."""
+    try:
+        return orjson.dumps(body)
+    except TypeError as failure:
+        raise error(f"payload is not JSON-serialisable: {failure}") from None
 
 
 @attrs.frozen
@@ -113,6 +161,47 @@ def shows_whole_item(actual: object, wanted: Mapping[str, object]) -> bool:
     )
 
 
+def send_call(
+    transport: Transport, call: WriteCall, *, check_first: bool = False
+) -> Coroutine[Any, Any, WriteResult]:
+    """Send a checked write (a coroutine to await); see the module's docstring.
+
+    A create is sent until it is known to have landed, a delete until it is known to be
+    done; an update (PATCH or PUT of absolute values) is retried like a read.
+    """
+    if call.method == "POST":
+        return create_resolving(transport, call, check_first=check_first or call.look_first)
+    if call.method == "DELETE":
+        return delete_resolving(transport, call)
+    return _update(transport, call)
+
+
+def _request(transport: Transport, call: WriteCall) -> Awaitable[object]:
+    """One attempt at `call`. Nothing reads a write's answer, so its body is only checked
+    to look like JSON (an HTML page from a proxy is an InvalidResponseError)."""
+    return transport.request(
+        call.method,
+        call.segments,
+        content=call.content,
+        params=None if call.locale is None else {"locale": call.locale},
+        auth="write",
+        idempotent=call.method in ("PATCH", "PUT"),
+        decode=json_body,
+    )
+
+
+async def found(transport: Transport, read_back: ReadBack) -> bool:
+    """Whether the object `read_back` looks for exists, drafts included."""
+    if not read_back.listed:
+        return await exists(lambda: transport.get(read_back.segments, read_back.params, fresh=True))
+    payload = envelope(await transport.get(read_back.segments, read_back.params, fresh=True))
+    return bool((payload.get("meta") or {}).get("count"))
+
+
+async def _gone(transport: Transport, segments: tuple[str | int, ...]) -> bool:
+    return not await exists(lambda: transport.get(segments, PREVIEW, fresh=True))
+
+
 async def exists(read: Callable[[], Awaitable[object]]) -> bool:
     """True when `read` succeeds, False when it answers 404."""
     try:
@@ -123,16 +212,13 @@ async def exists(read: Callable[[], Awaitable[object]]) -> bool:
 
 
 async def create_resolving(
-    send: Callable[[], Awaitable[object]],
-    probe: Probe | None,
-    *,
-    retry: RetryPolicy,
-    check_first: bool = False,
-) -> tuple[WriteOutcome, int, bool]:
-    """Send a create until it is known to have landed: (outcome, attempts, confirmed_by_read).
-
-    With `check_first` (resuming a job) the object is looked for before any send.
-    """
+    transport: Transport, call: WriteCall, *, check_first: bool = False
+) -> WriteResult:
+    """Send a create until it is known to have landed, then make this client's cached
+    reads of what it made stale. With `check_first` (resuming a job) the object is looked
+    for before any send."""
+    probe = None if call.read_back is None else partial(found, transport, call.read_back)
+    retry = transport.retry
     attempts = 0
     ambiguous = check_first
     riding = ride_out_rate_limits() if ambiguous else None
@@ -144,16 +230,18 @@ async def create_resolving(
                         "the create may have been applied and cannot be checked by reading back"
                     )
                 if await probe():
-                    return ("created" if attempts else "already_existed"), attempts, True
+                    outcome: WriteOutcome = "created" if attempts else "already_existed"
+                    confirmed = True
+                    break
             attempts += 1
             try:
-                await send()
+                await _request(transport, call)
             except BadRequestError as error:
                 if not is_duplicate_slug(error):
                     raise
-                if ambiguous and attempts > 1:
-                    return "created", attempts, True
-                return "already_existed", attempts, False
+                confirmed = ambiguous and attempts > 1  # our own earlier attempt landed
+                outcome = "created" if confirmed else "already_existed"
+                break
             except (APIError, TransportError, InvalidResponseError) as error:
                 if not is_ambiguous(error) or attempts > retry.max_retries:
                     raise
@@ -162,27 +250,33 @@ async def create_resolving(
                 ambiguous = True
                 await asyncio.sleep(retry.backoff(attempts - 1))
             else:
-                return "created", attempts, False
+                outcome, confirmed = "created", False
+                break
     finally:
         if riding is not None:
             RATE_LIMITS_TO_CALLER.reset(riding)
+    pending = outcome == "created"
+    result = WriteResult(call.kind, call.key, outcome, attempts, pending, confirmed, probe)
+    await transport.reads.written(call.segments, call.body)
+    return result
 
 
-async def delete_resolving(
-    send: Callable[[], Awaitable[object]], *, retry: RetryPolicy
-) -> tuple[int, bool]:
-    """Send a delete until it is known to have landed: (attempts, confirmed_by_read)."""
+async def delete_resolving(transport: Transport, call: WriteCall) -> WriteResult:
+    """Send a delete until it is known to have landed (a 404 after an ambiguous attempt
+    means it did), then make this client's cached reads of what it removed stale."""
+    retry = transport.retry
     attempts = 0
     riding: Token[bool] | None = None
     try:
         while True:
             attempts += 1
             try:
-                await send()
+                await _request(transport, call)
             except NotFoundError:
                 if attempts == 1:
                     raise
-                return attempts, True
+                confirmed = True
+                break
             except (APIError, TransportError, InvalidResponseError) as error:
                 if not is_ambiguous(error) or attempts > retry.max_retries:
                     raise
@@ -190,7 +284,19 @@ async def delete_resolving(
                     riding = ride_out_rate_limits()
                 await asyncio.sleep(retry.backoff(attempts - 1))
             else:
-                return attempts, False
+                confirmed = False
+                break
     finally:
         if riding is not None:
             RATE_LIMITS_TO_CALLER.reset(riding)
+    gone = partial(_gone, transport, call.segments)
+    result = WriteResult(call.kind, call.key, "deleted", attempts, False, confirmed, gone)
+    await transport.reads.written(call.segments, call.body)
+    return result
+
+
+async def _update(transport: Transport, call: WriteCall) -> WriteResult:
+    """Send an update (retried like a read), then make cached reads of it stale."""
+    await _request(transport, call)
+    await transport.reads.written(call.segments, call.body)
+    return WriteResult(call.kind, call.key, "updated", 1)

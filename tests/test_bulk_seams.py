@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from butter_async.operations import CreateItem, CreatePost
 from butter_async.pacing import AcceptanceMeter, AdaptiveGate
 from butter_async.testing.faults import TokenBucket
 from butter_async.transport import ClientStats
-from butter_async.writes import WriteResult
+from butter_async.writes import WriteCall, WriteResult
 
 
 class FakePosts:
@@ -30,8 +30,10 @@ class FakePosts:
         self.release.set()
         self.refuse: set[str] = set()
 
-    async def create(self, slug: str, title: str, **fields: Any) -> WriteResult:
+    async def create(self, call: WriteCall) -> WriteResult:
         await self.release.wait()
+        assert call.method == "POST" and call.segments == ("posts",) and call.body is not None
+        slug, title = call.key, call.body["title"]
         if slug in self.limited:
             self.limited.discard(slug)
             for callback in list(self.client.listeners):
@@ -39,7 +41,7 @@ class FakePosts:
             raise RateLimitError(status=429, detail="slow down", method="POST", url="fake")
         if slug in self.refuse:
             raise BadRequestError(status=400, detail="refused", method="POST", url="fake")
-        self.created[slug] = {"title": title, **fields}
+        self.created[slug] = {"title": title, **call.body}
         return WriteResult("post", slug, "created", 1)
 
 
@@ -49,13 +51,16 @@ class FakeClient:
     def __init__(self, limited: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self.listeners: list[Callable[[float | None], None]] = []
         self.posts = FakePosts(self, limited)
-        self.pages: Any = None
-        self.collections: Any = None
         self.stats = ClientStats()
         self.retry = RetryPolicy(max_retries=0)
         self.closed = False
         self.base_url = URL("https://fake.example/v2/")
         self.account_fingerprint = "fake-account"
+
+    def send(
+        self, call: WriteCall, *, check_first: bool = False
+    ) -> Coroutine[Any, Any, WriteResult]:
+        return self.posts.create(call)
 
     def require_write_token(self) -> None:
         pass

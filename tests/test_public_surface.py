@@ -72,6 +72,7 @@ PUBLIC = {
         "UpdatePost",
         "VisibilityTimeoutError",
         "WebhookError",
+        "WriteCall",
         "WriteResult",
         "__version__",
     },
@@ -109,6 +110,7 @@ PUBLIC = {
         "UpdatePage",
         "UpdatePost",
         "WriteClient",
+        "WriteOperation",
     },
     "butter_async.cache": {
         "CacheBackend",

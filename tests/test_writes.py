@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 import pytest_asyncio
 
@@ -16,7 +17,21 @@ from butter_async import (
     NotFoundError,
     RetryPolicy,
 )
-from butter_async.errors import RequestTimeoutError, VisibilityTimeoutError
+from butter_async.errors import (
+    InvalidOperationError,
+    RequestTimeoutError,
+    VisibilityTimeoutError,
+)
+from butter_async.operations import (
+    CreateItem,
+    CreatePage,
+    CreatePost,
+    DeleteItem,
+    DeletePage,
+    UpdateItem,
+    UpdatePage,
+)
+from butter_async.resources.pages import page_create, page_delete
 from butter_async.testing import Emulator, Fault, SeedSpec
 from butter_async.transport import RATE_LIMITS_TO_CALLER
 from butter_async.writes import create_resolving, delete_resolving
@@ -235,28 +250,138 @@ async def test_multi_locale_page_create() -> None:
         assert (await butter.pages.get("recipe", "soup")).fields["headline"] == "Soup"
 
 
+class AmbiguousOnce:
+    """A stand-in transport: the first write times out, reads find nothing, and every call
+    notes whether 429s would reach the caller at that moment."""
+
+    retry = FAST
+
+    def __init__(self) -> None:
+        self.seen: list[bool] = []
+        self.reads = self
+        self.written_to: list[tuple[str | int, ...]] = []
+
+    async def request(self, method: str, segments: Any, **options: Any) -> Any:
+        self.seen.append(RATE_LIMITS_TO_CALLER.get())
+        if len(self.seen) == 1:
+            raise RequestTimeoutError("timed out", method=method, url="/v2/pages/")
+        return None, b"{}"
+
+    async def get(self, segments: Any, params: Any = None, **options: Any) -> Any:
+        self.seen.append(RATE_LIMITS_TO_CALLER.get())
+        raise NotFoundError(status=404, detail="Not found", method="GET", url="/v2/pages/")
+
+    async def written(self, segments: tuple[str | int, ...], body: Any) -> None:
+        self.written_to.append(segments)
+
+
 @pytest.mark.parametrize("kind", ["create", "delete"])
 async def test_only_the_attempts_after_an_ambiguous_one_ride_out_429s(kind: str) -> None:
     # In a bulk worker 429s go back to the job's gate; once a write may have been applied
     # the client rides them out itself, and only until the write is resolved.
-    seen: list[bool] = []
-
-    async def send() -> None:
-        seen.append(RATE_LIMITS_TO_CALLER.get())
-        if len(seen) == 1:
-            raise RequestTimeoutError("timed out", method="POST", url="/v2/pages/")
-
-    async def absent() -> bool:
-        seen.append(RATE_LIMITS_TO_CALLER.get())
-        return False
-
+    transport: Any = AmbiguousOnce()
     token = RATE_LIMITS_TO_CALLER.set(True)  # as in a bulk worker
     try:
         if kind == "create":
-            assert await create_resolving(send, absent, retry=FAST) == ("created", 2, False)
+            call = page_create("recipe", "soup", "Soup", recipe_fields())
+            result = await create_resolving(transport, call)
+            assert transport.written_to == [("pages",)]  # its cached reads made stale
+            # sent, timed out, looked for (absent), sent again
+            assert (result.outcome, result.attempts, result.confirmed_by_read) == (
+                "created",
+                2,
+                False,
+            )
+            assert len(transport.seen) == 3
         else:
-            assert await delete_resolving(send, retry=FAST) == (2, False)
+            result = await delete_resolving(transport, page_delete("soup"))
+            assert transport.written_to == [("pages", "*", "soup")]
+            assert (result.outcome, result.attempts, result.confirmed_by_read) == (
+                "deleted",
+                2,
+                False,
+            )
+        seen = transport.seen
         assert seen[0] is True and not any(seen[1:])  # the first raises 429s, the rest ride out
         assert RATE_LIMITS_TO_CALLER.get() is True  # the worker's next write raises them again
+        assert transport.written_to == [
+            call.segments if kind == "create" else ("pages", "*", "soup")
+        ]
     finally:
         RATE_LIMITS_TO_CALLER.reset(token)
+
+
+async def test_an_operation_prepares_a_write_the_client_sends(
+    emu: Emulator, butter: ButterClient
+) -> None:
+    create = CreatePage("recipe", "soup", "Soup", recipe_fields()).prepare()
+    assert (create.method, create.segments, create.key) == ("POST", ("pages",), "soup")
+    assert orjson.loads(create.content or b"") == create.body  # what was checked is sent
+
+    made = await butter.send(create)
+    assert (made.outcome, made.attempts, made.pending) == ("created", 1, True)
+    await made.wait_until_visible(timeout=1)  # the read-back finds the new draft
+    again = await butter.send(create)
+    assert again.outcome == "already_existed"
+    assert (await butter.send(create, check_first=True)).attempts == 0  # found, not sent
+    assert emu.store.page_slugs().count("soup") == 1
+
+    update = UpdatePage("soup", {"headline": "Broth"}, page_type="recipe").prepare()
+    assert (await butter.send(update)).outcome == "updated"
+    assert (await butter.pages.get("recipe", "soup", preview=True)).fields["headline"] == "Broth"
+
+    gone = await butter.send(DeletePage("soup", page_type="recipe").prepare())
+    assert gone.outcome == "deleted"
+    await gone.wait_until_visible(timeout=1)
+    assert "soup" not in emu.store.page_slugs()
+
+
+@pytest.mark.parametrize(
+    ("operation", "complaint"),
+    [
+        (CreatePage("recipe", "soup", "Soup", {}, status="live"), "status must be"),  # type: ignore[arg-type]
+        (UpdatePage("soup"), "nothing to update"),
+        (UpdatePage("soup", {"a": 1}, method="POST"), "method must be"),
+        (UpdateItem("products", "seven", {"name": "x"}), "item_id must be"),  # type: ignore[arg-type]
+        (DeleteItem("products", True), "item_id must be"),
+        (CreatePost("hello", "Hello", {"colour": "red"}), "unknown post field"),  # type: ignore[typeddict-unknown-key]
+        (CreatePage("recipe", "soup", "Soup", {"when": object()}), "not JSON-serialisable"),
+        (CreateItem("products", {"name": "x"}, match_on="sku"), "sku: is required to match"),
+    ],
+)
+async def test_an_operation_that_cannot_be_sent_fails_alone_and_sends_nothing(
+    emu: Emulator, butter: ButterClient, operation: Any, complaint: str
+) -> None:
+    with pytest.raises(InvalidOperationError, match=complaint):
+        operation.prepare()
+    writes_before = [r for r in emu.requests if r.method != "GET"]
+    report = await butter.bulk_run([operation], keep_results=True)
+    assert report.counts["failed"] == 1 and report.results is not None
+    assert complaint in str(report.results[0].detail)
+    assert [r for r in emu.requests if r.method != "GET"] == writes_before
+
+
+async def test_public_write_methods_refuse_a_bad_item_id_before_sending(
+    emu: Emulator, butter: ButterClient
+) -> None:
+    sent = len(emu.requests)
+    for item_id in ("seven", -1, True):
+        with pytest.raises(ConfigurationError, match="item_id must be"):
+            await butter.collections.update_item("products", item_id, {"name": "x"})  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="item_id must be"):
+            await butter.collections.delete_item("products", item_id)  # type: ignore[arg-type]
+    assert len(emu.requests) == sent
+
+
+async def test_the_payload_limit_counts_the_request_body_as_sent(butter: ButterClient) -> None:
+    def soup() -> CreatePage:
+        return CreatePage("recipe", "soup", "Soup", recipe_fields())
+
+    size = len(soup().prepare().content or b"")
+    refused = await butter.bulk_run([soup()], max_payload_bytes=size - 1, keep_results=True)
+    assert refused.counts["failed"] == 1 and refused.results is not None
+    assert f"payload of {size} bytes exceeds the {size - 1}-byte limit" in str(
+        refused.results[0].detail
+    )
+    accepted = await butter.bulk_run([soup()], max_payload_bytes=size)
+    assert accepted.counts["created"] == 1

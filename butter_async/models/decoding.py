@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar, get_args, get_origin
 import msgspec
 import orjson
 
+from ..errors import ResponseValidationError
 from .blog import Author, Category, Post, PostDetail, PostSummary, Tag
 from .content import Page
 from .meta import ListMeta
@@ -80,6 +81,15 @@ def answer_decoder(model: Any) -> Callable[[bytes], Any]:
             return orjson.loads(body)
 
     return decode
+
+
+def envelope(payload: Any) -> dict[str, Any]:
+    """The response's JSON object (`data`, `meta`...); anything else is ResponseValidationError."""
+    if not isinstance(payload, dict):
+        raise ResponseValidationError(
+            f"expected a JSON object from the API, got {type(payload).__name__}"
+        )
+    return payload
 
 
 def json_body(body: bytes) -> bytes:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
+import attrs
 import orjson
 
-from ..arguments import check_method
 from ..cache.coalescing import Decode
 from ..errors import (
     ConfigurationError,
@@ -16,7 +16,7 @@ from ..errors import (
     ResponseValidationError,
 )
 from ..models.converter import explain, structure
-from ..models.decoding import Answer, answer_decoder, json_body
+from ..models.decoding import Answer, answer_decoder, envelope, json_body
 from ..models.meta import ListMeta
 from ..pagination import (
     AsyncPager,
@@ -28,16 +28,7 @@ from ..pagination import (
     ResultPage,
 )
 from ..transport import Params, QueryValue, Transport
-from ..writes import (
-    ObjectKind,
-    Probe,
-    WriteResult,
-    create_resolving,
-    delete_resolving,
-    exists,
-)
-
-PREVIEW: dict[str, QueryValue | None] = {"preview": 1}
+from ..writes import PREVIEW, Probe, WriteCall, WriteResult, send_call
 
 T = TypeVar("T")
 
@@ -108,129 +99,49 @@ class Resource:
             resume_from=resume_from,
         )
 
-    def _write(
+    async def _send(
         self,
-        method: str,
-        segments: Sequence[str | int],
-        body: Any = None,
+        call: WriteCall,
         *,
-        locale: str | None = None,
-        idempotent: bool = False,
-    ) -> Awaitable[object]:
-        """Send a Write API request with the write token.
-
-        Nothing reads a write's answer, so its body is only checked to look like JSON (an
-        HTML page from a proxy is still an InvalidResponseError), never parsed.
-        """
-        return self._transport.request(
-            method,
-            segments,
-            json=body,
-            params=None if locale is None else {"locale": locale},
-            auth="write",
-            idempotent=idempotent,
-            decode=json_body,
-        )
-
-    async def _settle(
-        self,
-        result: WriteResult,
-        verify: bool,
-        verify_timeout: float,
-        segments: Sequence[str | int],
-        body: Any,
+        check_first: bool = False,
+        verify: bool = False,
+        verify_timeout: float = 30.0,
+        shows: Callable[[dict[str, Any]], bool] | None = None,
+        read_at: Sequence[str | int] | None = None,
     ) -> WriteResult:
-        """Make this client's cached reads of what the write changed stale, and wait for
-        the write to show in the read API when `verify` is set.
+        """Send a checked write; `verify` waits until it shows in the read API.
 
+        An update shows once `shows(payload)` holds for the object read at `read_at`
+        (default: where the write went), so a rename is checked under its new name.
         ButterCMS applies a write a moment after accepting it, and a read in that moment
         may cache the old content again: once the write shows, that is made stale too.
         """
-        await self._transport.reads.written(segments, body)
+        result = await send_call(self._transport, call, check_first=check_first)
+        if shows is not None:
+            result = attrs.evolve(
+                result, visible=self._shows_probe(read_at or call.segments, call.locale, shows)
+            )
         if verify:
             await result.wait_until_visible(verify_timeout)
-            await self._transport.reads.written(segments, body)
+            await self._transport.reads.written(call.segments, call.body)
         return result
 
-    async def _create(
+    def _shows_probe(
         self,
-        kind: ObjectKind,
-        key: str,
         segments: Sequence[str | int],
-        body: dict[str, Any],
-        probe: Probe | None,
-        *,
-        locale: str | None = None,
-        check_first: bool,
-        verify: bool,
-        verify_timeout: float,
-    ) -> WriteResult:
-        """POST a create, resolving ambiguous failures with `probe` (see `writes`)."""
-        outcome, attempts, confirmed = await create_resolving(
-            lambda: self._write("POST", segments, body, locale=locale),
-            probe,
-            retry=self._transport.retry,
-            check_first=check_first,
-        )
-        result = WriteResult(kind, key, outcome, attempts, outcome == "created", confirmed, probe)
-        return await self._settle(result, verify, verify_timeout, segments, body)
-
-    async def _update(
-        self,
-        kind: ObjectKind,
-        key: str,
-        method: str,
-        segments: Sequence[str | int],
-        body: dict[str, Any],
-        *,
         locale: str | None,
         shows: Callable[[dict[str, Any]], bool],
-        verify: bool,
-        verify_timeout: float,
-        read_segments: Sequence[str | int] | None = None,
-    ) -> WriteResult:
-        """Send an update; it is visible once `shows(read payload)` holds.
-
-        The read-back reads `read_segments` (default: where the write went), so an
-        update that renames the object is checked under its new name.
-        """
-        check_method(method)
-        if not body:
-            raise ConfigurationError("nothing to update: give fields and/or status")
-        await self._write(method, segments, body, locale=locale, idempotent=True)
-        read_at = segments if read_segments is None else read_segments
+    ) -> Probe:
+        """A read-back check: does the object at `segments` read as `shows` wants?"""
 
         async def probe() -> bool:
             try:
                 payload = envelope(
-                    await self._transport.get(read_at, {**PREVIEW, "locale": locale}, fresh=True)
+                    await self._transport.get(segments, {**PREVIEW, "locale": locale}, fresh=True)
                 )
             except NotFoundError:
                 return False
             return shows(payload)
-
-        result = WriteResult(kind, key, "updated", 1, visible=probe)
-        return await self._settle(result, verify, verify_timeout, segments, body)
-
-    async def _delete(
-        self, kind: ObjectKind, key: str, segments: Sequence[str | int]
-    ) -> WriteResult:
-        """Send a delete; a 404 after an ambiguous attempt means it was done."""
-        attempts, confirmed = await delete_resolving(
-            lambda: self._write("DELETE", segments), retry=self._transport.retry
-        )
-        await self._transport.reads.written(segments, None)
-
-        async def gone() -> bool:
-            return not await exists(lambda: self._transport.get(segments, PREVIEW, fresh=True))
-
-        return WriteResult(kind, key, "deleted", attempts, False, confirmed, gone)
-
-    def _exists_probe(self, segments: Sequence[str | int]) -> Probe:
-        """A read-back check: does the object at `segments` exist (drafts included)?"""
-
-        async def probe() -> bool:
-            return await exists(lambda: self._transport.get(segments, PREVIEW, fresh=True))
 
         return probe
 
@@ -295,15 +206,6 @@ def _identity(raw: Any) -> str:
 def _name(model: Any) -> str:
     origin = getattr(model, "__origin__", model)
     return str(getattr(origin, "__name__", model))
-
-
-def envelope(payload: Any) -> dict[str, Any]:
-    """The response's JSON object (`data`, `meta`...); anything else is ResponseValidationError."""
-    if not isinstance(payload, dict):
-        raise ResponseValidationError(
-            f"expected a JSON object from the API, got {type(payload).__name__}"
-        )
-    return payload
 
 
 #: `levels` (reference depth) accepted by page and collection reads, per the API's docs.

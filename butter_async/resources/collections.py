@@ -9,10 +9,11 @@ from typing import Any, Literal
 from ..arguments import PublishStatus, check_status, is_mapping, require_text
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.content import CollectionItem, FieldsT, with_fields
+from ..models.decoding import envelope
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
 from ..transport import QueryValue
-from ..writes import Probe, WriteResult, shows_scalars, shows_whole_item
-from ._base import Resource, envelope, read_params
+from ..writes import ReadBack, WriteCall, WriteResult, encode_body, shows_scalars, shows_whole_item
+from ._base import Resource, read_params
 
 
 class CollectionsResource(Resource):
@@ -136,49 +137,10 @@ class CollectionsResource(Resource):
         looking the item up (by `match_on`, else by its scalar field values).
         """
         self._transport.require_write_token()
-        require_text(key=key)
-        check_status(status)
-        if not is_mapping(fields) or not fields:
-            raise ConfigurationError("fields must be a non-empty mapping")
-        probe = self._item_probe(key, fields, locale)
-        if match_on is not None:
-            first_locale, flat = one_locale(fields, locale)
-            value = flat.get(match_on)
-            if not isinstance(value, str | int | float) or isinstance(value, bool) or value == "":
-                raise ConfigurationError(
-                    f"match_on={match_on!r} needs a non-empty text or number in that field, "
-                    f"got {value!r}"
-                )
-            probe = self._item_probe(key, {match_on: value}, first_locale)
-            check_first = True
-        body = {"key": key, "status": status, "fields": [dict(fields)]}
-        return await self._create(
-            "collection_item",
-            key,
-            ["content"],
-            body,
-            probe,
-            locale=locale,
-            check_first=check_first,
-            verify=verify,
-            verify_timeout=verify_timeout,
+        call = item_create(key, fields, status=status, locale=locale, match_on=match_on)
+        return await self._send(
+            call, check_first=check_first, verify=verify, verify_timeout=verify_timeout
         )
-
-    def _item_probe(self, key: str, fields: Mapping[str, Any], locale: str | None) -> Probe | None:
-        """A read-back check for an item by its scalar field values, if it has any."""
-        locale, fields = one_locale(fields, locale)
-        scalars = {
-            k: v for k, v in fields.items() if isinstance(v, str | int | float | bool) and v != ""
-        }
-        if not scalars:
-            return None
-        params = read_params(preview=True, locale=locale, fields=scalars, page=1, page_size=1)
-
-        async def probe() -> bool:
-            payload = envelope(await self._transport.get(["content", key], params, fresh=True))
-            return bool((payload.get("meta") or {}).get("count"))
-
-        return probe
 
     async def update_item(
         self,
@@ -203,21 +165,10 @@ class CollectionsResource(Resource):
                 "clears the fields it leaves out; use replace_item() with every field"
             )
         self._transport.require_write_token()
-        require_text(key=key)
-        check_status(status)
-        body: dict[str, Any] = {}
-        if fields is not None:
-            body["fields"] = dict(fields)
-        if status is not None:
-            body["status"] = status
+        call = item_update(key, item_id, fields, status=status, locale=locale)
         wanted = dict(fields or {})
-        return await self._update(
-            "collection_item",
-            f"{key}/{item_id}",
-            "PATCH",
-            ["content", key, int(item_id)],
-            body,
-            locale=locale,
+        return await self._send(
+            call,
             shows=lambda payload: shows_scalars(_item_data(payload, key), wanted),
             verify=verify,
             verify_timeout=verify_timeout,
@@ -240,21 +191,10 @@ class CollectionsResource(Resource):
         reads back with exactly these values and every other field empty.
         """
         self._transport.require_write_token()
-        require_text(key=key)
-        check_status(status)
-        if not is_mapping(fields) or not fields:
-            raise ConfigurationError(
-                "replace_item() needs the complete item: every field, since a PUT clears "
-                "the fields it leaves out"
-            )
+        call = item_replace(key, item_id, fields, status=status, locale=locale)
         wanted = dict(fields)
-        return await self._update(
-            "collection_item",
-            f"{key}/{item_id}",
-            "PUT",
-            ["content", key, int(item_id)],
-            {"status": status, "fields": wanted},
-            locale=locale,
+        return await self._send(
+            call,
             shows=lambda payload: shows_whole_item(_item_data(payload, key), wanted),
             verify=verify,
             verify_timeout=verify_timeout,
@@ -263,10 +203,129 @@ class CollectionsResource(Resource):
     async def delete_item(self, key: str, item_id: int) -> WriteResult:
         """Delete an item by collection key and id."""
         self._transport.require_write_token()
-        require_text(key=key)
-        return await self._delete(
-            "collection_item", f"{key}/{item_id}", ["content", key, int(item_id)]
+        return await self._send(item_delete(key, item_id))
+
+
+def item_create(
+    key: str,
+    fields: Mapping[str, Any],
+    *,
+    status: PublishStatus = "draft",
+    locale: str | None = None,
+    match_on: str | None = None,
+    error: type[ConfigurationError] = ConfigurationError,
+) -> WriteCall:
+    """An item create, its arguments checked (a bad one raises `error`); with `match_on`
+    the item is looked for by that field before it is sent."""
+    require_text(error=error, key=key)
+    check_status(status, error=error)
+    if not is_mapping(fields) or not fields:
+        raise error("fields must be a non-empty mapping")
+    read_back = _item_lookup(key, fields, locale)
+    if match_on is not None:
+        first_locale, flat = one_locale(fields, locale)
+        value = flat.get(match_on)
+        if not isinstance(value, str | int | float) or isinstance(value, bool) or value == "":
+            raise error(
+                f"{match_on}: is required to match existing items (match_on), as a "
+                f"non-empty text or number; got {value!r}"
+            )
+        read_back = _item_lookup(key, {match_on: value}, first_locale)
+    body = {"key": key, "status": status, "fields": [dict(fields)]}
+    return WriteCall(
+        "collection_item",
+        key,
+        "POST",
+        ("content",),
+        body,
+        encode_body(body, error),
+        locale,
+        read_back,
+        look_first=match_on is not None,
+    )
+
+
+def item_update(
+    key: str,
+    item_id: int,
+    fields: Mapping[str, Any] | None = None,
+    *,
+    status: PublishStatus | None = None,
+    locale: str | None = None,
+    error: type[ConfigurationError] = ConfigurationError,
+) -> WriteCall:
+    """An item's partial update (PATCH), its arguments checked (a bad one raises `error`)."""
+    segments = _item_at(key, item_id, error)
+    check_status(status, error=error)
+    body: dict[str, Any] = {}
+    if fields is not None:
+        if not is_mapping(fields):
+            raise error("fields must be a mapping")
+        body["fields"] = dict(fields)
+    if status is not None:
+        body["status"] = status
+    if not body:
+        raise error("nothing to update: give fields and/or status")
+    name = f"{key}/{segments[2]}"
+    return WriteCall(
+        "collection_item", name, "PATCH", segments, body, encode_body(body, error), locale
+    )
+
+
+def item_replace(
+    key: str,
+    item_id: int,
+    fields: Mapping[str, Any],
+    *,
+    status: PublishStatus = "draft",
+    locale: str | None = None,
+    error: type[ConfigurationError] = ConfigurationError,
+) -> WriteCall:
+    """An item's whole replacement (PUT), its arguments checked (a bad one raises `error`)."""
+    segments = _item_at(key, item_id, error)
+    check_status(status, error=error)
+    if not is_mapping(fields) or not fields:
+        raise error(
+            "replace_item() needs the complete item: every field, since a PUT clears "
+            "the fields it leaves out"
         )
+    body = {"status": status, "fields": dict(fields)}
+    name = f"{key}/{segments[2]}"
+    return WriteCall(
+        "collection_item", name, "PUT", segments, body, encode_body(body, error), locale
+    )
+
+
+def item_delete(
+    key: str, item_id: int, *, error: type[ConfigurationError] = ConfigurationError
+) -> WriteCall:
+    """An item delete, its arguments checked (a bad one raises `error`)."""
+    segments = _item_at(key, item_id, error)
+    return WriteCall("collection_item", f"{key}/{segments[2]}", "DELETE", segments)
+
+
+def _item_at(key: str, item_id: object, error: type[ConfigurationError]) -> tuple[str, str, int]:
+    """Where an item is written: its collection key and id, both checked."""
+    require_text(error=error, key=key)
+    try:
+        number = int(item_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        number = -1
+    if isinstance(item_id, bool) or number < 0:
+        raise error(f"item_id must be a non-negative integer, got {item_id!r}")
+    return ("content", key, number)
+
+
+def _item_lookup(key: str, fields: Mapping[str, Any], locale: str | None) -> ReadBack | None:
+    """How an item is found by its scalar field values, if it has any."""
+    locale, fields = one_locale(fields, locale)
+    scalars = {
+        k: v for k, v in fields.items() if k and isinstance(v, str | int | float | bool) and v != ""
+    }
+    if not scalars:
+        return None
+    params = read_params(preview=True, locale=locale, fields=scalars, page=1, page_size=1)
+    return ReadBack(("content", key), params, listed=True)
 
 
 def one_locale(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import ResponseValidationError
-from ._base import Resource, envelope
+from ..models.decoding import envelope
+from ._base import Resource
 
 FeedKind = Literal["rss", "atom", "sitemap"]
 

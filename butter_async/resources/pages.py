@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..arguments import PublishStatus, check_status, is_mapping, require_text
+from ..arguments import PublishStatus, check_method, check_status, is_mapping, require_text
 from ..errors import ConfigurationError
 from ..models.content import FieldsT, Page, with_fields
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
 from ..transport import QueryValue
-from ..writes import WriteResult, shows_scalars
+from ..writes import ReadBack, WriteCall, WriteResult, encode_body, shows_scalars
 from ._base import Resource, read_params
 
 
@@ -144,27 +144,9 @@ class PagesResource(Resource):
         (for resumed jobs). `verify` waits until the page is readable.
         """
         self._transport.require_write_token()
-        require_text(page_type=page_type, slug=slug, title=title)
-        check_status(status)
-        if not is_mapping(fields):
-            raise ConfigurationError("fields must be a mapping")
-        body = {
-            "title": title,
-            "slug": slug,
-            "page_type": page_type,
-            "status": status,
-            "fields": dict(fields),
-        }
-        return await self._create(
-            "page",
-            slug,
-            ["pages"],
-            body,
-            self._exists_probe(["pages", page_type, slug]),
-            locale=locale,
-            check_first=check_first,
-            verify=verify,
-            verify_timeout=verify_timeout,
+        call = page_create(page_type, slug, title, fields, status=status, locale=locale)
+        return await self._send(
+            call, check_first=check_first, verify=verify, verify_timeout=verify_timeout
         )
 
     async def update(
@@ -186,23 +168,13 @@ class PagesResource(Resource):
         are merged. `verify` reads the page back at `/pages/{page_type}/{slug}/`.
         """
         self._transport.require_write_token()
-        require_text(page_type=page_type, slug=slug)
-        check_status(status)
-        body: dict[str, Any] = {}
-        if fields is not None:
-            body["fields"] = dict(fields)
-        if status is not None:
-            body["status"] = status
-        return await self._update(
-            "page",
-            slug,
-            method,
-            ["pages", page_type, slug],
-            body,
-            locale=locale,
-            shows=lambda payload: shows_scalars(
-                (payload.get("data") or {}).get("fields"), dict(fields or {})
-            ),
+        call = page_update(
+            page_type, slug, fields=fields, status=status, locale=locale, method=method
+        )
+        wanted = dict(fields or {})
+        return await self._send(
+            call,
+            shows=lambda payload: shows_scalars((payload.get("data") or {}).get("fields"), wanted),
             verify=verify,
             verify_timeout=verify_timeout,
         )
@@ -210,5 +182,73 @@ class PagesResource(Resource):
     async def delete(self, slug: str, *, page_type: str = "*") -> WriteResult:
         """Delete a page by slug."""
         self._transport.require_write_token()
-        require_text(page_type=page_type, slug=slug)
-        return await self._delete("page", slug, ["pages", page_type, slug])
+        return await self._send(page_delete(slug, page_type=page_type))
+
+
+def page_create(
+    page_type: str,
+    slug: str,
+    title: str,
+    fields: Mapping[str, Any],
+    *,
+    status: PublishStatus = "draft",
+    locale: str | None = None,
+    error: type[ConfigurationError] = ConfigurationError,
+) -> WriteCall:
+    """A page create, its arguments checked (a bad one raises `error`)."""
+    require_text(error=error, page_type=page_type, slug=slug, title=title)
+    check_status(status, error=error)
+    if not is_mapping(fields):
+        raise error("fields must be a mapping")
+    body = {
+        "title": title,
+        "slug": slug,
+        "page_type": page_type,
+        "status": status,
+        "fields": dict(fields),
+    }
+    return WriteCall(
+        "page",
+        slug,
+        "POST",
+        ("pages",),
+        body,
+        encode_body(body, error),
+        locale,
+        ReadBack(("pages", page_type, slug)),
+    )
+
+
+def page_update(
+    page_type: str,
+    slug: str,
+    *,
+    fields: Mapping[str, Any] | None = None,
+    status: PublishStatus | None = None,
+    locale: str | None = None,
+    method: str = "PATCH",
+    error: type[ConfigurationError] = ConfigurationError,
+) -> WriteCall:
+    """A page update, its arguments checked (a bad one raises `error`)."""
+    require_text(error=error, page_type=page_type, slug=slug)
+    check_status(status, error=error)
+    verb = check_method(method, error=error)
+    body: dict[str, Any] = {}
+    if fields is not None:
+        if not is_mapping(fields):
+            raise error("fields must be a mapping")
+        body["fields"] = dict(fields)
+    if status is not None:
+        body["status"] = status
+    if not body:
+        raise error("nothing to update: give fields and/or status")
+    segments = ("pages", page_type, slug)
+    return WriteCall("page", slug, verb, segments, body, encode_body(body, error), locale)
+
+
+def page_delete(
+    slug: str, *, page_type: str = "*", error: type[ConfigurationError] = ConfigurationError
+) -> WriteCall:
+    """A page delete, its arguments checked (a bad one raises `error`)."""
+    require_text(error=error, page_type=page_type, slug=slug)
+    return WriteCall("page", slug, "DELETE", ("pages", page_type, slug))

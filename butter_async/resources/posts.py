@@ -8,10 +8,10 @@ from typing import Any, Literal, TypedDict, overload
 
 from typing_extensions import Unpack
 
-from ..arguments import PublishStatus, check_status, require_text
+from ..arguments import PublishStatus, check_method, check_status, is_mapping, require_text
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.blog import Post, PostDetail, PostSummary
-from ..models.decoding import Neighbours, PostAnswer, answer_decoder
+from ..models.decoding import Neighbours, PostAnswer, answer_decoder, envelope
 from ..pagination import (
     MAX_PAGE_SIZE,
     AsyncPager,
@@ -20,8 +20,8 @@ from ..pagination import (
     PaginationMode,
     RawItem,
 )
-from ..writes import WriteResult, shows_scalars
-from ._base import Resource, envelope
+from ..writes import ReadBack, WriteCall, WriteResult, encode_body, shows_scalars
+from ._base import Resource
 
 
 class PostFields(TypedDict, total=False):
@@ -232,15 +232,8 @@ class PostsResource(Resource):
         `verify` waits until it is readable.
         """
         self._transport.require_write_token()
-        require_text(slug=slug, title=title)
-        payload = post_body({"status": "draft", **fields, "title": title}, allowed=POST_CREATE_KEYS)
-        payload["slug"] = slug
-        return await self._create(
-            "post",
-            slug,
-            ["posts"],
-            payload,
-            self._exists_probe(["posts", slug]),
+        return await self._send(
+            post_create(slug, title, fields),
             check_first=check_first,
             verify=verify,
             verify_timeout=verify_timeout,
@@ -261,32 +254,78 @@ class PostsResource(Resource):
         post back under the slug it ends up with.
         """
         self._transport.require_write_token()
-        require_text(slug=slug)
-        new_slug = changes.pop("new_slug", None)
-        if new_slug is not None:
-            require_text(new_slug=new_slug)
-        payload = post_body(changes)
-        if new_slug is not None and new_slug != slug:
-            payload["slug"] = new_slug
-        final_slug = payload.get("slug", slug)
-        return await self._update(
-            "post",
-            final_slug,
-            method,
-            ["posts", slug],
-            payload,
-            locale=None,
-            shows=lambda read: shows_scalars(read.get("data"), payload),
+        call = post_update(slug, changes, method=method)
+        sent = call.body or {}
+        return await self._send(
+            call,
+            shows=lambda read: shows_scalars(read.get("data"), sent),
+            read_at=("posts", call.key),
             verify=verify,
             verify_timeout=verify_timeout,
-            read_segments=["posts", final_slug],
         )
 
     async def delete(self, slug: str) -> WriteResult:
         """Delete a post by slug."""
         self._transport.require_write_token()
-        require_text(slug=slug)
-        return await self._delete("post", slug, ["posts", slug])
+        return await self._send(post_delete(slug))
+
+
+def post_create(
+    slug: str,
+    title: str,
+    fields: Mapping[str, Any],
+    *,
+    error: type[ConfigurationError] = ConfigurationError,
+) -> WriteCall:
+    """A post create from `PostFields`, its arguments checked (a bad one raises `error`)."""
+    require_text(error=error, slug=slug, title=title)
+    if not is_mapping(fields):
+        raise error("fields must be a mapping")
+    body = post_body(
+        {"status": "draft", **fields, "title": title}, allowed=POST_CREATE_KEYS, error=error
+    )
+    body["slug"] = slug
+    return WriteCall(
+        "post",
+        slug,
+        "POST",
+        ("posts",),
+        body,
+        encode_body(body, error),
+        read_back=ReadBack(("posts", slug)),
+    )
+
+
+def post_update(
+    slug: str,
+    changes: Mapping[str, Any],
+    *,
+    method: str = "PATCH",
+    error: type[ConfigurationError] = ConfigurationError,
+) -> WriteCall:
+    """A post update from `PostChanges` (its key is the slug the post ends up with), its
+    arguments checked (a bad one raises `error`)."""
+    require_text(error=error, slug=slug)
+    verb = check_method(method, error=error)
+    if not is_mapping(changes):
+        raise error("fields must be a mapping")
+    given = dict(changes)
+    new_slug = given.pop("new_slug", None)
+    if new_slug is not None:
+        require_text(error=error, new_slug=new_slug)
+    body = post_body(given, error=error)
+    if new_slug is not None and new_slug != slug:
+        body["slug"] = new_slug
+    if not body:
+        raise error("nothing to update: give fields and/or status")
+    final_slug = body.get("slug", slug)
+    return WriteCall("post", final_slug, verb, ("posts", slug), body, encode_body(body, error))
+
+
+def post_delete(slug: str, *, error: type[ConfigurationError] = ConfigurationError) -> WriteCall:
+    """A post delete, its arguments checked (a bad one raises `error`)."""
+    require_text(error=error, slug=slug)
+    return WriteCall("post", slug, "DELETE", ("posts", slug))
 
 
 def post_body(
