@@ -55,6 +55,23 @@ def test_quick_benchmarks_print_every_table() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_two_trees_are_compared_in_the_same_rounds() -> None:
+    command = [sys.executable, "-m", "benchmarks.against", "HEAD", "--n", "100"]
+    result = subprocess.run(
+        [*command, "--processes", "1", "--rounds", "1"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "HEAD and this tree in the same rounds" in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("  all rounds")]
+    assert len(rows) == 1 and all(float(ratio) > 0 for ratio in rows[0][2:])
+
+
 def _cores() -> set[int]:
     return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
 
