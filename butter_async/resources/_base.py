@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import attrs
 import orjson
 
+from ..arguments import is_mapping
 from ..cache.coalescing import Decode
 from ..errors import (
     ConfigurationError,
@@ -206,6 +207,24 @@ def _identity(raw: Any) -> str:
 def _name(model: Any) -> str:
     origin = getattr(model, "__origin__", model)
     return str(getattr(origin, "__name__", model))
+
+
+def update_body(
+    fields: Mapping[str, Any] | None,
+    status: str | None,
+    error: type[ConfigurationError] = ConfigurationError,
+) -> dict[str, Any]:
+    """A partial update's body: the fields and the status given, at least one of them."""
+    body: dict[str, Any] = {}
+    if fields is not None:
+        if not is_mapping(fields):
+            raise error("fields must be a mapping")
+        body["fields"] = dict(fields)
+    if status is not None:
+        body["status"] = status
+    if not body:
+        raise error("nothing to update: give fields and/or status")
+    return body
 
 
 #: `levels` (reference depth) accepted by page and collection reads, per the API's docs.

@@ -13,7 +13,7 @@ from ..models.decoding import envelope
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
 from ..transport import QueryValue
 from ..writes import ReadBack, WriteCall, WriteResult, encode_body, shows_scalars, shows_whole_item
-from ._base import Resource, read_params
+from ._base import Resource, read_params, update_body
 
 
 class CollectionsResource(Resource):
@@ -257,15 +257,7 @@ def item_update(
     """An item's partial update (PATCH), its arguments checked (a bad one raises `error`)."""
     segments = _item_at(key, item_id, error)
     check_status(status, error=error)
-    body: dict[str, Any] = {}
-    if fields is not None:
-        if not is_mapping(fields):
-            raise error("fields must be a mapping")
-        body["fields"] = dict(fields)
-    if status is not None:
-        body["status"] = status
-    if not body:
-        raise error("nothing to update: give fields and/or status")
+    body = update_body(fields, status, error)
     name = f"{key}/{segments[2]}"
     return WriteCall(
         "collection_item", name, "PATCH", segments, body, encode_body(body, error), locale

@@ -11,7 +11,7 @@ from ..models.content import FieldsT, Page, with_fields
 from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
 from ..transport import QueryValue
 from ..writes import ReadBack, WriteCall, WriteResult, encode_body, shows_scalars
-from ._base import Resource, read_params
+from ._base import Resource, read_params, update_body
 
 
 class PagesResource(Resource):
@@ -233,15 +233,7 @@ def page_update(
     require_text(error=error, page_type=page_type, slug=slug)
     check_status(status, error=error)
     verb = check_method(method, error=error)
-    body: dict[str, Any] = {}
-    if fields is not None:
-        if not is_mapping(fields):
-            raise error("fields must be a mapping")
-        body["fields"] = dict(fields)
-    if status is not None:
-        body["status"] = status
-    if not body:
-        raise error("nothing to update: give fields and/or status")
+    body = update_body(fields, status, error)
     segments = ("pages", page_type, slug)
     return WriteCall("page", slug, verb, segments, body, encode_body(body, error), locale)
 
