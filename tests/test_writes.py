@@ -112,6 +112,8 @@ async def test_writes_need_a_write_token_before_any_request(emu: Emulator) -> No
             await reader.posts.delete("example-post")
         with pytest.raises(MissingWriteTokenError):
             await reader.collections.create_item("products", {"name": "x"})
+        with pytest.raises(MissingWriteTokenError):
+            await reader.send(DeletePage("soup").prepare())
     assert emu.requests == []
 
 
