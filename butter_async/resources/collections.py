@@ -221,8 +221,9 @@ def item_create(
     check_status(status, error=error)
     if not is_mapping(fields) or not fields:
         raise error("fields must be a non-empty mapping")
-    read_back = _item_lookup(key, fields, locale)
-    if match_on is not None:
+    if match_on is None:
+        read_back = _item_lookup(key, fields, locale)
+    else:
         first_locale, flat = one_locale(fields, locale)
         value = flat.get(match_on)
         if not isinstance(value, str | int | float) or isinstance(value, bool) or value == "":
