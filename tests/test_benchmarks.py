@@ -49,6 +49,8 @@ def test_quick_benchmarks_print_every_table() -> None:
     assert "official buttercms-python (sequential)" in out
     assert "aiohttp + orjson gather, dicts (best hand loop)" in out
     assert "naive loop: sleep Retry-After, resend" in out
+    assert "aiohttp + orjson + semaphore (best hand loop)" in out
+    assert "x the orjson hand loop's" in out
     assert "lost 0, duplicates 0" in out
     assert "200 concurrent identical gets: 1 upstream request(s)" in out
     assert "emulator pinned to CPU" in out or "placed by the OS scheduler" in out
