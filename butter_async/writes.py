@@ -190,7 +190,7 @@ def _request(transport: Transport, call: WriteCall) -> Awaitable[object]:
     )
 
 
-async def found(transport: Transport, read_back: ReadBack) -> bool:
+async def _found(transport: Transport, read_back: ReadBack) -> bool:
     """Whether the object `read_back` looks for exists, drafts included."""
     if not read_back.listed:
         return await exists(lambda: transport.get(read_back.segments, read_back.params, fresh=True))
@@ -217,7 +217,7 @@ async def create_resolving(
     """Send a create until it is known to have landed, then make this client's cached
     reads of what it made stale. With `check_first` (resuming a job) the object is looked
     for before any send."""
-    probe = None if call.read_back is None else partial(found, transport, call.read_back)
+    probe = None if call.read_back is None else partial(_found, transport, call.read_back)
     retry = transport.retry
     attempts = 0
     ambiguous = check_first
