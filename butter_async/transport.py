@@ -337,7 +337,6 @@ class Transport:
         segments: Sequence[str | int],
         *,
         params: Params | None = None,
-        json: Any = None,
         content: bytes | None = None,
         auth: Auth = "read",
         timeout: float | None = None,
@@ -348,7 +347,7 @@ class Transport:
         """Send one API call with retries: what `decode` makes of a successful answer's body
         (by default the parsed JSON; None for 204), and the body.
 
-        The request body is `json` encoded, or `content`, JSON already encoded.
+        `content` is the request body, JSON already encoded (see `writes.encode_body`).
 
         `idempotent` (default: only for GET) allows retrying failures after which the
         request may already have been applied; a PATCH of absolute values is idempotent.
@@ -359,7 +358,7 @@ class Transport:
         session = self._get_session()
         url = self.url_for(segments)
         query = _query_of(params)
-        body = content if content is not None else self._encode_body(json)
+        body = content
         repeatable = idempotent if idempotent is not None else method in ("GET", "HEAD")
         retryable = _RETRYABLE_READ_STATUSES if repeatable else _RETRYABLE_WRITE_STATUSES
         max_retries = self.retry.max_retries if retry else 0
@@ -424,15 +423,6 @@ class Transport:
         if self.retry.too_long_to_wait(retry_after):
             raise error
         return self.retry.backoff(attempt) if retry_after is None else retry_after
-
-    @staticmethod
-    def _encode_body(json: Any) -> bytes | None:
-        if json is None:
-            return None
-        try:
-            return orjson.dumps(json)
-        except TypeError as error:
-            raise ConfigurationError(f"request body is not JSON-serialisable: {error}") from None
 
     async def _send(
         self,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import orjson
 import pytest
 
 from butter_async import CollectionItem, Media, Page
@@ -178,13 +179,16 @@ async def test_the_emulator_accepts_the_documented_write_bodies() -> None:
         async with emu.client() as butter:
             transport = butter._transport
             await transport.request(
-                "POST", ["posts"], json=example("post_create_body"), auth="write"
+                "POST", ["posts"], content=orjson.dumps(example("post_create_body")), auth="write"
             )
             post = (await butter.posts.get("this-is-a-blog-post")).post
             assert [tag.name for tag in post.tags] == ["Butter", "Sushi", "Really Good Recipes"]
             assert post.author is not None and post.author.email == "your@author.com"
             await transport.request(
-                "PATCH", ["posts", post.slug], json=example("post_update_body"), auth="write"
+                "PATCH",
+                ["posts", post.slug],
+                content=orjson.dumps(example("post_update_body")),
+                auth="write",
             )
             assert (await butter.posts.get("the-new-post-slug")).post.body.startswith("<h1>Up")
             await butter.collections.create_item(
@@ -193,7 +197,10 @@ async def test_the_emulator_accepts_the_documented_write_bodies() -> None:
             item_id = max(emu.store.items["contacts"])
             path = ["content", "contacts", item_id]
             await transport.request(
-                "PATCH", path, json=example("collection_item_patch_body"), auth="write"
+                "PATCH",
+                path,
+                content=orjson.dumps(example("collection_item_patch_body")),
+                auth="write",
             )
             assert emu.store.items["contacts"][item_id].fields[None] == {
                 "field1_key": "a",
@@ -201,7 +208,7 @@ async def test_the_emulator_accepts_the_documented_write_bodies() -> None:
                 "contact_email": "c",
             }
             await transport.request(
-                "PUT", path, json=example("collection_item_put_body"), auth="write"
+                "PUT", path, content=orjson.dumps(example("collection_item_put_body")), auth="write"
             )
             assert (
                 emu.store.items["contacts"][item_id].fields[None]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
+import orjson
 import pytest
 import pytest_asyncio
 from aiohttp import web
@@ -205,14 +206,16 @@ async def test_scheduling_is_refused_on_create_and_ignored_on_update(
             await transport.request(
                 "POST",
                 ["posts"],
-                json={"title": "Later", "slug": "later", "scheduled": future.isoformat()},
+                content=orjson.dumps(
+                    {"title": "Later", "slug": "later", "scheduled": future.isoformat()}
+                ),
                 auth="write",
             )
         assert "scheduled" in refused.value.field_errors
         answer, _body = await transport.request(
             "PATCH",
             ["posts", "post-000002"],
-            json={"summary": "Kept", "scheduled": future.isoformat()},
+            content=orjson.dumps({"summary": "Kept", "scheduled": future.isoformat()}),
             auth="write",
         )
     assert answer["status"] == "pending" and "scheduled" in answer["warnings"][0]

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from aioresponses import aioresponses
 from yarl import URL
@@ -78,7 +79,7 @@ async def test_write_token_only_in_authorization_header(
 ) -> None:
     mocked.post("https://api.buttercms.com/v2/posts/", status=202, payload={"status": "pending"})
     result, _body = await client._transport.request(
-        "POST", ["posts"], json={"slug": "a"}, auth="write"
+        "POST", ["posts"], content=orjson.dumps({"slug": "a"}), auth="write"
     )
     assert result == {"status": "pending"}
     [(_, url, kwargs)] = calls(mocked)
@@ -91,7 +92,9 @@ async def test_write_token_only_in_authorization_header(
 async def test_write_without_write_token_fails_before_any_request(mocked: aioresponses) -> None:
     async with ButterClient(READ_TOKEN) as butter:
         with pytest.raises(MissingWriteTokenError, match="write_token"):
-            await butter._transport.request("POST", ["posts"], json={}, auth="write")
+            await butter._transport.request(
+                "POST", ["posts"], content=orjson.dumps({}), auth="write"
+            )
     assert calls(mocked) == []
 
 
@@ -181,7 +184,7 @@ async def test_bad_request_keeps_field_errors(mocked: aioresponses, client: Butt
     body = {"slug": ["A post with slug 'a' already exists."], "title": "This field is required."}
     mocked.post("https://api.buttercms.com/v2/posts/", status=400, payload=body)
     with pytest.raises(BadRequestError) as caught:
-        await client._transport.request("POST", ["posts"], json={}, auth="write")
+        await client._transport.request("POST", ["posts"], content=orjson.dumps({}), auth="write")
     assert caught.value.field_errors == {
         "slug": ["A post with slug 'a' already exists."],
         "title": ["This field is required."],
@@ -256,7 +259,7 @@ async def test_writes_are_not_retried_when_they_may_have_been_applied(
     url = "https://api.buttercms.com/v2/posts/"
     mocked.post(url, status=502, body="<html></html>", content_type="text/html")
     with pytest.raises(ServerError):
-        await client._transport.request("POST", ["posts"], json={}, auth="write")
+        await client._transport.request("POST", ["posts"], content=orjson.dumps({}), auth="write")
     assert len(calls(mocked)) == 1
 
 
@@ -267,7 +270,9 @@ async def test_writes_refused_with_503_or_429_are_retried(
     mocked.post(url, status=503, payload={"detail": "down"})
     mocked.post(url, status=429, payload={"detail": "API Calls limit reached."})
     mocked.post(url, status=202, payload={"status": "pending"})
-    result, _body = await client._transport.request("POST", ["posts"], json={}, auth="write")
+    result, _body = await client._transport.request(
+        "POST", ["posts"], content=orjson.dumps({}), auth="write"
+    )
     assert result == {"status": "pending"}
     assert client.stats.retries == 2
 
