@@ -166,7 +166,7 @@ class CollectionsResource(Resource):
             )
         self._transport.require_write_token()
         call = item_update(key, item_id, fields, status=status, locale=locale)
-        wanted = dict(fields or {})
+        wanted = (call.body or {}).get("fields", {})
         return await self._send(
             call,
             shows=lambda payload: shows_scalars(_item_data(payload, key), wanted),
@@ -192,7 +192,7 @@ class CollectionsResource(Resource):
         """
         self._transport.require_write_token()
         call = item_replace(key, item_id, fields, status=status, locale=locale)
-        wanted = dict(fields)
+        wanted = (call.body or {})["fields"]
         return await self._send(
             call,
             shows=lambda payload: shows_whole_item(_item_data(payload, key), wanted),

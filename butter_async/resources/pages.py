@@ -171,7 +171,7 @@ class PagesResource(Resource):
         call = page_update(
             page_type, slug, fields=fields, status=status, locale=locale, method=method
         )
-        wanted = dict(fields or {})
+        wanted = (call.body or {}).get("fields", {})
         return await self._send(
             call,
             shows=lambda payload: shows_scalars((payload.get("data") or {}).get("fields"), wanted),
