@@ -12,13 +12,18 @@ STOP_CHECK_INTERVAL = 0.25
 """Longest sleep between checks of a job's `stopped()` while waiting at the gate."""
 
 PACE_DECREASE = 0.98
-"""The pace after a 429 while pacing: a limit is met by a small step, not a halving."""
+"""The pace after a 429 naming a token's wait: a limit is met by a small step, not a
+halving."""
+WINDOW_PACE_DECREASE = 0.99
+"""The pace after a 429 naming a whole window (a sliding-window limit)."""
 NO_RETRY_AFTER_PAUSE = 1.0
 """Seconds to pause on a 429 that names no Retry-After."""
 PACE_INCREASE = 1.01
 """The pace after a quiet spell (a window without a 429), probing for a raised limit."""
 DECREASE_INTERVAL = 0.25
-"""Least time, in windows, between two small decreases of the pace."""
+"""Least time, in windows, from a change of the pace to a decrease after a token's wait.
+After a window's 429 it is a whole window from the last decrease: until then, the
+server's count still holds sends made at the pace before it."""
 SATURATION_EVIDENCE = 5
 """Fewest acceptances among refusals to read a saturated server's rate from."""
 
@@ -83,13 +88,18 @@ class AdaptiveGate:
     second or more). When the pause ends, the rate the server accepted before the 429
     becomes the pace, and sends are spaced evenly at it from then on: a sliding-window
     limit is then met almost exactly instead of being overrun and waited out. A later
-    429 lowers the pace by 2% without pausing everyone, or, while the server refuses a
-    fifth or more of the sends, to the rate it accepts at; a window without a 429 raises
-    it by 1%. Pauses and their total, `paused`, are kept, which a job may cap. With
-    `adaptive=False` there is no pacing: 429s only pause.
+    429 lowers the pace a little without pausing everyone: one naming a window by 1%, at
+    most once a window (until then the server still counts sends made before the step);
+    one naming a token's wait by 2%, after pausing for it. While the server refuses a
+    fifth or more of the sends, the pace drops to the rate it accepts at. A window with
+    no change and no window's 429 raises it by 1%. Pauses and their total, `paused`, are
+    kept, which a job may cap. With `adaptive=False` there is no pacing: 429s only pause.
     """
 
-    def __init__(self, *, adaptive: bool = True) -> None:
+    def __init__(
+        self, *, adaptive: bool = True, clock: Callable[[], float] | None = None
+    ) -> None:
+        """`clock` gives the time the pace is kept in: the running event loop's by default."""
         self.adaptive = adaptive
         self.in_flight = 0
         self.paused = 0.0
@@ -107,23 +117,26 @@ class AdaptiveGate:
         """Turn k comes at `_anchor_time + (k - _anchor_ticket) / pace`; pauses and pace
         changes move the anchor, so turns already taken move with them."""
         self._last_change = 0.0
+        self._lowered_at = 0.0
+        self._refused_at = 0.0
+        """When the pace last went down, and when a window's 429 last came."""
         self._successes: deque[float] = deque()
         self._meter = AcceptanceMeter()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clock = clock
 
-    def _clock(self) -> asyncio.AbstractEventLoop:
-        """The event loop whose time paces the sends, looked up once: on Python 3.11 each
-        look-up is a system call."""
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-        return self._loop
+    def _now(self) -> float:
+        """The time on the gate's clock; the event loop's is looked up once, as on Python
+        3.11 each look-up is a system call."""
+        if self._clock is None:
+            self._clock = asyncio.get_running_loop().time
+        return self._clock()
 
     def admit(self) -> bool:
         """Let a send through at once when no pause or pace holds it; False when it must
         wait in `acquire()`."""
         if self.pace is not None or self._learn_at is not None:
             return False
-        if self._resume_at and self._clock().time() < self._resume_at:
+        if self._resume_at and self._now() < self._resume_at:
             return False
         self.in_flight += 1
         return True
@@ -134,11 +147,10 @@ class AdaptiveGate:
         Waits are taken in short steps, so a job that stops (a closed client, a spent
         budget) is noticed within a quarter of a second.
         """
-        loop = self._clock()
         while True:
             if stopped():
                 return False
-            now = loop.time()
+            now = self._now()
             if now >= self._resume_at:
                 break
             await asyncio.sleep(min(self._resume_at - now, STOP_CHECK_INTERVAL))
@@ -148,22 +160,20 @@ class AdaptiveGate:
         if self.pace is None:
             return True
         try:
-            return await self._wait_for_turn(loop, stopped)
+            return await self._wait_for_turn(stopped)
         except BaseException:
             self.release(succeeded=False)
             raise
 
-    async def _wait_for_turn(
-        self, loop: asyncio.AbstractEventLoop, stopped: Callable[[], bool]
-    ) -> bool:
+    async def _wait_for_turn(self, stopped: Callable[[], bool]) -> bool:
         """Sleep until this send's evenly spaced turn, however the pace and pauses move it."""
         assert self.pace is not None
-        now = loop.time()
+        now = self._now()
         if self._turn(self._tickets) < now:  # nobody waiting: no catching up on idle time
             self._reanchor(now, now)
         ticket = self._tickets
         self._tickets += 1
-        while (wait := self._turn(ticket) - loop.time()) > 0:
+        while (wait := self._turn(ticket) - self._now()) > 0:
             if stopped():
                 self.release(succeeded=False)
                 return False
@@ -175,7 +185,7 @@ class AdaptiveGate:
         self.in_flight -= 1
         if not succeeded or not self.adaptive:
             return
-        now = self._clock().time()
+        now = self._now()
         if self.pace is None:  # still to be learned: keep the last two windows' successes
             successes = self._successes
             successes.append(now)
@@ -183,14 +193,14 @@ class AdaptiveGate:
                 successes.popleft()
         else:
             self._meter.count(now, self._window, accepted=True)
-            if now - self._last_change >= self._window:
+            if now - max(self._last_change, self._refused_at) >= self._window:
                 self._set_pace(self.pace * PACE_INCREASE, now)
 
     def rate_limited(self, retry_after: float | None) -> None:
         """The server answered 429: pause for `retry_after`, or slow the pace a little."""
         if retry_after == 0:
             return  # "retry at once": no pause asked for, nothing to learn a rate from
-        now = self._clock().time()
+        now = self._now()
         wait = NO_RETRY_AFTER_PAUSE if retry_after is None else retry_after
         if self.pace is not None and wait <= 2 * self._window:
             # Pacing already: refused requests come back through the gate and everyone
@@ -198,12 +208,19 @@ class AdaptiveGate:
             self._meter.count(now, self._window, accepted=False)
             if wait < self._window:  # a token's wait: no send can pass before it
                 self._pause_until(now + wait, now)
-            lowered = self.pace * PACE_DECREASE
+                lowered = self.pace * PACE_DECREASE
+                settled = now - self._last_change >= DECREASE_INTERVAL * self._window
+            else:
+                self._refused_at = now
+                lowered = self.pace * WINDOW_PACE_DECREASE
+                settled = now - self._lowered_at >= self._window
             saturated_rate = self._meter.saturated_rate()
             if saturated_rate is not None and saturated_rate < lowered:
                 self._set_pace(saturated_rate, now)
-            elif now - self._last_change >= DECREASE_INTERVAL * self._window:
+                self._lowered_at = now
+            elif settled:
                 self._set_pace(lowered, now)
+                self._lowered_at = now
             return
         self._meter.restart()
         resume_at = now + wait

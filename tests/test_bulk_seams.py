@@ -196,6 +196,37 @@ async def test_a_pace_learned_too_high_respaces_the_turns_already_taken() -> Non
     assert went[-1] - went[-10] >= 9 * 0.8 / gate.pace  # queued turns moved to the new pace
 
 
+async def test_a_sliding_windows_429s_step_the_pace_down_once_a_window() -> None:
+    clock = [0.0]
+    gate = AdaptiveGate(clock=lambda: clock[0])
+
+    async def send_at(when: float) -> None:
+        clock[0] = when
+        assert await gate.acquire()
+        gate.release(succeeded=True)
+
+    for tick in range(100):  # the window's 100 accepted in half a second
+        await send_at(tick * 0.005)
+    gate.rate_limited(1.0)  # then refused: everyone waits the window out
+    assert gate.paused == pytest.approx(1.0, abs=0.01)
+    await send_at(1.5)  # the pause is over: the pace is what the window accepted
+    assert gate.pace == pytest.approx(100)
+    clock[0] = 1.6
+    gate.rate_limited(1.0)  # refused while paced: one small step down
+    assert gate.pace == pytest.approx(99)
+    clock[0] = 2.1
+    gate.rate_limited(1.0)  # the window still counts sends made at the pace before
+    assert gate.pace == pytest.approx(99)
+    await send_at(2.7)  # a window since the step, but the last 429 is 0.6 s old: no rise
+    assert gate.pace == pytest.approx(99)
+    await send_at(3.2)  # a whole window without a 429: probe 1% higher
+    assert gate.pace == pytest.approx(99.99)
+    clock[0] = 3.3
+    gate.rate_limited(1.0)  # the probe is refused: back down at once
+    assert gate.pace == pytest.approx(98.9901)
+    assert gate.paused == pytest.approx(1.0, abs=0.01)  # never paused again while paced
+
+
 def test_a_saturated_servers_rate_is_read_from_the_spacing_of_what_it_accepts() -> None:
     meter = AcceptanceMeter()
     for tick in range(6):  # accepts one every 0.1 s and refuses the three sent between
