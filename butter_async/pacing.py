@@ -26,6 +26,12 @@ After a window's 429 it is a whole window from the last decrease: until then, th
 server's count still holds sends made at the pace before it."""
 SATURATION_EVIDENCE = 5
 """Fewest acceptances among refusals to read a saturated server's rate from."""
+SATURATED_ONE_IN = 5
+"""A server refusing one send in this many, or more, is saturated: what it accepts comes
+at its limit."""
+WINDOW_SATURATED_ONE_IN = 20
+"""The same for a sliding window's 429s, which otherwise step the pace only 1% a window:
+a limit that drops by a twentieth or more is followed at once."""
 
 
 @attrs.define
@@ -66,14 +72,15 @@ class AcceptanceMeter:
         """Forget the spans: a pause is no evidence of a rate."""
         self._span = self._previous = None
 
-    def saturated_rate(self) -> float | None:
-        """The rate the server accepts at, when it refuses a fifth or more of what is sent
-        (it is then saturated and its acceptances come at its limit); else None."""
+    def saturated_rate(self, one_in: int = SATURATED_ONE_IN) -> float | None:
+        """The rate the server accepts at, when it refuses one send in `one_in` or more (it
+        is then saturated and its acceptances come at its limit); else None."""
         span = self._previous or self._span
         if span is None or span.first_accept is None:
             return None
         accepted = self.accepted - span.accepted
-        if accepted < SATURATION_EVIDENCE or 4 * (self.refused - span.refused) < accepted:
+        refused = self.refused - span.refused
+        if accepted < SATURATION_EVIDENCE or refused * one_in < accepted + refused:
             return None
         return (accepted - 1) / max(self._last_accept - span.first_accept, 1e-3)
 
@@ -91,7 +98,8 @@ class AdaptiveGate:
     429 lowers the pace a little without pausing everyone: one naming a window by 1%, at
     most once a window (until then the server still counts sends made before the step);
     one naming a token's wait by 2%, after pausing for it. While the server refuses a
-    fifth or more of the sends, the pace drops to the rate it accepts at. A window with
+    fifth or more of the sends (a twentieth under a window), the pace drops to the rate
+    it accepts at. A window with
     no change and no window's 429 raises it by 1%. Pauses and their total, `paused`, are
     kept, which a job may cap. With `adaptive=False` there is no pacing: 429s only pause.
     """
@@ -210,11 +218,12 @@ class AdaptiveGate:
                 self._pause_until(now + wait, now)
                 lowered = self.pace * PACE_DECREASE
                 settled = now - self._last_change >= DECREASE_INTERVAL * self._window
+                saturated_rate = self._meter.saturated_rate()
             else:
                 self._refused_at = now
                 lowered = self.pace * WINDOW_PACE_DECREASE
                 settled = now - self._lowered_at >= self._window
-            saturated_rate = self._meter.saturated_rate()
+                saturated_rate = self._meter.saturated_rate(WINDOW_SATURATED_ONE_IN)
             if saturated_rate is not None and saturated_rate < lowered:
                 self._set_pace(saturated_rate, now)
                 self._lowered_at = now

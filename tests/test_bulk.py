@@ -357,6 +357,33 @@ async def test_a_sliding_window_limit_is_learned_and_paced() -> None:
     assert report.rate_limited == emu.state.status_counts[429] > 0
 
 
+async def test_a_sliding_window_limit_that_drops_mid_job_is_followed_at_once() -> None:
+    # Another client starts sharing the account's limit: 200 a second become 176 for us.
+    emu = Emulator(seed=SeedSpec(pages=1), rate_limit=200, rate_limit_kind="window")
+    retry = RetryPolicy(max_retries=30, retry_after_cap=5)
+    paces: list[tuple[float, float]] = []  # (seconds since the drop, pace) after it
+    dropped_at: list[float] = []
+
+    def watch(snapshot: BulkProgress) -> None:
+        assert emu.state.limiter is not None
+        if not dropped_at and snapshot.done >= 600:
+            emu.state.limiter.rate = 176
+            dropped_at.append(snapshot.elapsed)
+        elif dropped_at and snapshot.pace is not None:
+            paces.append((snapshot.elapsed - dropped_at[0], snapshot.pace))
+
+    async with emu, emu.client(retry=retry) as butter:
+        writer = butter.bulk(concurrency=20, progress=watch, progress_interval=0)
+        report = await writer.run(creates(1300))
+    assert report.ok and len(bulk_pages(emu)) == 1300
+    # Refusing one send in nine, a window shows the new rate: the pace goes to it within
+    # two windows (the one the drop fell in, then one measured whole) instead of
+    # stepping down 1% a window for twelve seconds.
+    soon = [pace for after, pace in paces if after <= 2.5]
+    assert soon and min(soon) <= 185, paces[:: max(1, len(paces) // 20)]
+    assert 150 <= paces[-1][1] <= 185
+
+
 async def test_fixed_rate_limit_paces_requests() -> None:
     async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
         started = time.monotonic()
