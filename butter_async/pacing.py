@@ -31,7 +31,7 @@ SATURATED_ONE_IN = 5
 at its limit."""
 WINDOW_SATURATED_ONE_IN = 20
 """The same for a sliding window's 429s, which otherwise step the pace only 1% a window:
-a limit that drops by a twentieth or more is followed at once."""
+a limit that drops by a twentieth or more is followed once a whole window shows it."""
 
 
 @attrs.define
@@ -99,9 +99,9 @@ class AdaptiveGate:
     most once a window (until then the server still counts sends made before the step);
     one naming a token's wait by 2%, after pausing for it. While the server refuses a
     fifth or more of the sends (a twentieth under a window), the pace drops to the rate
-    it accepts at. A window with
-    no change and no window's 429 raises it by 1%. Pauses and their total, `paused`, are
-    kept, which a job may cap. With `adaptive=False` there is no pacing: 429s only pause.
+    it accepts at. A window with no change and no window's 429 raises it by 1%. Pauses
+    and their total, `paused`, are kept, which a job may cap. With `adaptive=False`
+    there is no pacing: 429s only pause.
     """
 
     def __init__(
