@@ -357,7 +357,7 @@ async def test_a_sliding_window_limit_is_learned_and_paced() -> None:
     assert report.rate_limited == emu.state.status_counts[429] > 0
 
 
-async def test_a_sliding_window_limit_that_drops_mid_job_is_followed_at_once() -> None:
+async def test_a_sliding_window_limit_that_drops_mid_job_is_followed_within_two_windows() -> None:
     # Another client starts sharing the account's limit: 200 a second become 176 for us.
     emu = Emulator(seed=SeedSpec(pages=1), rate_limit=200, rate_limit_kind="window")
     retry = RetryPolicy(max_retries=30, retry_after_cap=5)
