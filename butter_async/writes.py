@@ -192,9 +192,10 @@ def _request(transport: Transport, call: WriteCall) -> Awaitable[object]:
 
 async def _found(transport: Transport, read_back: ReadBack) -> bool:
     """Whether the object `read_back` looks for exists, drafts included."""
+    read = partial(transport.get, read_back.segments, read_back.params, fresh=True)
     if not read_back.listed:
-        return await exists(lambda: transport.get(read_back.segments, read_back.params, fresh=True))
-    payload = envelope(await transport.get(read_back.segments, read_back.params, fresh=True))
+        return await exists(read)
+    payload = envelope(await read())
     return bool((payload.get("meta") or {}).get("count"))
 
 
