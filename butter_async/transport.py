@@ -18,6 +18,7 @@ import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from ._heap import keep_socket_reads_on_heap
 from ._urls import (
     account_fingerprint,
     api_url,
@@ -183,6 +184,7 @@ class Transport:
             for auth in ("read", "write")
             for has_body in (False, True)
         }
+        keep_socket_reads_on_heap()
 
     def __repr__(self) -> str:
         return (
