@@ -134,3 +134,20 @@ def test_cpu_per_write_across_fresh_processes_prints_each_process_and_the_median
     assert all(float(row[-2]) >= 0 and float(row[-1]) >= 0 for row in table)
     assert 0 < median < 10
     assert f"target 6: CPU per write {median:.2f}x" in out
+
+
+def test_cpu_per_write_one_job_a_process_prints_each_round_and_the_median(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks.bulk import cpu_one_job_per_process
+
+    median = cpu_one_job_per_process(200, 0.02, 10, rounds=2, pin_cores=False)
+    out = capsys.readouterr().out
+    assert "one job per fresh process" in out and "2 rounds (200 writes each)" in out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1] in ("1", "2", "m")]
+    assert [row[0] for row in rows] == ["1", "2", "median"]
+    for row in rows[:2]:
+        ratio, ours, _, bare, _ = map(float, row[1:])
+        assert ours > 0 and bare > 0 and abs(ratio - ours / bare) < 0.01
+    assert 0 < median < 10
+    assert f"one job a process: CPU per write {median:.2f}x" in out
