@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import functools
 
-READ_BUFFER_HEADROOM = 512 * 1024
-"""Twice the 256 KiB buffer asyncio allocates for every socket read."""
+RAISING_BLOCK_SIZE = 512 * 1024
+"""The block freed to raise the threshold: twice the 256 KiB asyncio reads into."""
 
 
 @functools.cache
 def keep_socket_reads_on_heap() -> None:
-    """Raise glibc's mmap threshold above asyncio's read buffer; once per process.
+    """Raise glibc's mmap threshold above asyncio's read buffer, once per process.
 
-    glibc maps each block over its threshold (128 KiB at start) with mmap and raises the
-    threshold to the size of a mapped block when one is freed. Until some block that big
-    is freed, every 256 KiB read buffer is mapped, shrunk and unmapped: two page faults
-    and about 20 µs a response. Freeing one block above the buffer's size raises it, as
-    any large temporary would. It does nothing if the threshold is higher already, if it
-    was fixed with `MALLOC_MMAP_THRESHOLD_` or `mallopt`, or on another allocator.
+    Until a mapped block that large is freed, glibc maps, shrinks and unmaps that buffer
+    on every socket read: two page faults and about 20 µs. Freeing one raises the
+    threshold; nothing changes where it is higher, fixed (`MALLOC_MMAP_THRESHOLD_`), or
+    not glibc's.
     """
-    block = bytearray(READ_BUFFER_HEADROOM)
+    block = bytearray(RAISING_BLOCK_SIZE)
     del block
