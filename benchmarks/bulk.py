@@ -184,26 +184,39 @@ def minor_faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
+def run_contender(url: str, name: str, n: int, concurrency: int, prefix: str) -> Run:
+    """One job of contender `name` ("ours", "bare" or "orjson") writing under `prefix`."""
+    faults = minor_faults()
+    report = None
+    if name == "ours":
+        wall, cpu, report = asyncio.run(
+            butter_bulk(url, READ_TOKEN, WRITE_TOKEN, n, concurrency, prefix)
+        )
+    else:
+        loop = plain_aiohttp_bulk if name == "bare" else orjson_aiohttp_bulk
+        wall, cpu = asyncio.run(loop(url, WRITE_TOKEN, n, concurrency, prefix))
+    return Run(wall, cpu, report, (minor_faults() - faults) / n)
+
+
 def bulk_round(
     emu: EmulatorProcess, n: int, concurrency: int, run: int, prefixes: dict[str, str]
 ) -> dict[str, Run]:
     """Round `run` of the contenders named in `prefixes` ("ours", "bare", "orjson"), each
     writing under its prefix. The order turns with `run`, so that none always goes first."""
-    url, read, write = emu.url, emu.read_token, emu.write_token
-
-    def contender(name: str, prefix: str) -> Run:
-        faults = minor_faults()
-        report = None
-        if name == "ours":
-            wall, cpu, report = asyncio.run(butter_bulk(url, read, write, n, concurrency, prefix))
-        else:
-            loop = plain_aiohttp_bulk if name == "bare" else orjson_aiohttp_bulk
-            wall, cpu = asyncio.run(loop(url, write, n, concurrency, prefix))
-        return Run(wall, cpu, report, (minor_faults() - faults) / n)
-
     names = list(prefixes)
     turn = run % len(names)
-    return {name: contender(name, prefixes[name]) for name in names[turn:] + names[:turn]}
+    return {
+        name: run_contender(emu.url, name, n, concurrency, prefixes[name])
+        for name in names[turn:] + names[:turn]
+    }
+
+
+def run_inner(*arguments: str) -> Any:
+    """Run `python -m benchmarks.bulk ARGUMENTS` in a fresh process; the JSON it printed last."""
+    command = [sys.executable, "-m", "benchmarks.bulk", *arguments]
+    root = Path(__file__).parent.parent
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def throughput(
@@ -316,12 +329,8 @@ def cpu_across_processes(
     contender's allocator churned are also summed up on their own."""
     per_process: list[list[tuple[float, float, float]]] = []
     for _ in range(processes):
-        command = [sys.executable, "-m", "benchmarks.bulk", "--inner-cpu"]
-        command += [str(n), str(latency), str(concurrency), str(rounds)]
-        command += [] if pin_cores else ["--no-pin"]
-        root = Path(__file__).parent.parent
-        done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root)
-        rows = json.loads(done.stdout.strip().splitlines()[-1])
+        arguments = ["--inner-cpu", str(n), str(latency), str(concurrency), str(rounds)]
+        rows = run_inner(*arguments, *([] if pin_cores else ["--no-pin"]))
         per_process.append([(ratio, ours, bare) for ratio, ours, bare in rows])
     every = [row for rows in per_process for row in rows]
     median = statistics.median(ratio for ratio, _, _ in every)
@@ -352,12 +361,8 @@ def cpu_across_processes(
 
 def one_job(name: str, url: str, n: int, concurrency: int) -> None:
     """Run one contender's job in this fresh process; print its CPU µs and faults a write."""
-    faults, prefix = minor_faults(), f"job{time.time_ns()}"
-    if name == "ours":
-        _, cpu, _ = asyncio.run(butter_bulk(url, READ_TOKEN, WRITE_TOKEN, n, concurrency, prefix))
-    else:
-        _, cpu = asyncio.run(plain_aiohttp_bulk(url, WRITE_TOKEN, n, concurrency, prefix))
-    print(json.dumps([cpu / n * 1e6, (minor_faults() - faults) / n]))
+    done = run_contender(url, name, n, concurrency, f"job{time.time_ns()}")
+    print(json.dumps([done.cpu / n * 1e6, done.faults]))
 
 
 def cpu_one_job_per_process(
@@ -365,16 +370,12 @@ def cpu_one_job_per_process(
 ) -> float:
     """Target 6 as a user's job meets it: each contender's job in a process of its own,
     as a bulk import runs; the rounds alternate which goes first. The median ratio."""
-    root = Path(__file__).parent.parent
     measured: list[tuple[float, float, float, float]] = []
     with EmulatorProcess(pages=1, latency=latency, pin_cores=pin_cores) as emu:
         for run in range(rounds):
             got = {}
             for name in ("ours", "bare") if run % 2 else ("bare", "ours"):
-                command = [sys.executable, "-m", "benchmarks.bulk", "--inner-job", name]
-                command += [emu.url, str(n), str(concurrency)]
-                done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root)
-                got[name] = json.loads(done.stdout.strip().splitlines()[-1])
+                got[name] = run_inner("--inner-job", name, emu.url, str(n), str(concurrency))
             measured.append((*got["ours"], *got["bare"]))
     ratios = [ours / bare for ours, _, bare, _ in measured]
     median = statistics.median(ratios)
