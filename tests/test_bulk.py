@@ -361,27 +361,42 @@ async def test_a_sliding_window_limit_that_drops_mid_job_is_followed_within_two_
     # Another client starts sharing the account's limit: 200 a second become 176 for us.
     emu = Emulator(seed=SeedSpec(pages=1), rate_limit=200, rate_limit_kind="window")
     retry = RetryPolicy(max_retries=30, retry_after_cap=5)
-    paces: list[tuple[float, float]] = []  # (seconds since the drop, pace) after it
+    sends: list[tuple[float, bool]] = []  # (when, accepted), as the server saw them
     dropped_at: list[float] = []
+    paces: list[float] = []
 
-    def watch(snapshot: BulkProgress) -> None:
-        assert emu.state.limiter is not None
-        if not dropped_at and snapshot.done >= 600:
-            emu.state.limiter.rate = 176
-            dropped_at.append(snapshot.elapsed)
-        elif dropped_at and snapshot.pace is not None:
-            paces.append((snapshot.elapsed - dropped_at[0], snapshot.pace))
+    async with emu:
+        limiter = emu.state.limiter
+        assert limiter is not None
+        take = limiter.take
 
-    async with emu, emu.client(retry=retry) as butter:
-        writer = butter.bulk(concurrency=20, progress=watch, progress_interval=0)
-        report = await writer.run(creates(1300))
+        def seen_take() -> float:
+            wait = take()
+            sends.append((time.monotonic(), wait == 0.0))
+            return wait
+
+        limiter.take = seen_take  # type: ignore[method-assign]
+
+        def watch(snapshot: BulkProgress) -> None:
+            if not dropped_at and snapshot.done >= 600:
+                limiter.rate = 176
+                dropped_at.append(time.monotonic())
+            elif dropped_at and snapshot.pace is not None:
+                paces.append(snapshot.pace)
+
+        async with emu.client(retry=retry) as butter:
+            writer = butter.bulk(concurrency=20, progress=watch, progress_interval=0)
+            report = await writer.run(creates(1300))
     assert report.ok and len(bulk_pages(emu)) == 1300
-    # Refusing one send in nine, a window shows the new rate: the pace goes to it within
-    # two windows (the one the drop fell in, then one measured whole) instead of
-    # stepping down 1% a window for twelve seconds.
-    soon = [pace for after, pace in paces if after <= 2.5]
-    assert soon and min(soon) <= 185, paces[:: max(1, len(paces) // 20)]
-    assert 150 <= paces[-1][1] <= 185
+    # From two windows after the drop (the one it fell in, then one measured whole), the
+    # server sees the writer send at the new rate (about 165-175 a second), not at the
+    # old pace stepping down 1% a window (190-odd, one in ten refused). A host too slow
+    # to reach the limit sends less, which is no overrun either.
+    settled = [accepted for when, accepted in sends if when >= dropped_at[0] + 2.0]
+    seconds = sends[-1][0] - (dropped_at[0] + 2.0)
+    assert seconds >= 1.0, "the job ended before the pace could be judged"
+    assert len(settled) / seconds <= 185, (len(settled), settled.count(False), seconds)
+    assert paces[-1] >= 150  # followed down, not collapsed
 
 
 async def test_fixed_rate_limit_paces_requests() -> None:
