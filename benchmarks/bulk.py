@@ -166,12 +166,13 @@ def lost_and_duplicated(expected: set[str], stored: list[str]) -> tuple[int, int
 
 class Run(NamedTuple):
     """A contender's wall and CPU seconds, its report (None for the hand loops), and the
-    minor page faults its process took per write while it ran."""
+    minor page faults and event-loop wakeups its process took per write while it ran."""
 
     wall: float
     cpu: float
     report: Any
     faults: float
+    wakeups: float
 
 
 CHURN_FAULTS = 0.25
@@ -179,14 +180,17 @@ CHURN_FAULTS = 0.25
 read buffer then comes from a fresh mmap for every response, costing about 20 µs a write."""
 
 
-def minor_faults() -> int:
-    """Minor page faults this process has taken so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+def faults_and_sleeps() -> tuple[int, int]:
+    """Minor page faults and voluntary context switches this process has taken so far.
+    A client sleeps in the kernel only when its event loop waits for the network, so the
+    second counts the loop's wakeups."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt, usage.ru_nvcsw
 
 
 def run_contender(url: str, name: str, n: int, concurrency: int, prefix: str) -> Run:
     """One job of contender `name` ("ours", "bare" or "orjson") writing under `prefix`."""
-    faults = minor_faults()
+    faults, sleeps = faults_and_sleeps()
     report = None
     if name == "ours":
         wall, cpu, report = asyncio.run(
@@ -195,7 +199,8 @@ def run_contender(url: str, name: str, n: int, concurrency: int, prefix: str) ->
     else:
         loop = plain_aiohttp_bulk if name == "bare" else orjson_aiohttp_bulk
         wall, cpu = asyncio.run(loop(url, WRITE_TOKEN, n, concurrency, prefix))
-    return Run(wall, cpu, report, (minor_faults() - faults) / n)
+    faults_after, sleeps_after = faults_and_sleeps()
+    return Run(wall, cpu, report, (faults_after - faults) / n, (sleeps_after - sleeps) / n)
 
 
 def bulk_round(
@@ -306,92 +311,155 @@ def throughput(
     return wall / bound, cpu_ratio, lost, duplicates
 
 
-def cpu_rounds(n: int, latency: float, concurrency: int, rounds: int, pin_cores: bool) -> None:
-    """Print each round's CPU ratio (BulkWriter / bare loop) and both contenders' minor
-    page faults per write as JSON: one process's share of `cpu_across_processes`."""
+LOCKSTEP_NOTE = """\
+  wakeups: the event loop's sleeps for the network, per write. At a fixed latency, a loop
+  that handles a whole round trip's answers at once wakes about once per `concurrency`
+  writes (0.02 at C=50) and takes longer in wall time; one that sends each next request as
+  its answer comes wakes more often. Latency jitter (--cpu-jitter) takes both the second way."""
+
+
+def latency_label(latency: float, jitter: float) -> str:
+    """`20 ms`, or `20 +- 2 ms` with jitter."""
+    spread = f" +- {jitter * 1000:.0f}" if jitter else ""
+    return f"{latency * 1000:.0f}{spread} ms"
+
+
+def cpu_rounds(
+    n: int, latency: float, jitter: float, concurrency: int, rounds: int, pin_cores: bool
+) -> None:
+    """Print each round's CPU ratio (BulkWriter / bare loop), both contenders' minor page
+    faults and wakeups per write, and the wall ratio as JSON: one process's share of
+    `cpu_across_processes`."""
     measured = []
-    with EmulatorProcess(pages=1, latency=latency, pin_cores=pin_cores) as emu:
+    server = EmulatorProcess(pages=1, latency=latency, jitter=jitter, pin_cores=pin_cores)
+    with server as emu:
         for run in range(rounds + 1):
             tag = f"cpu{time.time_ns()}"
             done = bulk_round(emu, n, concurrency, run, {"ours": f"{tag}o", "bare": f"{tag}b"})
             if run > 0:  # the first round warms up
                 ours, bare = done["ours"], done["bare"]
-                measured.append([ours.cpu / bare.cpu, ours.faults, bare.faults])
+                measured.append(
+                    [
+                        ours.cpu / bare.cpu,
+                        ours.faults,
+                        bare.faults,
+                        ours.wakeups,
+                        bare.wakeups,
+                        ours.wall / bare.wall,
+                    ]
+                )
     print(json.dumps(measured))
 
 
 def cpu_across_processes(
-    n: int, latency: float, concurrency: int, processes: int, rounds: int, pin_cores: bool
+    n: int,
+    latency: float,
+    concurrency: int,
+    processes: int,
+    rounds: int,
+    pin_cores: bool,
+    jitter: float = 0.0,
 ) -> float:
     """Target 6 measured in `processes` fresh processes: the median of every round's CPU
     ratio. Which way the allocator and the host go is settled per process, so one
     process's rounds can sit 10% away from another's; the rounds where neither
     contender's allocator churned are also summed up on their own."""
-    per_process: list[list[tuple[float, float, float]]] = []
+    per_process: list[list[list[float]]] = []
     for _ in range(processes):
-        arguments = ["--inner-cpu", str(n), str(latency), str(concurrency), str(rounds)]
-        rows = run_inner(*arguments, *([] if pin_cores else ["--no-pin"]))
-        per_process.append([(ratio, ours, bare) for ratio, ours, bare in rows])
+        arguments = ["--inner-cpu", str(n), str(latency), str(jitter), str(concurrency)]
+        arguments += [str(rounds), *([] if pin_cores else ["--no-pin"])]
+        per_process.append(run_inner(*arguments))
     every = [row for rows in per_process for row in rows]
-    median = statistics.median(ratio for ratio, _, _ in every)
+    median = statistics.median(row[0] for row in every)
 
-    def summary(label: object, rows: list[tuple[float, float, float]]) -> list[object]:
-        ratios = [ratio for ratio, _, _ in rows]
-        ours = statistics.median(faults for _, faults, _ in rows)
-        bare = statistics.median(faults for _, _, faults in rows)
-        return [label, statistics.median(ratios), min(ratios), max(ratios), ours, bare]
+    def summary(label: object, rows: list[list[float]]) -> list[object]:
+        ratios = [row[0] for row in rows]
+        columns = (statistics.median(column) for column in list(zip(*rows, strict=True))[1:])
+        return [label, statistics.median(ratios), min(ratios), max(ratios), *columns]
 
     print_table(
-        f"client CPU per bulk write, BulkWriter / bare loop, latency {latency * 1000:.0f} ms, "
-        f"concurrency {concurrency}: {processes} processes of {rounds} rounds ({n:,} writes each)",
-        ["process", "median ratio", "lowest", "highest", "faults/write ours", "bare"],
+        f"client CPU per bulk write, BulkWriter / bare loop, latency "
+        f"{latency_label(latency, jitter)}, concurrency {concurrency}: {processes} processes "
+        f"of {rounds} rounds ({n:,} writes each)",
+        [
+            "process",
+            "median ratio",
+            "lowest",
+            "highest",
+            "faults/write ours",
+            "bare",
+            "wakeups/write ours",
+            "bare",
+            "wall ours/bare",
+        ],
         [summary(i + 1, rows) for i, rows in enumerate(per_process)]
         + [summary("all rounds", every)],
     )
-    calm = [row for row in every if max(row[1:]) < CHURN_FAULTS]
+    calm = [row for row in every if max(row[1:3]) < CHURN_FAULTS]
     if calm:
-        calm_median = statistics.median(ratio for ratio, _, _ in calm)
+        calm_median = statistics.median(row[0] for row in calm)
         print(
             f"  {len(calm)} of {len(every)} rounds with neither allocator churning "
             f"(< {CHURN_FAULTS} minor faults a write each): median ratio {calm_median:.2f}"
         )
+    print(LOCKSTEP_NOTE)
     print(f"  target 6: CPU per write {median:.2f}x the bare loop's (<= 1.1 at C=50)")
     return median
 
 
 def one_job(name: str, url: str, n: int, concurrency: int) -> None:
-    """Run one contender's job in this fresh process; print its CPU µs and faults a write."""
+    """Run one contender's job in this fresh process; print its CPU µs, faults and wakeups
+    a write, and its wall seconds."""
     done = run_contender(url, name, n, concurrency, f"job{time.time_ns()}")
-    print(json.dumps([done.cpu / n * 1e6, done.faults]))
+    print(json.dumps([done.cpu / n * 1e6, done.faults, done.wakeups, done.wall]))
 
 
 def cpu_one_job_per_process(
-    n: int, latency: float, concurrency: int, rounds: int, pin_cores: bool
+    n: int, latency: float, concurrency: int, rounds: int, pin_cores: bool, jitter: float = 0.0
 ) -> float:
     """Target 6 as a user's job meets it: each contender's job in a process of its own,
     as a bulk import runs; the rounds alternate which goes first. The median ratio."""
-    measured: list[tuple[float, float, float, float]] = []
-    with EmulatorProcess(pages=1, latency=latency, pin_cores=pin_cores) as emu:
+    rows: list[list[float]] = []
+    server = EmulatorProcess(pages=1, latency=latency, jitter=jitter, pin_cores=pin_cores)
+    with server as emu:
         for run in range(rounds):
             got = {}
             for name in ("ours", "bare") if run % 2 else ("bare", "ours"):
                 got[name] = run_inner("--inner-job", name, emu.url, str(n), str(concurrency))
-            measured.append((*got["ours"], *got["bare"]))
-    ratios = [ours / bare for ours, _, bare, _ in measured]
-    median = statistics.median(ratios)
+            ours_cpu, ours_faults, ours_wakeups, ours_wall = got["ours"]
+            bare_cpu, bare_faults, bare_wakeups, bare_wall = got["bare"]
+            rows.append(
+                [
+                    ours_cpu / bare_cpu,
+                    ours_cpu,
+                    ours_faults,
+                    ours_wakeups,
+                    bare_cpu,
+                    bare_faults,
+                    bare_wakeups,
+                    ours_wall / bare_wall,
+                ]
+            )
+    median = statistics.median(row[0] for row in rows)
     print_table(
-        f"client CPU per bulk write, one job per fresh process, latency {latency * 1000:.0f} ms, "
-        f"concurrency {concurrency}: {rounds} rounds ({n:,} writes each)",
-        ["round", "ratio", "ours us/write", "faults", "bare us/write", "faults"],
-        [[i + 1, ratio, *row] for i, (ratio, row) in enumerate(zip(ratios, measured, strict=True))]
-        + [
-            [
-                "median",
-                median,
-                *(statistics.median(column) for column in zip(*measured, strict=True)),
-            ]
+        f"client CPU per bulk write, one job per fresh process, latency "
+        f"{latency_label(latency, jitter)}, concurrency {concurrency}: {rounds} rounds "
+        f"({n:,} writes each)",
+        [
+            "round",
+            "ratio",
+            "ours us/write",
+            "faults",
+            "wakeups",
+            "bare us/write",
+            "faults",
+            "wakeups",
+            "wall ours/bare",
         ],
+        [[i + 1, *row] for i, row in enumerate(rows)]
+        + [["median", *(statistics.median(column) for column in zip(*rows, strict=True))]],
     )
+    print(LOCKSTEP_NOTE)
     print(f"  target 6, one job a process: CPU per write {median:.2f}x the bare loop's")
     return median
 
@@ -490,13 +558,21 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="also compare CPU per write at 20 ms, C=50 over this many rounds of one job a process",
     )
-    parser.add_argument("--inner-cpu", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--cpu-jitter",
+        type=float,
+        default=0.0,
+        help="server-time spread (+- seconds) around the 20 ms of --cpu-processes and --cpu-jobs",
+    )
+    parser.add_argument("--inner-cpu", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--inner-job", nargs=4, help=argparse.SUPPRESS)
     add_pin_option(parser)
     args = parser.parse_args(argv)
     if args.inner_cpu:
-        n, latency, concurrency, rounds = args.inner_cpu
-        cpu_rounds(int(n), float(latency), int(concurrency), int(rounds), args.pin_cores)
+        n, latency, jitter, concurrency, rounds = args.inner_cpu
+        cpu_rounds(
+            int(n), float(latency), float(jitter), int(concurrency), int(rounds), args.pin_cores
+        )
         return
     if args.inner_job:
         name, url, n, concurrency = args.inner_job
@@ -521,9 +597,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  lost {lost_total}, duplicates {duplicates_total} (both 0)")
     if args.cpu_processes:
         rounds = 2 if args.quick else 8
-        cpu_across_processes(args.n, 0.02, 50, args.cpu_processes, rounds, args.pin_cores)
+        cpu_across_processes(
+            args.n, 0.02, 50, args.cpu_processes, rounds, args.pin_cores, args.cpu_jitter
+        )
     if args.cpu_jobs:
-        cpu_one_job_per_process(args.n, 0.02, 50, args.cpu_jobs, args.pin_cores)
+        cpu_one_job_per_process(args.n, 0.02, 50, args.cpu_jobs, args.pin_cores, args.cpu_jitter)
 
 
 if __name__ == "__main__":

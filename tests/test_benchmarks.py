@@ -121,9 +121,9 @@ def test_cpu_per_write_across_fresh_processes_prints_each_process_and_the_median
 
     median = cpu_across_processes(200, 0.02, 10, processes=2, rounds=1, pin_cores=False)
     out = capsys.readouterr().out
-    assert "client CPU per bulk write, BulkWriter / bare loop" in out
+    assert "client CPU per bulk write, BulkWriter / bare loop, latency 20 ms" in out
     assert "2 processes of 1 rounds" in out
-    assert "faults/write ours" in out
+    assert "faults/write ours" in out and "wakeups/write ours" in out
     lines = out.splitlines()
     calm = [line for line in lines if "with neither allocator churning" in line]
     assert len(calm) <= 1  # printed only when some round had no churn
@@ -131,7 +131,12 @@ def test_cpu_per_write_across_fresh_processes_prints_each_process_and_the_median
         line.split() for line in lines if line.strip()[:1] in ("1", "2", "a") and line not in calm
     ]
     assert [row[0] for row in table] == ["1", "2", "all"]
-    assert all(float(row[-2]) >= 0 and float(row[-1]) >= 0 for row in table)
+    for row in table:
+        faults_ours, faults_bare, wakeups_ours, wakeups_bare, wall_ratio = map(float, row[-5:])
+        assert min(faults_ours, faults_bare, wakeups_ours, wakeups_bare) >= 0
+        # A job of 200 writes at C=10 waits for the network at least once a round trip.
+        assert wakeups_ours >= 1 / 200 and wakeups_bare >= 1 / 200
+        assert 0 < wall_ratio < 10
     assert 0 < median < 10
     assert f"target 6: CPU per write {median:.2f}x" in out
 
@@ -141,13 +146,16 @@ def test_cpu_per_write_one_job_a_process_prints_each_round_and_the_median(
 ) -> None:
     from benchmarks.bulk import cpu_one_job_per_process
 
-    median = cpu_one_job_per_process(200, 0.02, 10, rounds=2, pin_cores=False)
+    median = cpu_one_job_per_process(200, 0.02, 10, rounds=2, pin_cores=False, jitter=0.005)
     out = capsys.readouterr().out
-    assert "one job per fresh process" in out and "2 rounds (200 writes each)" in out
+    assert "one job per fresh process, latency 20 +- 5 ms" in out
+    assert "2 rounds (200 writes each)" in out
     rows = [line.split() for line in out.splitlines() if line.strip()[:1] in ("1", "2", "m")]
     assert [row[0] for row in rows] == ["1", "2", "median"]
     for row in rows[:2]:
-        ratio, ours, _, bare, _ = map(float, row[1:])
+        ratio, ours, _, ours_wakeups, bare, _, bare_wakeups, wall_ratio = map(float, row[1:])
         assert ours > 0 and bare > 0 and abs(ratio - ours / bare) < 0.01
+        assert ours_wakeups >= 1 / 200 and bare_wakeups >= 1 / 200
+        assert 0 < wall_ratio < 10
     assert 0 < median < 10
     assert f"one job a process: CPU per write {median:.2f}x" in out
