@@ -21,7 +21,13 @@ import orjson
 from butter_async import ButterClient, RetryPolicy
 from butter_async.operations import CreatePage
 
-from .emulator_process import READ_TOKEN, WRITE_TOKEN, EmulatorProcess, add_pin_option
+from .emulator_process import (
+    READ_TOKEN,
+    WRITE_TOKEN,
+    EmulatorProcess,
+    add_pin_option,
+    latency_label,
+)
 from .table import print_table
 
 GUIDE_PAUSE = 0.2  # ButterCMS's bulk guide: sequential creates, 200 ms apart
@@ -316,12 +322,6 @@ LOCKSTEP_NOTE = """\
   that handles a whole round trip's answers at once wakes about once per `concurrency`
   writes (0.02 at C=50) and takes longer in wall time; one that sends each next request as
   its answer comes wakes more often. Latency jitter (--cpu-jitter) takes both the second way."""
-
-
-def latency_label(latency: float, jitter: float) -> str:
-    """`20 ms`, or `20 +- 2 ms` with jitter."""
-    spread = f" +- {jitter * 1000:.0f}" if jitter else ""
-    return f"{latency * 1000:.0f}{spread} ms"
 
 
 def cpu_rounds(

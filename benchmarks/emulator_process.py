@@ -108,3 +108,9 @@ def add_pin_option(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="do not pin the emulator and the client to separate CPUs",
     )
+
+
+def latency_label(latency: float, jitter: float = 0.0) -> str:
+    """The emulator's latency for a table's title: `20 ms`, or `20 +- 2 ms` with jitter."""
+    spread = f" +- {jitter * 1000:.0f}" if jitter else ""
+    return f"{latency * 1000:.0f}{spread} ms"

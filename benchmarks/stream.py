@@ -20,7 +20,7 @@ from butter_async import ButterClient, Post
 from butter_async.models.decoding import answer_decoder
 from butter_async.pagination import DEFAULT_PREFETCH
 
-from .emulator_process import EmulatorProcess, add_pin_option
+from .emulator_process import EmulatorProcess, add_pin_option, latency_label
 from .table import print_table
 
 
@@ -247,9 +247,8 @@ def run(
         for name, measure in results.items()
     ]
     rows.append(["latency bound L x (1 + ceil((P-1)/W))", bound, "-", pages, "-", "-", "-", 1.0])
-    spread = f" +- {jitter * 1000:.0f}" if jitter else ""
     print_table(
-        f"stream {posts:,} posts, page_size {page_size}, latency {latency * 1000:.0f}{spread} ms,"
+        f"stream {posts:,} posts, page_size {page_size}, latency {latency_label(latency, jitter)},"
         f" window {prefetch} (median of {repeat} interleaved rounds after a warm-up)",
         [
             "contender",
