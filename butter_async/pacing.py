@@ -20,6 +20,10 @@ NO_RETRY_AFTER_PAUSE = 1.0
 """Seconds to pause on a 429 that names no Retry-After."""
 PACE_INCREASE = 1.01
 """The pace after a quiet spell (a window without a 429), probing for a raised limit."""
+PACE_BOUND_SHARE = 0.9
+"""Least share of its pace a quiet spell must have sent at to raise it: a job sending
+slower (a slow source, a busy host) shows nothing about the limit, and a pace raised
+through it would be far above the limit once the job sped up again."""
 DECREASE_INTERVAL = 0.25
 """Least time, in windows, from a change of the pace to a decrease after a token's wait.
 After a window's 429 it is a whole window from the last decrease: until then, the
@@ -99,14 +103,13 @@ class AdaptiveGate:
     most once a window (until then the server still counts sends made before the step);
     one naming a token's wait by 2%, after pausing for it. While the server refuses a
     fifth or more of the sends (a twentieth under a window), the pace drops to the rate
-    it accepts at. A window with no change and no window's 429 raises it by 1%. Pauses
+    it accepts at. A window with no change and no window's 429 raises it by 1%, if its
+    sends kept to the pace (a job sending slower shows nothing about the limit). Pauses
     and their total, `paused`, are kept, which a job may cap. With `adaptive=False`
     there is no pacing: 429s only pause.
     """
 
-    def __init__(
-        self, *, adaptive: bool = True, clock: Callable[[], float] | None = None
-    ) -> None:
+    def __init__(self, *, adaptive: bool = True, clock: Callable[[], float] | None = None) -> None:
         """`clock` gives the time the pace is kept in: the running event loop's by default."""
         self.adaptive = adaptive
         self.in_flight = 0
@@ -126,8 +129,11 @@ class AdaptiveGate:
         changes move the anchor, so turns already taken move with them."""
         self._last_change = 0.0
         self._lowered_at = 0.0
-        self._refused_at = 0.0
-        """When the pace last went down, and when a window's 429 last came."""
+        """When the pace last went down."""
+        self._quiet_since = 0.0
+        self._quiet_tickets = 0
+        """When the current quiet spell began (the pace's last change, or the last
+        window's 429), and the turns taken by then."""
         self._successes: deque[float] = deque()
         self._meter = AcceptanceMeter()
         self._clock = clock
@@ -201,8 +207,8 @@ class AdaptiveGate:
                 successes.popleft()
         else:
             self._meter.count(now, self._window, accepted=True)
-            if now - max(self._last_change, self._refused_at) >= self._window:
-                self._set_pace(self.pace * PACE_INCREASE, now)
+            if now - self._quiet_since >= self._window:
+                self._probe(now)
 
     def rate_limited(self, retry_after: float | None) -> None:
         """The server answered 429: pause for `retry_after`, or slow the pace a little."""
@@ -220,7 +226,7 @@ class AdaptiveGate:
                 settled = now - self._last_change >= DECREASE_INTERVAL * self._window
                 saturated_rate = self._meter.saturated_rate()
             else:
-                self._refused_at = now
+                self._start_quiet_spell(now)
                 lowered = self.pace * WINDOW_PACE_DECREASE
                 settled = now - self._lowered_at >= self._window
                 saturated_rate = self._meter.saturated_rate(WINDOW_SATURATED_ONE_IN)
@@ -259,6 +265,21 @@ class AdaptiveGate:
         self._reanchor(now, now)
         self.pace = pace
         self._last_change = now
+        self._start_quiet_spell(now)
+
+    def _start_quiet_spell(self, now: float) -> None:
+        """Measure the sends from `now` for the next raise of the pace."""
+        self._quiet_since, self._quiet_tickets = now, self._tickets
+
+    def _probe(self, now: float) -> None:
+        """After a quiet spell, raise the pace 1% if the sends kept to it; else measure
+        the next spell."""
+        assert self.pace is not None
+        sent = self._tickets - self._quiet_tickets
+        if sent >= PACE_BOUND_SHARE * self.pace * (now - self._quiet_since):
+            self._set_pace(self.pace * PACE_INCREASE, now)
+        else:
+            self._start_quiet_spell(now)
 
     def _pause_until(self, resume_at: float, now: float) -> None:
         """Hold every send, paced turns already taken too, until `resume_at`, adding the

@@ -196,35 +196,67 @@ async def test_a_pace_learned_too_high_respaces_the_turns_already_taken() -> Non
     assert went[-1] - went[-10] >= 9 * 0.8 / gate.pace  # queued turns moved to the new pace
 
 
+class ClockedGate:
+    """A gate on a clock the test moves, with each send accepted at a time it names."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.gate = AdaptiveGate(clock=lambda: self.now)
+
+    async def send_at(self, when: float) -> None:
+        self.now = when
+        assert await self.gate.acquire()
+        self.gate.release(succeeded=True)
+
+    async def send_every(self, start: float, stop: float, rate: float) -> None:
+        """Sends `rate` a second after `start` up to `stop`: slower than the pace, so
+        none waits for its turn on a clock that only the test moves."""
+        sent = 1
+        while (when := start + sent / rate) <= stop:
+            await self.send_at(when)
+            sent += 1
+
+    async def learn_100_a_second(self) -> None:
+        for tick in range(100):  # the window's 100 accepted in half a second
+            await self.send_at(tick * 0.005)
+        self.gate.rate_limited(1.0)  # then refused: everyone waits the window out
+        assert self.gate.paused == pytest.approx(1.0, abs=0.01)
+        await self.send_at(1.5)  # the pause is over: the pace is what the window accepted
+        assert self.gate.pace == pytest.approx(100)
+
+
 async def test_a_sliding_windows_429s_step_the_pace_down_once_a_window() -> None:
-    clock = [0.0]
-    gate = AdaptiveGate(clock=lambda: clock[0])
-
-    async def send_at(when: float) -> None:
-        clock[0] = when
-        assert await gate.acquire()
-        gate.release(succeeded=True)
-
-    for tick in range(100):  # the window's 100 accepted in half a second
-        await send_at(tick * 0.005)
-    gate.rate_limited(1.0)  # then refused: everyone waits the window out
-    assert gate.paused == pytest.approx(1.0, abs=0.01)
-    await send_at(1.5)  # the pause is over: the pace is what the window accepted
-    assert gate.pace == pytest.approx(100)
-    clock[0] = 1.6
+    clocked = ClockedGate()
+    gate = clocked.gate
+    await clocked.learn_100_a_second()
+    clocked.now = 1.6
     gate.rate_limited(1.0)  # refused while paced: one small step down
     assert gate.pace == pytest.approx(99)
-    clock[0] = 2.1
+    clocked.now = 2.1
     gate.rate_limited(1.0)  # the window still counts sends made at the pace before
     assert gate.pace == pytest.approx(99)
-    await send_at(2.7)  # a window since the step, but the last 429 is 0.6 s old: no rise
+    await clocked.send_every(2.1, 2.7, 95)  # a window since the step, the 429 0.6 s old
     assert gate.pace == pytest.approx(99)
-    await send_at(3.2)  # a whole window without a 429: probe 1% higher
-    assert gate.pace == pytest.approx(99.99)
-    clock[0] = 3.3
+    await clocked.send_every(2.7, 3.2, 95)  # a whole window at the pace without a 429
+    assert gate.pace == pytest.approx(99.99)  # probe 1% higher
+    clocked.now = 3.3
     gate.rate_limited(1.0)  # the probe is refused: back down at once
     assert gate.pace == pytest.approx(98.9901)
     assert gate.paused == pytest.approx(1.0, abs=0.01)  # never paused again while paced
+
+
+async def test_a_job_sending_slower_than_its_pace_does_not_raise_it() -> None:
+    # A slow source for a minute: windows without a 429, but at half the pace. Raised
+    # through them (1% a window), the pace would end 80% above the limit, and the job
+    # would overrun the limit that much once its source sped up again.
+    clocked = ClockedGate()
+    gate = clocked.gate
+    await clocked.learn_100_a_second()
+    await clocked.send_every(1.5, 61.5, 50)
+    assert gate.pace == pytest.approx(100)
+    # Keeping to the pace again (95 a second against 100), the probing resumes.
+    await clocked.send_every(61.5, 64.0, 95)
+    assert gate.pace is not None and 101 <= gate.pace <= 102.1
 
 
 def test_a_saturated_servers_rate_is_read_from_the_spacing_of_what_it_accepts() -> None:
