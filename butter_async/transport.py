@@ -18,7 +18,6 @@ import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._heap import keep_socket_reads_on_heap
 from ._urls import (
     account_fingerprint,
     api_url,
@@ -43,6 +42,7 @@ from .errors import (
     TransportError,
     api_error,
 )
+from .heap import keep_socket_reads_on_heap
 from .retries import RetryPolicy, parse_retry_after
 
 logger = logging.getLogger("butter_async")

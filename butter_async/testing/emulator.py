@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from ..client import ButterClient
+from ..heap import keep_socket_reads_on_heap
 from .app import build_app
 from .faults import Fault, FaultPlan, Latency, RateLimitKind
 from .seed import SeedSpec, seeded_store
@@ -162,6 +163,7 @@ class Emulator:
         """Bind the port and start serving."""
         if self._runner is not None:
             return
+        keep_socket_reads_on_heap()  # the server reads every request as a client does
         runner = web.AppRunner(build_app(self.state), access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
