@@ -324,11 +324,50 @@ LOCKSTEP_NOTE = """\
   its answer comes wakes more often. Latency jitter (--cpu-jitter) takes both the second way."""
 
 
+class Comparison(NamedTuple):
+    """One round of the BulkWriter against the bare loop: the CPU ratio, each one's CPU
+    µs, minor page faults and event-loop wakeups a write, and the wall-time ratio."""
+
+    ratio: float
+    ours_us: float
+    ours_faults: float
+    ours_wakeups: float
+    bare_us: float
+    bare_faults: float
+    bare_wakeups: float
+    wall_ratio: float
+
+
+COMPARISON_COLUMNS = [
+    "ours us/write",
+    "faults",
+    "wakeups",
+    "bare us/write",
+    "faults",
+    "wakeups",
+    "wall ours/bare",
+]
+"""Headers of a `Comparison`'s fields after its ratio."""
+
+
+def compare(ours: Run, bare: Run, n: int) -> Comparison:
+    """The round in which each contender made `n` writes."""
+    return Comparison(
+        ours.cpu / bare.cpu,
+        ours.cpu / n * 1e6,
+        ours.faults,
+        ours.wakeups,
+        bare.cpu / n * 1e6,
+        bare.faults,
+        bare.wakeups,
+        ours.wall / bare.wall,
+    )
+
+
 def cpu_rounds(
     n: int, latency: float, jitter: float, concurrency: int, rounds: int, pin_cores: bool
 ) -> None:
-    """Print each round's CPU ratio (BulkWriter / bare loop), both contenders' minor page
-    faults and wakeups per write, and the wall ratio as JSON: one process's share of
+    """Print each round's `Comparison` as JSON: one process's share of
     `cpu_across_processes`."""
     measured = []
     server = EmulatorProcess(pages=1, latency=latency, jitter=jitter, pin_cores=pin_cores)
@@ -337,17 +376,7 @@ def cpu_rounds(
             tag = f"cpu{time.time_ns()}"
             done = bulk_round(emu, n, concurrency, run, {"ours": f"{tag}o", "bare": f"{tag}b"})
             if run > 0:  # the first round warms up
-                ours, bare = done["ours"], done["bare"]
-                measured.append(
-                    [
-                        ours.cpu / bare.cpu,
-                        ours.faults,
-                        bare.faults,
-                        ours.wakeups,
-                        bare.wakeups,
-                        ours.wall / bare.wall,
-                    ]
-                )
+                measured.append(compare(done["ours"], done["bare"], n))
     print(json.dumps(measured))
 
 
@@ -364,16 +393,16 @@ def cpu_across_processes(
     ratio. Which way the allocator and the host go is settled per process, so one
     process's rounds can sit 10% away from another's; the rounds where neither
     contender's allocator churned are also summed up on their own."""
-    per_process: list[list[list[float]]] = []
+    per_process: list[list[Comparison]] = []
     for _ in range(processes):
         arguments = ["--inner-cpu", str(n), str(latency), str(jitter), str(concurrency)]
         arguments += [str(rounds), *([] if pin_cores else ["--no-pin"])]
-        per_process.append(run_inner(*arguments))
+        per_process.append([Comparison(*row) for row in run_inner(*arguments)])
     every = [row for rows in per_process for row in rows]
-    median = statistics.median(row[0] for row in every)
+    median = statistics.median(row.ratio for row in every)
 
-    def summary(label: object, rows: list[list[float]]) -> list[object]:
-        ratios = [row[0] for row in rows]
+    def summary(label: object, rows: list[Comparison]) -> list[object]:
+        ratios = [row.ratio for row in rows]
         columns = (statistics.median(column) for column in list(zip(*rows, strict=True))[1:])
         return [label, statistics.median(ratios), min(ratios), max(ratios), *columns]
 
@@ -381,23 +410,13 @@ def cpu_across_processes(
         f"client CPU per bulk write, BulkWriter / bare loop, latency "
         f"{latency_label(latency, jitter)}, concurrency {concurrency}: {processes} processes "
         f"of {rounds} rounds ({n:,} writes each)",
-        [
-            "process",
-            "median ratio",
-            "lowest",
-            "highest",
-            "faults/write ours",
-            "bare",
-            "wakeups/write ours",
-            "bare",
-            "wall ours/bare",
-        ],
+        ["process", "median ratio", "lowest", "highest", *COMPARISON_COLUMNS],
         [summary(i + 1, rows) for i, rows in enumerate(per_process)]
         + [summary("all rounds", every)],
     )
-    calm = [row for row in every if max(row[1:3]) < CHURN_FAULTS]
+    calm = [row for row in every if max(row.ours_faults, row.bare_faults) < CHURN_FAULTS]
     if calm:
-        calm_median = statistics.median(row[0] for row in calm)
+        calm_median = statistics.median(row.ratio for row in calm)
         print(
             f"  {len(calm)} of {len(every)} rounds with neither allocator churning "
             f"(< {CHURN_FAULTS} minor faults a write each): median ratio {calm_median:.2f}"
@@ -408,10 +427,10 @@ def cpu_across_processes(
 
 
 def one_job(name: str, url: str, n: int, concurrency: int) -> None:
-    """Run one contender's job in this fresh process; print its CPU µs, faults and wakeups
-    a write, and its wall seconds."""
+    """Run one contender's job in this fresh process; print its `Run` as JSON, without
+    the report."""
     done = run_contender(url, name, n, concurrency, f"job{time.time_ns()}")
-    print(json.dumps([done.cpu / n * 1e6, done.faults, done.wakeups, done.wall]))
+    print(json.dumps(done._replace(report=None)))
 
 
 def cpu_one_job_per_process(
@@ -419,43 +438,21 @@ def cpu_one_job_per_process(
 ) -> float:
     """Target 6 as a user's job meets it: each contender's job in a process of its own,
     as a bulk import runs; the rounds alternate which goes first. The median ratio."""
-    rows: list[list[float]] = []
+    rows: list[Comparison] = []
     server = EmulatorProcess(pages=1, latency=latency, jitter=jitter, pin_cores=pin_cores)
     with server as emu:
         for run in range(rounds):
             got = {}
             for name in ("ours", "bare") if run % 2 else ("bare", "ours"):
-                got[name] = run_inner("--inner-job", name, emu.url, str(n), str(concurrency))
-            ours_cpu, ours_faults, ours_wakeups, ours_wall = got["ours"]
-            bare_cpu, bare_faults, bare_wakeups, bare_wall = got["bare"]
-            rows.append(
-                [
-                    ours_cpu / bare_cpu,
-                    ours_cpu,
-                    ours_faults,
-                    ours_wakeups,
-                    bare_cpu,
-                    bare_faults,
-                    bare_wakeups,
-                    ours_wall / bare_wall,
-                ]
-            )
-    median = statistics.median(row[0] for row in rows)
+                job = run_inner("--inner-job", name, emu.url, str(n), str(concurrency))
+                got[name] = Run(*job)
+            rows.append(compare(got["ours"], got["bare"], n))
+    median = statistics.median(row.ratio for row in rows)
     print_table(
         f"client CPU per bulk write, one job per fresh process, latency "
         f"{latency_label(latency, jitter)}, concurrency {concurrency}: {rounds} rounds "
         f"({n:,} writes each)",
-        [
-            "round",
-            "ratio",
-            "ours us/write",
-            "faults",
-            "wakeups",
-            "bare us/write",
-            "faults",
-            "wakeups",
-            "wall ours/bare",
-        ],
+        ["round", "ratio", *COMPARISON_COLUMNS],
         [[i + 1, *row] for i, row in enumerate(rows)]
         + [["median", *(statistics.median(column) for column in zip(*rows, strict=True))]],
     )
