@@ -26,6 +26,7 @@ import butter_async
 
 from .bulk import bench_slug, page_fields, plain_aiohttp_bulk
 from .emulator_process import EmulatorProcess, add_pin_option
+from .host import child_environment
 from .table import print_table
 
 ROOT = Path(__file__).parent.parent
@@ -113,7 +114,14 @@ def main(argv: list[str] | None = None) -> None:
             command = [sys.executable, "-m", "benchmarks.against", "--inner", base_dir]
             command += ["--n", str(args.n), "--rounds", str(args.rounds)]
             command += [] if args.pin_cores else ["--no-pin"]
-            done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+                env=child_environment(),
+            )
             per_process.append(json.loads(done.stdout.strip().splitlines()[-1]))
     rows = []
     for i, ratios in enumerate([*per_process, [r for rs in per_process for r in rs]]):

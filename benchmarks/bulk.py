@@ -28,6 +28,7 @@ from .emulator_process import (
     add_pin_option,
     latency_label,
 )
+from .host import child_environment
 from .table import print_table
 
 GUIDE_PAUSE = 0.2  # ButterCMS's bulk guide: sequential creates, 200 ms apart
@@ -226,7 +227,9 @@ def run_inner(*arguments: str) -> Any:
     """Run `python -m benchmarks.bulk ARGUMENTS` in a fresh process; the JSON it printed last."""
     command = [sys.executable, "-m", "benchmarks.bulk", *arguments]
     root = Path(__file__).parent.parent
-    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root)
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=True, cwd=root, env=child_environment()
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -350,6 +353,14 @@ COMPARISON_COLUMNS = [
 """Headers of a `Comparison`'s fields after its ratio."""
 
 
+class CpuRatios(NamedTuple):
+    """What a target-6 harness measured, for scripts and tests to read rather than the
+    table: the median CPU ratio and every round's `Comparison`."""
+
+    median: float
+    rounds: list[Comparison]
+
+
 def compare(ours: Run, bare: Run, n: int) -> Comparison:
     """The round in which each contender made `n` writes."""
     return Comparison(
@@ -388,7 +399,7 @@ def cpu_across_processes(
     rounds: int,
     pin_cores: bool,
     jitter: float = 0.0,
-) -> float:
+) -> CpuRatios:
     """Target 6 measured in `processes` fresh processes: the median of every round's CPU
     ratio. Which way the allocator and the host go is settled per process, so one
     process's rounds can sit 10% away from another's; the rounds where neither
@@ -423,7 +434,7 @@ def cpu_across_processes(
         )
     print(LOCKSTEP_NOTE)
     print(f"  target 6: CPU per write {median:.2f}x the bare loop's (<= 1.1 at C=50)")
-    return median
+    return CpuRatios(median, every)
 
 
 def one_job(name: str, url: str, n: int, concurrency: int) -> None:
@@ -435,7 +446,7 @@ def one_job(name: str, url: str, n: int, concurrency: int) -> None:
 
 def cpu_one_job_per_process(
     n: int, latency: float, concurrency: int, rounds: int, pin_cores: bool, jitter: float = 0.0
-) -> float:
+) -> CpuRatios:
     """Target 6 as a user's job meets it: each contender's job in a process of its own,
     as a bulk import runs; the rounds alternate which goes first. The median ratio."""
     rows: list[Comparison] = []
@@ -458,7 +469,7 @@ def cpu_one_job_per_process(
     )
     print(LOCKSTEP_NOTE)
     print(f"  target 6, one job a process: CPU per write {median:.2f}x the bare loop's")
-    return median
+    return CpuRatios(median, rows)
 
 
 def rate_limited(

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from types import TracebackType
 
+from .host import child_environment
+
 READ_TOKEN = "bench-read-token"
 WRITE_TOKEN = "bench-write-token"
 
@@ -59,7 +61,9 @@ class EmulatorProcess:
         return self._process.pid
 
     def __enter__(self) -> EmulatorProcess:
-        self._process = subprocess.Popen(self.argv, stdout=subprocess.PIPE, text=True)
+        self._process = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, text=True, env=child_environment()
+        )
         if self.pin_cores:
             self._pin(self._process.pid)
         assert self._process.stdout is not None

@@ -23,6 +23,7 @@ from butter_async import ButterClient, MemoryCache
 
 from .bulk import butter_bulk, plain_aiohttp_bulk
 from .emulator_process import EmulatorProcess
+from .host import child_environment
 from .stream import butter_walk, gather_walk
 from .table import print_table
 
@@ -73,7 +74,9 @@ def instructions(workload: str, units: int, url: str, read: str, write: str) -> 
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
     command += [sys.executable, "-m", "benchmarks.instructions", "--inner", workload]
     command += [str(units), url, read, write]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, env=child_environment()
+    )
     found = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"{workload} failed under valgrind: {done.stderr[-1500:]}")

@@ -30,6 +30,7 @@ from butter_async.writes import WriteCall, WriteResult
 
 from .bulk import page_fields
 from .emulator_process import READ_TOKEN, WRITE_TOKEN, EmulatorProcess, add_pin_option
+from .host import child_environment
 from .memory import peak_rss_mb
 from .table import print_table
 
@@ -107,6 +108,7 @@ def resume(n: int) -> tuple[float, float]:
             capture_output=True,
             text=True,
             check=True,
+            env=child_environment(),
         ).stdout.split()
     return float(output[0]), float(output[1])
 

