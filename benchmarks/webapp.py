@@ -24,12 +24,14 @@ from aiohttp import web
 from butter_async import ButterClient, MemoryCache, RedisCache
 from butter_async.cache import CacheBackend
 from butter_async.testing import RedisServer
-from butter_async.webhooks import aiohttp_handler
+from butter_async.webhooks import DEFAULT_SECRET_HEADER, aiohttp_handler
 
 from .emulator_process import EmulatorProcess, add_pin_option
 from .table import print_table
 
 PAGE_TYPE = "recipe"
+#: The shared secret the emulator sends with each webhook, as the dashboard would.
+HOOK_SECRET = "bench-hook-secret"
 #: Warm passes per cache; the one of median wall time is reported. A pass of hits takes
 #: 30-70 ms, and on the shared host consecutive passes swing 2.7x in speed: fifteen span
 #: about as much wall time as today's single pass (about 1.2 s), not a 200 ms window.
@@ -195,7 +197,7 @@ async def webhook_to_fresh(
             reader = ButterClient(emu.read_token, base_url=emu.url, cache=cache)
             writer = ButterClient(emu.read_token, emu.write_token, base_url=emu.url)
             clients += [reader, writer]
-            handlers["current"] = aiohttp_handler(invalidate=reader)
+            handlers["current"] = aiohttp_handler(invalidate=reader, secret=HOOK_SECRET)
             slug = "recipe-000002"
             await reader.pages.get(PAGE_TYPE, slug)
             headline = f"changed {time.time_ns()}"
@@ -245,6 +247,7 @@ def main(argv: list[str] | None = None) -> None:
                 pages=args.pages,
                 latency=args.latency,
                 webhook=f"http://127.0.0.1:{hook_port}/hooks/butter",
+                webhook_header=f"{DEFAULT_SECRET_HEADER}:{HOOK_SECRET}",
                 pin_cores=args.pin_cores,
             )
         )

@@ -91,3 +91,10 @@ def secret_forms(secret: str) -> tuple[str, ...]:
 def account_fingerprint(read_token: str) -> str:
     """A short hash that tells accounts apart without revealing (or needing) the token."""
     return hashlib.sha256(b"butter-async journal\x00" + read_token.encode()).hexdigest()[:16]
+
+
+def cache_namespace(read_token: str, base_url: URL) -> str:
+    """What every cache key of a client starts with: its account and its API root (two
+    emulators, or a proxy beside the real API, never share entries), as hashes."""
+    root = hashlib.sha256(str(base_url).encode()).hexdigest()[:8]
+    return f"{account_fingerprint(read_token)}.{root}"

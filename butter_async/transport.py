@@ -19,8 +19,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._urls import (
-    account_fingerprint,
     api_url,
+    cache_namespace,
     check_token,
     parse_base_url,
     redact_url,
@@ -167,7 +167,9 @@ class Transport:
         self.preview = preview
         self.max_body_size = max_body_size
         self._trace_configs = list(trace_configs)
-        self.reads = ReadCache(cache, account=account_fingerprint(read_token), coalesce=coalesce)
+        self.reads = ReadCache(
+            cache, account=cache_namespace(read_token, self.base_url), coalesce=coalesce
+        )
         self.stats = ClientStats(cache=self.reads.stats)
         self.rate_limit_listeners: list[Callable[[float | None], None]] = []
         self._parent: Transport | None = None
@@ -331,7 +333,9 @@ class Transport:
                 decode=decode,
             )
 
-        return await self.reads.read(segments, query, upstream, decode)
+        # a caller joins only a read in flight that keeps its own timeout and retries
+        options = (timeout or self.timeout, self.retry)
+        return await self.reads.read(segments, query, upstream, decode, options)
 
     async def request(
         self,

@@ -4,8 +4,10 @@ ButterCMS POSTs `{"data": {...}, "webhook": {"event": "page.published", "target"
 Page, post, collection item and media events are typed as the docs describe them; an
 event name this version does not know (ButterCMS may add some) parses into an
 `UnknownEvent` holding its data, so a handler still answers 200 to it.
-Webhooks can carry custom headers configured in the dashboard: put a shared secret in
-one and pass it here as `secret=` to reject calls that do not carry it. ButterCMS waits
+Webhooks can carry custom headers configured in the dashboard (Settings > Webhooks >
+Headers): put a shared secret in one and pass it here as `secret=`. A secret is required
+unless `allow_unauthenticated=True` says the route is protected some other way: an open
+route lets any web page make visitors' browsers spend your API quota. ButterCMS waits
 5 seconds for an answer and does not redeliver, so handlers should answer quickly.
 """
 
@@ -50,7 +52,10 @@ ContentKind = Literal["page", "post", "collectionitem", "media"]
 Action = Literal["published", "draft", "unpublished", "delete"]
 DEFAULT_SECRET_HEADER = "X-Butter-Webhook-Secret"
 DEFAULT_MAX_BODY = 1024 * 1024
-_ITEM_ID = re.compile(r"_id=(\d+)")
+#: Longer than any slug or collection key ButterCMS makes; a longer one is refused, so an
+#: open route cannot fill a cache's tag store with huge keys.
+MAX_SLUG_LENGTH = 256
+_ITEM_ID = re.compile(r"_id=(\d{1,18})(?!\d)")
 
 
 @attrs.define
@@ -155,6 +160,8 @@ def _data_of(kind: str, action: str, data: dict[str, Any]) -> EventData:
         return UnknownEvent(dict(data))
     if not isinstance(data.get("id"), str) or not data["id"]:
         raise WebhookError(400, "webhook data has no 'id'")
+    if len(data["id"]) > MAX_SLUG_LENGTH:
+        raise WebhookError(400, f"webhook data 'id' is longer than {MAX_SLUG_LENGTH} characters")
     if kind == "page":
         page: PageEvent = structure({**data, "slug": data["id"]}, PageEvent)
         return page
@@ -166,6 +173,8 @@ def _data_of(kind: str, action: str, data: dict[str, Any]) -> EventData:
         )
     item_path = data.get("itemid")
     match = _ITEM_ID.search(item_path) if isinstance(item_path, str) else None
+    if isinstance(item_path, str) and match is None and "_id=" in item_path:
+        raise WebhookError(400, "webhook 'itemid' holds no valid item id")
     fields = {**data, "key": data["id"], "item_path": item_path}
     item: CollectionItemEvent = structure(fields, CollectionItemEvent)
     item.item_id = int(match.group(1)) if match else None
@@ -175,8 +184,22 @@ def _data_of(kind: str, action: str, data: dict[str, Any]) -> EventData:
 def verify_secret(headers: Mapping[str, str], secret: str, header: str) -> None:
     """Raise WebhookError(401) unless `header` carries `secret` (constant-time compare)."""
     given = next((v for k, v in headers.items() if k.lower() == header.lower()), None)
-    if given is None or not hmac.compare_digest(given.encode(), secret.encode()):
+    try:
+        matches = given is not None and hmac.compare_digest(given.encode(), secret.encode())
+    except UnicodeError:  # bytes no secret of ours can hold
+        matches = False
+    if not matches:
         raise WebhookError(401, f"missing or wrong {header} header")
+
+
+def _require_secret(secret: str | None, allow_unauthenticated: bool) -> None:
+    if secret is None and not allow_unauthenticated:
+        raise ConfigurationError(
+            "a webhook route needs secret= (a custom header configured in the ButterCMS "
+            "dashboard), or allow_unauthenticated=True where the route is protected elsewhere"
+        )
+    if secret is not None and not secret:
+        raise ConfigurationError("secret= must not be empty")
 
 
 def parse_event(
@@ -186,14 +209,29 @@ def parse_event(
     secret: str | None = None,
     secret_header: str = DEFAULT_SECRET_HEADER,
     max_body: int = DEFAULT_MAX_BODY,
+    allow_unauthenticated: bool = False,
 ) -> WebhookEvent:
-    """Validate and structure one webhook call; raises WebhookError with the status to answer.
+    """Validate and structure one webhook call; raises WebhookError with the status to answer
+    (and nothing else, whatever the body and headers hold).
 
     Framework-neutral: give it the raw body and the request headers (FastAPI:
-    `parse_event(await request.body(), request.headers, secret=...)`).
+    `parse_event(await request.body(), request.headers, secret=...)`). Without `secret`,
+    `allow_unauthenticated=True` must say that the route is protected elsewhere.
     """
+    _require_secret(secret, allow_unauthenticated)
     if secret is not None:
         verify_secret(headers or {}, secret, secret_header)
+    try:
+        return _parse(body, max_body)
+    except WebhookError:
+        raise
+    except (ButterError, ValueError, TypeError, UnicodeError, RecursionError) as error:
+        # e.g. a number past Python's digit limit, or text that is not UTF-8
+        raise WebhookError(400, f"webhook body is not valid ({type(error).__name__})") from None
+
+
+def _parse(body: bytes | str | Mapping[str, Any], max_body: int) -> WebhookEvent:
+    """`parse_event` past the secret: the body checked and structured."""
     if isinstance(body, Mapping):
         payload: Any = dict(body)
     else:
@@ -248,17 +286,20 @@ def aiohttp_handler(
     secret: str | None = None,
     secret_header: str = DEFAULT_SECRET_HEADER,
     max_body: int = DEFAULT_MAX_BODY,
+    allow_unauthenticated: bool = False,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An aiohttp.web handler: checks, parses, makes `invalidate`'s cache stale where the
     event says, awaits `on_event(event)`, answers 200.
 
     Bad calls get 401 (secret), 413 (body too large) or 400 (payload) with a JSON detail;
-    an invalidation the cache's store could not apply gets 503.
+    an invalidation the cache's store could not apply gets 503. `secret=` is required
+    unless `allow_unauthenticated=True`.
     """
     from aiohttp import web
 
     if on_event is None and invalidate is None:
         raise ConfigurationError("aiohttp_handler needs on_event, invalidate=, or both")
+    _require_secret(secret, allow_unauthenticated)
 
     async def handle(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > max_body:
@@ -266,8 +307,8 @@ def aiohttp_handler(
         try:
             if secret is not None:
                 verify_secret(request.headers, secret, secret_header)
-            body = await request.content.read(max_body + 1)
-            event = parse_event(body, max_body=max_body)
+            body = await _read_body(request, max_body)
+            event = parse_event(body, max_body=max_body, allow_unauthenticated=True)
         except WebhookError as error:
             return web.json_response({"detail": str(error)}, status=error.status)
         if invalidate is not None:
@@ -280,3 +321,16 @@ def aiohttp_handler(
         return web.json_response({"received": event.event})
 
     return handle
+
+
+async def _read_body(request: web.Request, max_body: int) -> bytes:
+    """The whole body however it arrives (in pieces, chunked); WebhookError(413) past
+    `max_body` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > max_body:
+            raise WebhookError(413, f"webhook body over {max_body} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

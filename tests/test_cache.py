@@ -28,7 +28,10 @@ from butter_async.cache import CacheBackend, MemoryCache, RedisCache, event_tags
 from butter_async.cache.tags import write_tags
 from butter_async.errors import ConfigurationError
 from butter_async.testing import Emulator, Fault, SeedSpec
-from butter_async.webhooks import aiohttp_handler, parse_event
+from butter_async.webhooks import DEFAULT_SECRET_HEADER, aiohttp_handler, parse_event
+
+SECRET = "hook-secret-5f2c"
+SECRET_HEADERS = {DEFAULT_SECRET_HEADER: SECRET}
 
 NO_RETRIES = RetryPolicy(max_retries=0)
 SLUG = "simple-page"
@@ -316,10 +319,12 @@ async def test_the_webhook_route_says_when_the_cache_could_not_be_invalidated(
     cache = RedisCache(url="redis://127.0.0.1:9/0", socket_timeout=0.2)
     async with emu.client(cache=cache) as butter:
         app = web.Application()
-        app.router.add_post("/hooks", aiohttp_handler(invalidate=butter))
+        app.router.add_post("/hooks", aiohttp_handler(invalidate=butter, secret=SECRET))
         async with TestServer(app, host="127.0.0.1") as hooks, aiohttp.ClientSession() as http:
             body = {"data": {"id": "home", "page_type": "*"}, "webhook": {"event": "page.draft"}}
-            async with http.post(hooks.make_url("/hooks"), json=body) as answer:
+            async with http.post(
+                hooks.make_url("/hooks"), json=body, headers=SECRET_HEADERS
+            ) as answer:
                 assert answer.status == 503
                 assert "could not invalidate page:home" in (await answer.json())["detail"]
 
@@ -403,7 +408,10 @@ async def test_without_local_copies_every_hit_asks_redis(emu: Emulator, redis_ur
 
 
 def event(name: str, **data: Any) -> Any:
-    return parse_event({"data": data, "webhook": {"event": name, "target": "https://x"}})
+    return parse_event(
+        {"data": data, "webhook": {"event": name, "target": "https://x"}},
+        allow_unauthenticated=True,
+    )
 
 
 def test_each_documented_event_names_what_it_makes_stale() -> None:
@@ -427,7 +435,7 @@ DOCS = Path(__file__).parent / "fixtures" / "docs"
 @pytest.mark.parametrize("name", sorted(path.stem for path in DOCS.glob("webhook_*.json")))
 def test_the_docs_example_of_each_event_makes_its_content_stale(name: str) -> None:
     payload = json.loads((DOCS / f"{name}.json").read_text())["payload"]
-    tags = set(event_tags(parse_event(payload)))
+    tags = set(event_tags(parse_event(payload, allow_unauthenticated=True)))
     kind, data = payload["webhook"]["event"].split(".")[0], payload["data"]
     expected = {
         "page": {
@@ -490,9 +498,9 @@ async def test_a_webhook_makes_the_next_read_fresh(
     # the editor writes through another client, as the dashboard or another service would
     async with emu.client(cache=backend(ttl=3600)) as butter, emu.client() as editor:
         app = web.Application()
-        app.router.add_post("/hooks/butter", aiohttp_handler(invalidate=butter))
+        app.router.add_post("/hooks/butter", aiohttp_handler(invalidate=butter, secret=SECRET))
         async with TestServer(app, host="127.0.0.1") as hooks:
-            emu.add_webhook(str(hooks.make_url("/hooks/butter")))
+            emu.add_webhook(str(hooks.make_url("/hooks/butter")), headers=SECRET_HEADERS)
             page = await butter.pages.get("recipe", "recipe-000001")
             await butter.pages.get("recipe", "recipe-000001")
             assert butter.stats.cache.hits == 1
@@ -513,9 +521,9 @@ async def editing(emu: Emulator, butter: ButterClient) -> AsyncIterator[ButterCl
     """An editor's client (as the dashboard or another service writes), and an aiohttp app
     whose `aiohttp_handler` invalidates `butter` on the emulator's webhooks."""
     app = web.Application()
-    app.router.add_post("/hooks/butter", aiohttp_handler(invalidate=butter))
+    app.router.add_post("/hooks/butter", aiohttp_handler(invalidate=butter, secret=SECRET))
     async with TestServer(app, host="127.0.0.1") as hooks, emu.client() as editor:
-        emu.add_webhook(str(hooks.make_url("/hooks/butter")))
+        emu.add_webhook(str(hooks.make_url("/hooks/butter")), headers=SECRET_HEADERS)
         yield editor
 
 

@@ -98,12 +98,17 @@ class CacheBackend(abc.ABC):
         """Keep `entry` under `key` for `lifetime` seconds."""
 
     @abc.abstractmethod
+    async def discard(self, key: str) -> None:
+        """Remove the entry under `key` (and this process's copy of it)."""
+
+    @abc.abstractmethod
     async def keep_local(self, key: str, entry: bytes, fresh_for: float) -> None:
         """Keep a copy of a fresh shared entry in this process, if the backend does."""
 
     @abc.abstractmethod
     async def renew(self, token_keys: Sequence[str]) -> None:
-        """Give each tag a new token, making every entry that carries it stale."""
+        """Give each tag a new token, making every entry that carries it stale. A token
+        is kept for `lifetime` seconds: past that no entry fetched before it is left."""
 
     @abc.abstractmethod
     async def close(self) -> None:
@@ -142,6 +147,9 @@ class MemoryCache(CacheBackend):
     async def store(self, key: str, entry: bytes) -> None:
         if len(entry) <= self.max_entry_bytes:
             await self._open()[0].set(key, entry, expire=self.lifetime)
+
+    async def discard(self, key: str) -> None:
+        await self._open()[0].delete(key)
 
     async def renew(self, token_keys: Sequence[str]) -> None:
         tokens = self._open()[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
+from functools import partial
 from typing import Any
 
 import attrs
@@ -26,8 +27,9 @@ class Coalescer:
     The first caller gets the payload as decoded; every other caller decodes the same
     body again with its own `decode`, so no two callers share a mutable object. A caller
     that is cancelled leaves the request running for the others; only when the last
-    caller leaves is it cancelled.
-    An error reaches every caller.
+    caller leaves is it cancelled, and forgotten at once. A caller never gets a
+    cancellation that was not its own: if the shared call is cancelled under it, it
+    reads again. An error reaches every caller.
     """
 
     def __init__(self) -> None:
@@ -47,27 +49,37 @@ class Coalescer:
     ) -> tuple[Any, bool]:
         """The payload of `fetch()`, and whether it came from a call already running
         under `key` (the caller joined it instead of sending its own)."""
-        flight = self._flights.get(key)
-        owner = flight is None
-        if flight is None:
-            flight = _Flight(asyncio.ensure_future(fetch()))
-            self._flights[key] = flight
-            flight.task.add_done_callback(lambda task: self._landed(key, task))
-        flight.waiters += 1
-        try:
-            payload, body = await asyncio.shield(flight.task)
-        except asyncio.CancelledError:
-            if flight.task.done() and flight.task.cancelled():
-                raise  # the shared call itself was cancelled, e.g. by closing the client
+        while True:
+            flight = self._flights.get(key)
+            owner = flight is None
+            if flight is None:
+                flight = _Flight(asyncio.ensure_future(fetch()))
+                self._flights[key] = flight
+                flight.task.add_done_callback(partial(self._landed, key))
+            flight.waiters += 1
+            try:
+                payload, body = await asyncio.shield(flight.task)
+            except asyncio.CancelledError:
+                flight.waiters -= 1
+                if _cancelled_itself():
+                    if flight.waiters == 0 and not flight.task.done():
+                        self._abandon(key, flight)
+                        # the request ends before the caller's cancellation does, as it
+                        # would have without the shared task
+                        await asyncio.gather(flight.task, return_exceptions=True)
+                    raise
+                # The shared call was cancelled under a caller who was not: read again.
+                self._abandon(key, flight)
+                continue
             flight.waiters -= 1
-            if flight.waiters == 0:
-                flight.task.cancel()
-                # the request ends before the caller's cancellation does, as it would
-                # have without the shared task
-                await asyncio.gather(flight.task, return_exceptions=True)
-            raise
-        flight.waiters -= 1
-        return (payload if owner or not body else decode(body)), not owner
+            return (payload if owner or not body else decode(body)), not owner
+
+    def _abandon(self, key: Hashable, flight: _Flight) -> None:
+        """Cancel a flight nobody waits for and forget it at once, so that a caller who
+        comes next starts a read of its own instead of joining a cancelled one."""
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+        flight.task.cancel()
 
     def _landed(self, key: Hashable, task: asyncio.Task[Fetched]) -> None:
         flight = self._flights.get(key)
@@ -75,3 +87,9 @@ class Coalescer:
             del self._flights[key]
         if not task.cancelled():
             task.exception()  # retrieved here, so an error nobody awaited is not logged as lost
+
+
+def _cancelled_itself() -> bool:
+    """Whether the running task is being cancelled (rather than a call it awaited)."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0

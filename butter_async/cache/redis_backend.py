@@ -132,15 +132,24 @@ class RedisCache(CacheBackend):
     async def store(self, key: str, entry: bytes) -> None:
         await self._open().set(self.prefix + key, entry, px=int(self.lifetime * 1000))
 
+    async def discard(self, key: str) -> None:
+        await self._open().delete(self.prefix + key)
+        if self._local is not None:
+            await self._local.delete(key)
+
     async def keep_local(self, key: str, entry: bytes, fresh_for: float) -> None:
         if self._local is not None and fresh_for > 0:
             await self._local.set(key, entry, expire=fresh_for)
 
     async def renew(self, token_keys: Sequence[str]) -> None:
         tokens = {token_key: new_token() for token_key in token_keys}
-        # Tokens never expire: a mirror could otherwise hold one Redis has forgotten.
+        # A token outlives every entry fetched before it was set (entries live `lifetime`
+        # too), so its expiry can only make an entry stale, never fresh again; and tags an
+        # outsider made up cannot pile up in Redis.
+        lifetime_ms = int(self.lifetime * 1000)
         async with self._open().pipeline(transaction=True) as pipeline:
-            pipeline.mset({self.prefix + key: token for key, token in tokens.items()})
+            for key, token in tokens.items():
+                pipeline.set(self.prefix + key, token, px=lifetime_ms)
             pipeline.publish(
                 self.channel, orjson.dumps({key: token.decode() for key, token in tokens.items()})
             )

@@ -155,11 +155,20 @@ class Resource:
             raise self._transport.not_json(body, 200, "GET", url) from None
 
     async def _get_data(self, segments: Sequence[str | int], params: Params, model: Any) -> Any:
-        """GET a detail endpoint and structure its `data` into `model`."""
-        answer = await self._transport.get(segments, params, decode=answer_decoder(model))
-        if isinstance(answer, Answer):
-            return answer.data
-        return self._structure(envelope(answer).get("data"), model)
+        """GET a detail endpoint and structure its `data` into `model`.
+
+        Structuring is part of decoding the body, so a cached body that does not fit
+        (another read's, a damaged one) is known to the cache as a bad entry.
+        """
+        fast = answer_decoder(model)
+
+        def decode(body: bytes) -> Any:
+            answer = fast(body)
+            if isinstance(answer, Answer):
+                return answer.data
+            return self._structure(envelope(answer).get("data"), model)
+
+        return await self._transport.get(segments, params, decode=decode)
 
     def _item_by_item(
         self,

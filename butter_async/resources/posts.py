@@ -149,9 +149,15 @@ class PostsResource(Resource):
         `preview` only changes which posts count as next and previous.
         """
         params = {"preview": 1 if preview else None, "locale": locale}
-        answer = await self._transport.get(
-            ["posts", slug], params, decode=answer_decoder(PostDetail)
+        # structured while decoding, so the cache knows a cached body that does not fit
+        detail: PostDetail = await self._transport.get(
+            ["posts", slug], params, decode=self._post_detail
         )
+        return detail
+
+    def _post_detail(self, body: bytes) -> PostDetail:
+        """A post answer's body as a `PostDetail`."""
+        answer = answer_decoder(PostDetail)(body)
         if isinstance(answer, PostAnswer):  # decoded straight from the JSON
             neighbours = answer.meta or Neighbours()
             return PostDetail(answer.data, neighbours.next_post, neighbours.previous_post)
