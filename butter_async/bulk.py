@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -24,6 +25,7 @@ from .errors import (
     ButterError,
     ClientClosedError,
     ConfigurationError,
+    JournalError,
     PermissionDeniedError,
     RateLimitError,
 )
@@ -106,6 +108,9 @@ class BulkReport:
     elapsed: float = 0.0
     stopped_by: str | None = None
     connection_limit: int | None = None
+    unrecorded: int = 0
+    """Writes sent whose outcome the journal could not record (it failed): a resume with
+    the same journal checks each against ButterCMS before sending anything again."""
 
     @property
     def ok(self) -> bool:
@@ -448,6 +453,8 @@ class BulkJob:
         self.clean_up()
         if cancelled_again:
             raise asyncio.CancelledError
+        if self.journal is not None and self.journal.failed is not None:
+            raise self.journal.failed
 
     async def coordinate(self) -> None:
         """Run the workers, then say how they ended (in a stream, as the last item of `done`)."""
@@ -625,13 +632,28 @@ class BulkJob:
         self.report.retries += self.client.stats.retries - self.retries_before + self.requeued
         self.report.elapsed = time.monotonic() - self.started
         if self.journal:
-            try:
-                for result in left:
-                    self.journal.finished(result.key, result.index, result.outcome, result.detail)
-            finally:
-                self.journal.close()
+            self.close_journal(left)
         if self.settings.progress:
             self.settings.progress(self.snapshot())
+
+    def close_journal(self, left: list[BulkResult]) -> None:
+        """Record the inputs left and close the journal; if it failed, say so in the
+        report and attach the report to its JournalError."""
+        assert self.journal is not None
+        try:
+            for result in left:
+                self.journal.finished(result.key, result.index, result.outcome, result.detail)
+        except JournalError:
+            pass  # kept as `journal.failed`
+        finally:
+            with contextlib.suppress(JournalError):
+                self.journal.close()
+        failure = self.journal.failed
+        if failure is not None:
+            self.report.unrecorded = self.journal.unrecorded
+            if self.report.stopped_by is None:
+                self.report.stopped_by = f"journal: {failure}"
+            failure.report = self.report
 
     def precheck(
         self,
@@ -694,6 +716,8 @@ class BulkJob:
                 # next round sends at once, without a read-back first.
                 round_ += 1
                 self.requeued += 1
+            except JournalError:
+                raise  # the job cannot go on without a record of what it sends
             except ClientClosedError as error:
                 # The request may have reached the server before the client closed.
                 detail = str(error)

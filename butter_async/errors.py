@@ -3,7 +3,11 @@
 ButterError
 ├── ConfigurationError (ValueError)      bad arguments or settings, nothing was sent
 │   ├── MissingWriteTokenError           a write on a client without a write token
-│   └── InvalidOperationError            a bulk operation that cannot be sent
+│   ├── InvalidOperationError            a bulk operation that cannot be sent
+│   └── JournalMismatchError (also a JournalError)
+├── JournalError                         a bulk journal that cannot be used or record
+│   ├── JournalLockedError               in use by another job
+│   └── JournalMismatchError             written for another target, account or job
 ├── JsonLinesError (ValueError)          a malformed line of an import file
 ├── ClientClosedError (RuntimeError)     the client was closed
 ├── TransportError                       no HTTP answer (refused, reset, DNS...)
@@ -49,7 +53,20 @@ class InvalidOperationError(ConfigurationError):
     """A bulk operation that cannot be sent: the message says which field is wrong."""
 
 
-class JournalMismatchError(ConfigurationError):
+class JournalError(ButterError):
+    """A bulk job's journal cannot be used: in use by another job, damaged, not a journal,
+    or failing to record (disk full, read-only, I/O error). The message names the file,
+    what is wrong and what to do. A job it stopped attaches its `report`: what was sent,
+    and how many outcomes were sent but not recorded (`report.unrecorded`)."""
+
+    report: Any = None
+
+
+class JournalLockedError(JournalError):
+    """Another job holds the journal; nothing was sent."""
+
+
+class JournalMismatchError(JournalError, ConfigurationError):
     """A bulk journal was written for another target, account or job; nothing was sent."""
 
 

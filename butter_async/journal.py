@@ -11,22 +11,40 @@ returns, so a killed process loses nothing committed. On a re-run, operations wi
 successful outcome are skipped and operations started but never finished are re-checked
 against the API before anything is sent again. Lookups are by key, one at a time, so
 resuming a job of a million operations needs no more memory than a small one.
+
+One job at a time: opening takes an exclusive OS file lock (`flock`) on `JOURNAL.lock`
+beside it, and a second job is refused at once, naming the holder. The OS drops the lock
+when its process ends, however it ends, so a killed job never blocks its resume. (A lock
+row in the database would need a heartbeat and a guess at when its holder died.) The
+lock is as good as the file system's `flock`: local disks, not every network share.
+
+A journal that cannot record (disk full, read-only, I/O error) or cannot be read
+(damaged, not a journal) raises `JournalError`, which stops the job; it is never
+replaced or skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
 import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import attrs
 import orjson
 
-from .errors import JournalMismatchError
+from .errors import JournalError, JournalLockedError, JournalMismatchError
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 _LOOKUP_BATCH = 500  # under SQLite's limit on bound parameters
 DONE_OUTCOMES = frozenset({"created", "updated", "deleted", "already_existed"})
@@ -80,9 +98,19 @@ class Journal:
         self.commit_every = commit_every
         self.commit_interval = commit_interval
         self._db: sqlite3.Connection | None = None
+        self._lock: IO[str] | None = None
         self._commit_done: asyncio.Future[None] | None = None
         self._uncommitted = 0
         self._committed_at = time.monotonic()
+        self._failure: JournalError | None = None
+        #: Outcomes recorded after the last commit that a failed commit lost, or that
+        #: came after it: sent, but not in the journal (a resume re-checks them).
+        self.unrecorded = 0
+
+    @property
+    def failed(self) -> JournalError | None:
+        """Why the journal stopped recording, if it did."""
+        return self._failure
 
     def open(self, description: JobDescription, *, override: bool = False) -> None:
         """Open (or create) the journal for the job `description`.
@@ -90,10 +118,25 @@ class Journal:
         Raises JournalMismatchError if it was written for another target, account or job
         id, unless `override` (the journal then adopts this job).
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            message = f"cannot create the folder of the journal {self.path}: {error}"
+            raise JournalError(message) from None
+        self._lock = _lock(self.path)
+        try:
+            self._open(description, override)
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _open(self, description: JobDescription, override: bool) -> None:
         if _is_json_lines(self.path):
             _migrate_json_lines(self.path)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as error:
+            raise _journal_error(self.path, error) from None
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -108,11 +151,14 @@ class Journal:
                 )
             if recorded is None or override:
                 _describe(db, description)
+            db.execute("BEGIN")
+        except sqlite3.Error as error:
+            db.close()
+            raise _journal_error(self.path, error) from None
         except BaseException:
             db.close()
             raise
         self._db = db
-        db.execute("BEGIN")
 
     def state_of(self, key: str) -> str | None:
         """`started`, the outcome an earlier run recorded for `key`, or None."""
@@ -125,42 +171,57 @@ class Journal:
         for start in range(0, len(keys), _LOOKUP_BATCH):
             batch = keys[start : start + _LOOKUP_BATCH]
             marks = ",".join("?" * len(batch))
-            rows = db.execute(f"SELECT key, state FROM operations WHERE key IN ({marks})", batch)
-            found.update((str(key), str(state)) for key, state in rows)
+            query = f"SELECT key, state FROM operations WHERE key IN ({marks})"
+            with self._recording():
+                found.update((str(key), str(state)) for key, state in db.execute(query, batch))
         return found
 
     async def started(self, key: str, index: int) -> None:
         """Record that an operation is about to be sent; returns once that is committed.
 
-        Operations started in the same turn of the event loop share one commit.
+        Operations started in the same turn of the event loop share one commit. Raises
+        JournalError, for every operation waiting on it, if the commit fails.
         """
-        self._connection().execute(
-            "INSERT INTO operations (key, idx, state) VALUES (?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET idx = excluded.idx, state = excluded.state",
-            (key, index, STARTED),
-        )
+        db = self._connection()
+        with self._recording():
+            db.execute(
+                "INSERT INTO operations (key, idx, state) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET idx = excluded.idx, state = excluded.state",
+                (key, index, STARTED),
+            )
         if self._commit_done is None:
             loop = asyncio.get_running_loop()
             self._commit_done = loop.create_future()
             loop.call_soon(self._group_commit)
-        await self._commit_done
+        await asyncio.shield(self._commit_done)
 
     def _group_commit(self) -> None:
         done, self._commit_done = self._commit_done, None
-        if self._db is not None:
-            self._commit()
+        try:
+            if self._db is not None:
+                self._commit()
+        except JournalError as error:
+            if done is not None and not done.done():
+                done.set_exception(error)
+                done.exception()  # every waiter raises it; none left means none lost
+            return
         if done is not None and not done.done():
             done.set_result(None)
 
     def finished(self, key: str, index: int, outcome: str, detail: str | None = None) -> None:
         """Record an operation's outcome (committed in batches: a lost one is re-checked)."""
-        self._connection().execute(
-            "INSERT INTO operations (key, idx, state, detail) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET idx = excluded.idx, state = excluded.state, "
-            "detail = excluded.detail",
-            (key, index, outcome, detail),
-        )
+        if self._failure is not None:
+            self.unrecorded += 1
+            raise self._failure
+        db = self._connection()
         self._uncommitted += 1
+        with self._recording():
+            db.execute(
+                "INSERT INTO operations (key, idx, state, detail) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET idx = excluded.idx, state = excluded.state, "
+                "detail = excluded.detail",
+                (key, index, outcome, detail),
+            )
         now = time.monotonic()
         if (
             self._uncommitted >= self.commit_every
@@ -180,32 +241,134 @@ class Journal:
             yield str(key), str(state), detail
 
     def close(self) -> None:
-        """Commit what is pending and close."""
-        if self._db is not None:
-            self._db.execute("COMMIT")
-            self._db.close()
+        """Commit what is pending, close, and let another job open the journal. Raises
+        JournalError if the last commit fails (the file is closed all the same)."""
+        db = self._db
+        try:
+            if db is not None and self._failure is None:
+                try:
+                    db.execute("COMMIT")
+                except sqlite3.Error as error:
+                    raise self._fail(error) from None
+        finally:
             self._db = None
+            if db is not None:
+                db.close()
+            self._unlock()
 
     def _commit(self) -> None:
         db = self._connection()
-        db.execute("COMMIT")
-        db.execute("BEGIN")
+        with self._recording():
+            db.execute("COMMIT")
+            db.execute("BEGIN")
         self._uncommitted = 0
         self._committed_at = time.monotonic()
 
+    def _recording(self) -> _Recording:
+        return _Recording(self)
+
+    def _fail(self, error: sqlite3.Error) -> JournalError:
+        """Stop recording for good after `error`: what was not committed is lost."""
+        if self._failure is None:
+            self.unrecorded += self._uncommitted
+            self._uncommitted = 0
+            self._failure = _journal_error(self.path, error)
+            db = self._db
+            if db is not None and db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+        return self._failure
+
     def _connection(self) -> sqlite3.Connection:
+        if self._failure is not None:
+            raise self._failure
         if self._db is None:
             raise RuntimeError("journal is not open")
         return self._db
 
+    def _unlock(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.close()  # closing the file releases the flock
+
+
+class _Recording:
+    """`with journal._recording():` turns an SQLite failure into the journal's failure."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, _traceback: object) -> None:
+        if isinstance(error, sqlite3.Error):
+            raise self._journal._fail(error) from None
+
+
+def _lock(path: Path) -> IO[str] | None:
+    """Hold `PATH.lock` exclusively for this process, or raise JournalLockedError."""
+    if fcntl is None:
+        return None
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        lock = lock_path.open("a+", encoding="utf-8")
+    except OSError as error:
+        raise JournalError(f"cannot open the journal's lock file {lock_path}: {error}") from None
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.seek(0)
+        holder = lock.read().strip()[:200] or "another process"
+        lock.close()
+        raise JournalLockedError(
+            f"the journal {path} is in use by {holder}: one job at a time may write it. "
+            "Wait for that job to end, or give this one another journal."
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()} on host {socket.gethostname()}\n")
+    lock.flush()
+    return lock
+
+
+def _journal_error(path: Path, error: sqlite3.Error) -> JournalError:
+    """A JournalError saying what SQLite's `error` means for the journal at `path`."""
+    name = getattr(error, "sqlite_errorname", "")
+    if name == "SQLITE_FULL" or "disk is full" in str(error):
+        why = "the disk is full"
+    elif name.startswith("SQLITE_READONLY"):
+        why = "the file or its folder is read-only"
+    elif name.startswith("SQLITE_IOERR"):
+        why = "an I/O error (a full disk, a file size limit or a failing device)"
+    elif name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or type(error) is sqlite3.DatabaseError:
+        return JournalError(
+            f"the journal {path} is damaged or not a journal ({error}); nothing was sent. "
+            "Keep it for inspection and start the job with another journal (items it had "
+            "done are then checked against ButterCMS by --match-on, or created again)."
+        )
+    else:
+        why = str(error)
+    return JournalError(
+        f"the journal {path} cannot record: {why} ({error}). The job stopped; free the "
+        "disk or fix the file's permissions and run it again with the same journal: what "
+        "was sent but not recorded is checked against ButterCMS before anything is resent."
+    )
+
 
 def read_journal(path: str | os.PathLike[str]) -> tuple[JobDescription | None, Counter[str]]:
-    """A journal's job description and state counts, without opening it for a job."""
-    db = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+    """A journal's job description and state counts, without opening it for a job (nor
+    waiting for the job that has it open). Raises JournalError if it cannot be read."""
+    try:
+        db = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+    except sqlite3.Error as error:
+        raise _journal_error(Path(path), error) from None
     try:
         rows = db.execute("SELECT state, COUNT(*) FROM operations GROUP BY state")
         counts = Counter({str(state): int(n) for state, n in rows})
         return _description(db), counts
+    except sqlite3.Error as error:
+        raise _journal_error(Path(path), error) from None
     finally:
         db.close()
 
@@ -230,11 +393,33 @@ def _describe(db: sqlite3.Connection, description: JobDescription) -> None:
 
 
 def _is_json_lines(path: Path) -> bool:
-    """Whether `path` is a journal of the JSON Lines format of earlier versions."""
-    if not path.exists() or path.stat().st_size == 0:
-        return False
-    with path.open("rb") as head:
-        return head.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC
+    """Whether `path` is a journal of the JSON Lines format of earlier versions: its first
+    line is an entry of one. A file that is neither that nor SQLite is refused, never
+    converted: converting would replace a damaged journal with an empty one, and every
+    operation would be sent again."""
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return False
+        with path.open("rb") as head:
+            if head.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC:
+                return False
+            head.seek(0)
+            first = head.readline(1024 * 1024)
+    except OSError as error:
+        raise JournalError(f"cannot read the journal {path}: {error}") from None
+    try:
+        entry = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        entry = None
+    if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+        return True
+    # a JournalMismatchError, as earlier versions raised for a file that is not a journal
+    raise JournalMismatchError(
+        f"the journal {path} is neither a journal of this version nor one of the JSON Lines "
+        "format (its first bytes are not SQLite's, its first line no entry): it may be "
+        "damaged or another file. Nothing was sent. Keep it for inspection and start the "
+        "job with another journal."
+    )
 
 
 def _migrate_json_lines(path: Path) -> None:

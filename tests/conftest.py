@@ -6,7 +6,6 @@ import contextlib
 import inspect
 import json
 import os
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,7 +18,7 @@ from aiohttp import web
 from aioresponses import aioresponses
 from aioresponses import core as aioresponses_core
 
-from butter_async import ButterClient, RetryPolicy
+from butter_async import ButterClient, JournalError, RetryPolicy
 from butter_async.journal import read_journal
 from butter_async.testing import RedisServer
 
@@ -56,7 +55,7 @@ def finished_in(journal: Path) -> int:
     """Operations with an outcome in a journal another process may be writing (0 if not yet)."""
     try:
         _, counts = read_journal(journal)
-    except sqlite3.Error:
+    except JournalError:  # not written yet
         return 0
     return sum(n for state, n in counts.items() if state != "started")
 

@@ -42,6 +42,8 @@ PUBLIC = {
         "InvalidItem",
         "InvalidOperationError",
         "InvalidResponseError",
+        "JournalError",
+        "JournalLockedError",
         "JournalMismatchError",
         "JsonLinesError",
         "ListMeta",
