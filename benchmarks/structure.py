@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from butter_async import ButterClient, Page, Post
+from butter_async import Author, ButterClient, Page, Post, ResponseValidationError
 from butter_async.models.converter import structure
 from butter_async.models.decoding import answer_decoder
 
@@ -61,6 +61,20 @@ async def fetch_share(url: str, token: str) -> tuple[float, float]:
     return total, time.perf_counter() - started
 
 
+def failing_list_cost(n: int) -> list[object]:
+    """Seconds to fail structuring `n` wrong authors, and the size of the message."""
+    data = [{"slug": f"a{i}", "first_name": [i]} for i in range(n)]
+    started = time.perf_counter()
+    try:
+        structure(data, list[Author], "data")
+    except ResponseValidationError as error:
+        message = str(error)
+    else:
+        raise AssertionError("a list of wrong items structured")
+    seconds = time.perf_counter() - started
+    return [n, seconds, seconds / n * 1e6, len(message)]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=5_000)
@@ -93,6 +107,12 @@ def main(argv: list[str] | None = None) -> None:
             "typed x orjson",
         ],
         rows,
+    )
+    failing_sizes = (1_000, 10_000) if args.quick else (1_000, 10_000, 100_000, 1_000_000)
+    print_table(
+        "explaining a list answer whose every item is wrong (the error stays bounded)",
+        ["items", "seconds", "us per item", "message chars"],
+        [failing_list_cost(n) for n in failing_sizes],
     )
     with EmulatorProcess(posts=posts, pin_cores=args.pin_cores) as emu:
         total, structuring = asyncio.run(fetch_share(emu.url, emu.read_token))

@@ -20,7 +20,7 @@ from .bulk import BulkReport
 from .client import ButterClient
 from .errors import ButterError, JsonLinesError, NotFoundError
 from .export import ExportCursor, open_output, write_locales, write_pages
-from .jsonl import ImportKind, operation_from_line, read_json_lines
+from .jsonl import ImportKind, json_lines, operation_from_line
 from .operations import CreateItem, CreatePage, CreatePost, Operation
 from .pagination import AsyncPager, InvalidItem
 from .progress import progress_bar
@@ -419,7 +419,9 @@ def import_(
         async with make_client(token, write_token, base_url, connector_limit=pool) as butter:
             # Authors are checked per post: one missing author fails only its own lines.
             await check_target(butter, source, needs, authors=False)
-            if kind == "collection" and match_on is None and not allow_duplicates:
+            # A resume needs no guard: the journal knows which items this job created.
+            resuming = journal.exists() and journal.stat().st_size > 0
+            if kind == "collection" and match_on is None and not allow_duplicates and not resuming:
                 await refuse_duplicates(butter, collection_key or "")
             with progress_bar("importing") as update:
                 writer = butter.bulk(
@@ -453,6 +455,8 @@ def import_(
         context.exit(130)
     if not report.ok:
         context.exit(1)
+    if needs.invalid:
+        context.exit(EXIT_SKIPPED_INVALID)
 
 
 async def published_status(
@@ -492,44 +496,110 @@ class ImportNeeds:
     invalid: set[int] = attrs.field(factory=set)
 
 
+#: How many invalid lines an import names before it says how many more there are.
+SHOWN_INVALID_LINES = 20
+#: The exit code of an import that finished but left out lines as invalid (--skip-invalid).
+EXIT_SKIPPED_INVALID = 3
+
+
 def validate_file(
     source: Path,
     kind: ImportKind,
     defaults: dict[str, str | None],
     invalid_file: Path | None = None,
 ) -> ImportNeeds:
-    """Check every line before anything is sent (`FILE:LINE: field: problem`).
+    """Check every line before anything is sent (`FILE:LINE: field: problem`): each must be
+    a JSON object that makes a valid operation, and no two may write the same content.
 
-    With `invalid_file`, bad lines go there (with their error) instead of stopping.
+    Raises JsonLinesError naming every invalid line (up to `SHOWN_INVALID_LINES`); with
+    `invalid_file`, bad lines go there (with their error) instead, and are left out.
     """
     needs = ImportNeeds()
-    rejects = invalid_file.open("wb") if invalid_file is not None else None
-    try:
-        for number, line in read_json_lines(source):
-            try:
-                operation = operation_from_line(kind, line, defaults, number)
-                operation.validate()
-            except (JsonLinesError, ValueError) as error:
-                if rejects is None:
-                    raise JsonLinesError(f"{source}:{number}: {error}") from None
-                needs.invalid.add(number)
-                entry = {"line": number, "error": str(error), "item": line}
-                rejects.write(orjson.dumps(entry) + b"\n")
-                continue
-            if isinstance(operation, CreatePage):
-                needs.page_types.add(operation.page_type)
-            elif isinstance(operation, CreateItem):
-                needs.collections.add(operation.collection)
-            elif isinstance(operation, CreatePost):
-                author = operation.fields.get("author_slug") or operation.fields.get("author_email")
-                if author:
-                    needs.authors.add(author)
-    finally:
-        if rejects is not None:
-            rejects.close()
-            if not needs.invalid and invalid_file is not None:
-                invalid_file.unlink(missing_ok=True)
+    problems: dict[int, str] = {}
+    rejected: dict[int, object] = {}
+    first_line_of: dict[str, int] = {}
+    for number, line in json_lines(source):
+        if isinstance(line, JsonLinesError):
+            problems[number] = str(line)
+            rejected[number] = None
+            continue
+        try:
+            operation = operation_from_line(kind, line, defaults, number)
+            operation.validate()
+        except (JsonLinesError, ValueError) as error:
+            problems[number] = f"{source}:{number}: {error}"
+            rejected[number] = line
+            continue
+        earlier = first_line_of.setdefault(operation.key, number)
+        if earlier != number:
+            what = "slug" if kind != "collection" else "item"
+            problems[number] = f"{source}:{number}: {what}: also on line {earlier}"
+            problems.setdefault(earlier, f"{source}:{earlier}: {what}: also on line {number}")
+            rejected[number] = line
+            continue
+        _note_needs(needs, operation)
+    duplicated_first = set(problems) - set(rejected)
+    if invalid_file is None:
+        if problems:
+            raise JsonLinesError(_listed(problems))
+        return needs
+    needs.invalid = set(problems)
+    if problems:
+        _write_rejects(source, invalid_file, problems, rejected, duplicated_first)
+    else:
+        invalid_file.unlink(missing_ok=True)
     return needs
+
+
+def _note_needs(needs: ImportNeeds, operation: Operation) -> None:
+    if isinstance(operation, CreatePage):
+        needs.page_types.add(operation.page_type)
+    elif isinstance(operation, CreateItem):
+        needs.collections.add(operation.collection)
+    elif isinstance(operation, CreatePost):
+        author = operation.fields.get("author_slug") or operation.fields.get("author_email")
+        if author:
+            needs.authors.add(author)
+
+
+def _listed(problems: dict[int, str]) -> str:
+    """Every problem, in line order, up to `SHOWN_INVALID_LINES`, then how many more."""
+    ordered = [problems[number] for number in sorted(problems)]
+    shown = ordered[:SHOWN_INVALID_LINES]
+    if len(ordered) > len(shown):
+        shown.append(f"... and {len(ordered) - len(shown)} more invalid line(s)")
+    return "\n".join(shown)
+
+
+def _write_rejects(
+    source: Path,
+    invalid_file: Path,
+    problems: dict[int, str],
+    rejected: dict[int, object],
+    duplicated_first: set[int],
+) -> None:
+    """`SOURCE.invalid.jsonl`: each left-out line with its error, and the item (or, for a
+    line that is no JSON object, its text)."""
+    texts = {}
+    if duplicated_first or any(rejected[n] is None for n in rejected):
+        with source.open("rb") as lines:
+            for number, raw in enumerate(lines, start=1):
+                if number in problems and rejected.get(number) is None:
+                    texts[number] = raw.decode("utf-8", "replace").rstrip("\r\n")
+    with invalid_file.open("wb") as sink:
+        for number in sorted(problems):
+            entry: dict[str, object] = {"line": number, "error": problems[number]}
+            item = rejected.get(number)
+            if item is not None:
+                entry["item"] = item
+            elif number in duplicated_first:
+                try:
+                    entry["item"] = orjson.loads(texts[number])
+                except orjson.JSONDecodeError:
+                    entry["text"] = texts[number]
+            else:
+                entry["text"] = texts[number]
+            sink.write(orjson.dumps(entry) + b"\n")
 
 
 async def check_target(
@@ -571,8 +641,8 @@ async def refuse_duplicates(butter: ButterClient, key: str) -> None:
 
 def valid_lines(source: Path, invalid: set[int]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) of the lines that passed validation."""
-    for number, line in read_json_lines(source):
-        if number not in invalid:
+    for number, line in json_lines(source):
+        if number not in invalid and not isinstance(line, JsonLinesError):
             yield number, line
 
 
@@ -585,8 +655,9 @@ def operations(
 
 
 def write_failures(report: BulkReport, source: Path, failed_file: Path, invalid: set[int]) -> None:
-    """Copy the lines that did not make it, so the file can be fed back to `import`."""
-    unfinished = {result.index for result in report.failures}
+    """Copy the lines that failed, so the file can be fed back to `import`. Lines not
+    attempted or interrupted are not copied: the journal holds them for the resume."""
+    unfinished = {result.index for result in report.failures if result.outcome == "failed"}
     if not unfinished:
         failed_file.unlink(missing_ok=True)
         return

@@ -6,11 +6,12 @@ import contextlib
 import sys
 from collections.abc import AsyncGenerator, Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
+import msgspec
 import orjson
 
-from .errors import ResponseValidationError
+from .errors import JsonLinesError, ResponseValidationError
 from .models.converter import converter
 from .pagination import AsyncPager, Cursor
 
@@ -19,14 +20,40 @@ class ExportCursor:
     """The sidecar file of an export: the next page and the output size consistent with it."""
 
     def __init__(self, output: Path) -> None:
+        self.output = output
         self.path = output.with_name(output.name + ".cursor")
 
     def load(self) -> tuple[Cursor, int] | None:
-        """The cursor and output size saved by an interrupted export."""
+        """The cursor and output size saved by an interrupted export. Raises JsonLinesError
+        for a cursor that is damaged or does not match its output (the output is never
+        extended to fit one)."""
         if not self.path.exists():
             return None
-        saved = orjson.loads(self.path.read_bytes())
-        return Cursor(page=saved["page"]), int(saved["size"])
+        try:
+            saved = orjson.loads(self.path.read_bytes())
+        except orjson.JSONDecodeError:
+            saved = None
+        page = saved.get("page") if isinstance(saved, dict) else None
+        size = saved.get("size") if isinstance(saved, dict) else None
+        if not (_count(page) and page >= 1 and _count(size)):
+            raise self._refused("it is empty or damaged")
+        if not self.output.exists():
+            raise self._refused("the output file is missing")
+        actual = self.output.stat().st_size
+        if size > actual:
+            raise self._refused(f"it records {size:,} bytes of output, the file holds {actual:,}")
+        if size > 0:
+            with self.output.open("rb") as output:
+                output.seek(size - 1)
+                if output.read(1) != b"\n":
+                    raise self._refused(f"byte {size:,} of the output does not end a line")
+        return Cursor(page=page), size
+
+    def _refused(self, why: str) -> JsonLinesError:
+        return JsonLinesError(
+            f"the export cursor {self.path} does not match {self.output}: {why}. Delete the "
+            "cursor to export from the start, or restore the output it was saved with."
+        )
 
     def save(self, next_page: int, size: int) -> None:
         """Record that the output holds every item before `next_page` in `size` bytes."""
@@ -35,6 +62,10 @@ class ExportCursor:
     def clear(self) -> None:
         """Remove the cursor once the export is complete."""
         self.path.unlink(missing_ok=True)
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @contextlib.contextmanager
@@ -67,7 +98,7 @@ async def write_pages(
         if status_of is not None:
             for item, row in zip(page.items, rows, strict=True):
                 row["status"] = status_of(item)
-        lines = b"".join(orjson.dumps(row) + b"\n" for row in rows)
+        lines = b"".join(map(json_line, rows))
         sink.write(lines)
         sink.flush()
         count += len(page.items)
@@ -116,8 +147,17 @@ async def write_locales(
             }
             if status_of is not None:
                 row["status"] = status_of(first)
-            sink.write(orjson.dumps(row) + b"\n")
+            sink.write(json_line(row))
             count += 1
+
+
+def json_line(row: Any) -> bytes:
+    """One line of an export file. An integer beyond 64 bits (which orjson cannot write)
+    is written exactly, never as a float."""
+    try:
+        return orjson.dumps(row) + b"\n"
+    except TypeError:
+        return msgspec.json.encode(row) + b"\n"
 
 
 async def _items(pager: AsyncPager[Any]) -> AsyncGenerator[Any, None]:

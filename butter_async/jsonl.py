@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -18,19 +19,64 @@ from .resources.posts import POST_TEXT_KEYS, PostFields
 ImportKind = Literal["pages", "posts", "collection"]
 
 
-def read_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line, read lazily."""
+def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | JsonLinesError]]:
+    """(line number, object) for every non-blank line, read lazily; a line that is not a
+    JSON object comes with the JsonLinesError saying why (`FILE:LINE: problem`)."""
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, start=1):
             if not raw.strip():
                 continue
             try:
-                value = orjson.loads(raw)
-            except orjson.JSONDecodeError as error:
-                raise JsonLinesError(f"{path}:{number}: not valid JSON ({error})") from None
-            if not isinstance(value, dict):
-                raise JsonLinesError(f"{path}:{number}: expected a JSON object")
-            yield number, value
+                yield number, _json_object(raw)
+            except JsonLinesError as error:
+                yield number, JsonLinesError(f"{path}:{number}: {error}")
+
+
+def read_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line, read lazily; raises JsonLinesError
+    at the first line that is not a JSON object."""
+    for number, value in json_lines(path):
+        if isinstance(value, JsonLinesError):
+            raise value
+        yield number, value
+
+
+#: orjson reads an integer beyond 64 bits as a float, and JSON cannot hold more digits
+#: in one without them: a line with such a run of digits is read again exactly.
+_LONG_DIGITS = re.compile(rb"\d{19,}")
+_INT_RANGE = range(-(2**63), 2**64)
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise JsonLinesError(f"not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise JsonLinesError(f"expected a JSON object, got {type(value).__name__}")
+    if _LONG_DIGITS.search(raw):
+        _refuse_inexact_integers(json.loads(raw), "")
+    return value
+
+
+def _refuse_inexact_integers(value: object, where: str) -> None:
+    """Refuse an integer that would not pass through unchanged (it would become a float),
+    naming its field, rather than change the value silently."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and value not in _INT_RANGE:
+        shown = str(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise JsonLinesError(
+            f"{where or 'the line'}: the integer {shown} does not fit in 64 bits and would "
+            "not be sent exactly; write it as a string"
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_inexact_integers(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            _refuse_inexact_integers(item, f"{where}[{position}]")
 
 
 _SLUG = re.compile(r"[A-Za-z0-9_-]+")

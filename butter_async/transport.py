@@ -43,6 +43,7 @@ from .errors import (
     api_error,
 )
 from .heap import keep_socket_reads_on_heap
+from .models.decoding import exact_json
 from .retries import RetryPolicy, parse_retry_after
 
 logger = logging.getLogger("butter_async")
@@ -304,7 +305,7 @@ class Transport:
         *,
         timeout: float | None = None,
         fresh: bool = False,
-        decode: Decode = orjson.loads,
+        decode: Decode = exact_json,
     ) -> Any:
         """GET an endpoint with the read token; retried on transient failures.
 
@@ -348,7 +349,7 @@ class Transport:
         timeout: float | None = None,
         idempotent: bool | None = None,
         retry: bool = True,
-        decode: Decode = orjson.loads,
+        decode: Decode = exact_json,
     ) -> Fetched:
         """Send one API call with retries: what `decode` makes of a successful answer's body
         (by default the parsed JSON; None for 204), and the body.

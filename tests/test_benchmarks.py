@@ -39,6 +39,7 @@ def test_quick_benchmarks_print_every_table() -> None:
         "under a sliding 1 s window of 200 requests",
         "under a token bucket of 200 requests a second",
         "decoding cost per object",
+        "explaining a list answer whose every item is wrong",
         "typed decode us (the SDK)",
         "peak RSS of the client process (MB)",
         "resuming a journal of 20,000 operations",

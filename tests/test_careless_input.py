@@ -10,6 +10,7 @@ import pytest
 from click.testing import Result
 
 from butter_async import ResponseValidationError
+from butter_async.cli import EXIT_SKIPPED_INVALID
 from butter_async.jsonl import written_fields
 from butter_async.testing import Emulator, SeedSpec, emulator_in_thread
 
@@ -63,7 +64,7 @@ def test_skip_invalid_imports_the_rest(target: Emulator, tmp_path: Path) -> None
         {"slug": "three", "title": "Three"},
     ]
     result = import_lines(target, tmp_path, "posts", *rows, extra=("--skip-invalid",))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == EXIT_SKIPPED_INVALID == 3, result.output  # a script can tell
     assert {"one", "three"} <= set(target.store.posts) and "two" not in target.store.posts
     rejected = lines(tmp_path / "posts.jsonl.invalid.jsonl")
     assert [(r["line"], r["item"]["slug"]) for r in rejected] == [(2, "two")]  # type: ignore[index]
@@ -169,7 +170,10 @@ def test_pages_and_items_round_trip_with_status(tmp_path: Path) -> None:
         again = cli(target, "import", "collection", str(first), *extra, "--journal", str(fresh))
         assert again.exit_code == 0 and "already_existed 9" in again.output  # --match-on
         assert len(target.store.items["products"]) == 9
-        careless = cli(target, "import", "collection", str(first), "--collection", "products")
+        careless = cli(
+            target, "import", "collection", str(first), "--collection", "products",
+            "--journal", str(tmp_path / "careless.journal"),
+        )  # fmt: skip
         assert careless.exit_code == 2 and "--match-on" in careless.output
         assert len(target.store.items["products"]) == 9
 

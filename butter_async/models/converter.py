@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections import abc
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
 
-from cattrs import BaseValidationError, transform_error
+from cattrs import BaseConverter, BaseValidationError, transform_error
+from cattrs.cols import list_structure_factory
 from cattrs.preconf.orjson import make_converter
 
 from ..errors import ResponseValidationError
@@ -50,6 +52,27 @@ def _structure_text(value: Any, _: Any = None) -> str:
 
 
 converter.register_structure_hook(str, _structure_text)
+
+
+def _is_list(cls: Any) -> bool:
+    return cls is list or get_origin(cls) in (list, abc.Sequence, abc.MutableSequence)
+
+
+def _list_hook(cls: Any, conv: BaseConverter) -> Callable[[Any, Any], list[Any]]:
+    """cattrs' own list structuring, refusing text and objects: iterated, a string would
+    become a list of its characters and an object a list of its keys."""
+    items = list_structure_factory(cls, conv)
+
+    def structure(value: Any, _type: Any) -> list[Any]:
+        if isinstance(value, str | bytes | dict):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        structured: list[Any] = items(value, _type)
+        return structured
+
+    return structure
+
+
+converter.register_structure_hook_factory(_is_list, _list_hook)
 
 
 def _structure_optional_text(value: Any, _: Any = None) -> str | None:
@@ -242,6 +265,7 @@ _diagnostic = make_converter(forbid_extra_keys=False, detailed_validation=True)
 _diagnostic.register_structure_hook(datetime, _structure_datetime)
 _diagnostic.register_structure_hook(str, _structure_text)
 _diagnostic.register_structure_hook_func(lambda cls: cls is object, lambda value, _: value)
+_diagnostic.register_structure_hook_factory(_is_list, _list_hook)
 
 
 def _diagnostic_item_hook(cls: Any) -> Callable[[Any, Any], CollectionItem[Any]]:
@@ -262,6 +286,15 @@ def _diagnostic_item_hook(cls: Any) -> Callable[[Any, Any], CollectionItem[Any]]
 _diagnostic.register_structure_hook_factory(_is_collection_item, _diagnostic_item_hook)
 
 _SHOWN = 60  # characters of an offending value quoted in an error
+
+
+#: Masks secrets in text quoted from a response (a client's tokens); applied before any
+#: cut, so that no piece of a secret survives it.
+Redact = Callable[[str], str]
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def _describe(error: BaseException, _type: Any = None) -> str:
@@ -305,22 +338,72 @@ def _paths(error: BaseException, root: str, value: Any = None) -> list[str]:
     return found
 
 
-def explain(value: Any, cls: Any, root: str = "$") -> str:
-    """Why `value` does not fit `cls`: each failing field's path under `root`, the problem
-    and the offending value (shortened)."""
+def _masked(value: Any, redact: Redact) -> Any:
+    """A copy of a JSON value with `redact` applied to every string in it, so that an
+    explanation quotes (and shortens) only masked text."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): _masked(item, redact) for k, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, redact) for item in value]
+    return value
+
+
+#: Failing paths an explanation names before it counts the rest.
+SHOWN_PATHS = 5
+
+
+def explain(value: Any, cls: Any, root: str = "$", redact: Redact = _unchanged) -> str:
+    """Why `value` does not fit `cls`: the first few failing fields' paths under `root`,
+    the problem and the offending value (shortened), then how many more there are. A
+    list is explained item by item, so the cost stays linear in its length. `redact`
+    masks secrets in the value before anything of it is quoted or shortened."""
+    if redact is not _unchanged:
+        value = _masked(value, redact)
+    if _is_list(cls) and isinstance(value, list):
+        return _explain_items(value, (get_args(cls) or (Any,))[0], root)
     try:
         _diagnostic.structure(value, cls)
     except Exception as error:
-        return "; ".join(_paths(error, root, value))
+        return _joined(_paths(error, root, value), "failing field")
     return f"{root}: does not fit {getattr(cls, '__name__', cls)}"
 
 
-def structure(value: Any, cls: type[T] | Any, root: str = "$") -> T:
+def _explain_items(items: list[Any], item_type: Any, root: str) -> str:
+    shown: list[str] = []
+    failing = 0
+    for position, item in enumerate(items):
+        try:
+            converter.structure(item, item_type)
+        except Exception:
+            failing += 1
+            if len(shown) < SHOWN_PATHS:
+                shown.append(explain(item, item_type, f"{root}[{position}]"))
+    if not failing:
+        return f"{root}: does not fit list[{getattr(item_type, '__name__', item_type)}]"
+    text = "; ".join(shown)
+    if failing > len(shown):
+        text += f"; and {failing - len(shown):,} more failing item(s)"
+    return text
+
+
+def _joined(paths: list[str], what: str) -> str:
+    text = "; ".join(paths[:SHOWN_PATHS])
+    if len(paths) > SHOWN_PATHS:
+        text += f"; and {len(paths) - SHOWN_PATHS:,} more {what}(s)"
+    return text
+
+
+def structure(
+    value: Any, cls: type[T] | Any, root: str = "$", redact: Redact = _unchanged
+) -> T:
     """Structure `value` into `cls`, raising `ResponseValidationError` if it does not fit:
     it names the model, each failing field's path under `root` and the offending value.
 
     The error is raised on its own, not chained to the one cattrs or a hook raised:
-    those quote response values, and callers scrub secrets from the message alone.
+    those quote response values. `redact` masks secrets in each quoted value before it
+    is shortened.
     """
     try:
         result: T = converter.structure(value, cls)
@@ -329,7 +412,7 @@ def structure(value: Any, cls: type[T] | Any, root: str = "$") -> T:
         # or AttributeError, or in cattrs as a BaseValidationError: one error type for all.
         name = getattr(cls, "__name__", str(cls))
         failure = ResponseValidationError(
-            f"response does not fit {name}: {explain(value, cls, root)}"
+            f"response does not fit {name}: {explain(value, cls, root, redact)}"
         )
     else:
         return result

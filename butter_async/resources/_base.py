@@ -7,7 +7,6 @@ from functools import partial
 from typing import Any, TypeVar
 
 import attrs
-import orjson
 
 from ..arguments import is_mapping
 from ..cache.coalescing import Decode
@@ -17,7 +16,7 @@ from ..errors import (
     ResponseValidationError,
 )
 from ..models.converter import explain, structure
-from ..models.decoding import Answer, answer_decoder, envelope, json_body
+from ..models.decoding import Answer, answer_decoder, envelope, exact_json, json_body
 from ..models.meta import ListMeta
 from ..pagination import (
     AsyncPager,
@@ -60,7 +59,7 @@ class Resource:
         and its failing fields; with `on_invalid_item` it is handed there and skipped.
         """
         list_type = list[item_type]
-        decode = answer_decoder(list_type) if extract is None else orjson.loads
+        decode = answer_decoder(list_type) if extract is None else exact_json
 
         async def fetch(page_params: dict[str, int], position: int) -> PageReader[T]:
             body = await self._transport.get(
@@ -184,8 +183,9 @@ class Resource:
             except ResponseValidationError:
                 error = ResponseValidationError(
                     self._transport.redact(
-                        f"item {_identity(raw)} does not fit {_name(item_type)}: "
-                        + explain(raw, item_type, f"data[{position}]")
+                        f"item {_identity(raw, self._transport.redact)} does not fit "
+                        f"{_name(item_type)}: "
+                        + explain(raw, item_type, f"data[{position}]", self._transport.redact)
                     )
                 )
                 if on_invalid_item is None:
@@ -196,20 +196,21 @@ class Resource:
     def _structure(self, value: Any, model: Any) -> Any:
         """`structure`, with any token a hostile server echoed masked in the error."""
         try:
-            return structure(value, model, "data")
+            return structure(value, model, "data", self._transport.redact)
         except ResponseValidationError as error:
             failure = ResponseValidationError(self._transport.redact(str(error)))
         raise failure
 
 
-def _identity(raw: Any) -> str:
-    """How an item of a list answer is named in an error: its slug or id, else its type."""
+def _identity(raw: Any, redact: Callable[[str], str]) -> str:
+    """How an item of a list answer is named in an error: its slug or id, else its type
+    (masked before it is shortened)."""
     if isinstance(raw, dict):
         if isinstance(raw.get("slug"), str):
-            return f"slug {raw['slug'][:80]!r}"
+            return f"slug {redact(raw['slug'])[:80]!r}"
         meta = raw.get("meta")
         if isinstance(meta, dict) and "id" in meta:
-            return f"id {str(meta['id'])[:40]}"
+            return f"id {redact(str(meta['id']))[:40]}"
     return f"of type {type(raw).__name__}"
 
 
