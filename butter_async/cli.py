@@ -124,20 +124,24 @@ def demo(
 
     if token and allow_write and not write_token:
         fail_usage(f"--write needs a write token: --write-token or ${ENV_WRITE}")
-    report = run(
-        run_demo(
-            token=token,
-            write_token=write_token if allow_write else None,
-            base_url=base_url,
-            posts=posts,
-            pages=pages,
-            items=items,
-            writes=writes,
-            latency=latency,
-            concurrency=concurrency,
-        ),
-        verbose=context.obj["verbose"],
-    )
+    # A bar on a terminal; piped or redirected, the report alone (no bar frames in a log).
+    bar = progress_bar("bulk import", total=writes) if sys.stdout.isatty() else None
+    with bar or contextlib.nullcontext() as progress:
+        report = run(
+            run_demo(
+                token=token,
+                write_token=write_token if allow_write else None,
+                base_url=base_url,
+                posts=posts,
+                pages=pages,
+                items=items,
+                writes=writes,
+                latency=latency,
+                concurrency=concurrency,
+                progress=progress,
+            ),
+            verbose=context.obj["verbose"],
+        )
     click.echo(report)
 
 
@@ -219,10 +223,20 @@ def export(
 
     invalid: list[InvalidItem] = []
 
+    walks: list[AsyncPager[Any]] = []
+    counts: list[int | None] = []
+
     async def go() -> int:
+        exported = await walk()
+        async with make_client(token, write_token, base_url) as butter:
+            counts.append(await list_count(butter, kind, name, preview, locale, filters))
+        return exported
+
+    async def walk() -> int:
         cursor_file = ExportCursor(output) if output else None
         start = cursor_file.load() if resume and cursor_file else None
         async with make_client(token, write_token, base_url) as butter:
+            counts.append(await list_count(butter, kind, name, preview, locale, filters))
             if every_locale:
                 assert name is not None
                 status_of = await published_status(
@@ -242,6 +256,7 @@ def export(
                     for code in every_locale
                 ]
                 identity = (lambda page: page.slug) if kind == "pages" else (lambda item: item.id)
+                walks.extend(pager for _, pager in pagers)
                 with open_output(output, None) as sink:
                     return await write_locales(pagers, sink, identity, status_of)
             pager: AsyncPager[Any]
@@ -271,12 +286,28 @@ def export(
                     resume_from=start and start[0],
                     on_invalid_item=invalid.append,
                 )
+            walks.append(pager)
             status_of = await published_status(butter, kind, name, preview, locale, filters)
             with open_output(output, start[1] if start else None) as sink:
                 return await write_pages(pager, sink, cursor_file, status_of)
 
     count = run(go(), verbose=context.obj["verbose"])
     click.echo(f"exported {count} {kind if kind != 'collection' else 'items'}", err=True)
+    shifts = sum(pager.shifts for pager in walks)
+    if shifts:
+        click.echo(
+            f"the list moved during the export: corrected {shifts} shift(s), so every item "
+            "there throughout was written once",
+            err=True,
+        )
+    before, after = counts
+    if before is not None and after is not None and before != after:
+        click.echo(
+            f"the account changed during the export: {before} item(s) at the start, {after} "
+            f"at the end ({after - before:+d}); items created or deleted meanwhile may or "
+            "may not be in the file: run an incremental pass to catch up",
+            err=True,
+        )
     if invalid:
         for item in invalid[:5]:
             click.echo(f"  {item.error}", err=True)
@@ -292,6 +323,34 @@ def export(
             for item in invalid:
                 sink.write(orjson.dumps({"error": str(item.error), "item": item.raw}) + b"\n")
         click.echo(f"{len(invalid)} item(s) that did not fit written to {target}", err=True)
+
+
+async def list_count(
+    butter: ButterClient,
+    kind: str,
+    name: str | None,
+    preview: bool,
+    locale: str | None,
+    filters: dict[str, str],
+) -> int | None:
+    """How many items the exported list holds now (`meta.count`, read fresh)."""
+    pager: AsyncPager[Any]
+    if kind == "posts":
+        pager = butter.posts.list(preview=preview, page_size=1, raw=True)
+    elif kind == "pages":
+        assert name is not None
+        pager = butter.pages.list(
+            name, preview=preview, locale=locale, fields=filters, page_size=1
+        )
+    else:
+        assert name is not None
+        pager = butter.collections.list(
+            name, preview=preview, locale=locale, fields=filters, page_size=1
+        )
+    async with contextlib.aclosing(pager.pages()) as pages:
+        async for page in pages:
+            return page.meta.count
+    return None
 
 
 # -- import --------------------------------------------------------------------------

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from .bulk import BulkReport
+from .bulk import BulkProgress, BulkReport
 from .client import ButterClient
 from .operations import CreatePage, CreatePost, DeletePost, Operation
 from .pagination import AsyncPager
@@ -104,11 +104,12 @@ async def run_demo(
     writes: int,
     latency: float,
     concurrency: int,
+    progress: Callable[[BulkProgress], None] | None = None,
 ) -> str:
-    """Run the demo and return its report."""
+    """Run the demo and return its report; `progress` is fed the bulk import's progress."""
     report = Report()
     if token:
-        await account_demo(report, token, write_token, base_url, writes, concurrency)
+        await account_demo(report, token, write_token, base_url, writes, concurrency, progress)
         return str(report)
     started = time.perf_counter()
     spec = SeedSpec(posts=posts, pages=pages, collection_items=items)
@@ -124,7 +125,7 @@ async def run_demo(
         async with emu.client() as butter:
             await read_tour(butter, report, page_type="recipe", collection="products")
             bulk = await butter.bulk_run(
-                demo_pages(writes), concurrency=concurrency, keep_results=False
+                demo_pages(writes), concurrency=concurrency, keep_results=False, progress=progress
             )
             report.bulk(bulk, concurrency)
             created = sum(1 for slug in emu.store.page_slugs() if slug.startswith("demo-recipe-"))
@@ -143,6 +144,7 @@ async def account_demo(
     base_url: str | None,
     writes: int,
     concurrency: int,
+    progress: Callable[[BulkProgress], None] | None = None,
 ) -> None:
     """The read half against a real account; writes only when a write token was given."""
     options: dict[str, Any] = {"base_url": base_url} if base_url else {}
@@ -160,6 +162,7 @@ async def account_demo(
             (CreatePost(slug, f"butter_async demo {slug}", {"status": "draft"}) for slug in slugs),
             concurrency=concurrency,
             keep_results=False,
+            progress=progress,
         )
         report.bulk(created, concurrency)
         cleaned = await butter.bulk_run(

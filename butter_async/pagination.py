@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import aclosing
 from typing import Any, Generic, Literal, TypeVar
 
@@ -20,6 +21,22 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PREFETCH = 32
 RawItem = dict[str, Any]
 """An item as the API sent it, which list calls yield with `raw=True`."""
+#: Pages on each side of where the last item yielded should be that a walk reads again,
+#: fresh, to find it after the list moved.
+SHIFT_SEARCH_PAGES = 2
+
+logger = logging.getLogger("butter_async.pagination")
+
+
+def item_identity(item: Any) -> Hashable:
+    """What tells one item of a list from another: a slug (posts, pages) or a collection
+    item's id; None when the item has neither."""
+    if isinstance(item, dict):
+        meta = item.get("meta")
+        found = item.get("slug") or (meta.get("id") if isinstance(meta, dict) else None)
+    else:
+        found = getattr(item, "slug", None) or getattr(item, "id", None)
+    return found if isinstance(found, str | int) else None
 
 
 @attrs.frozen
@@ -51,11 +68,16 @@ class InvalidItem:
 
 @attrs.frozen
 class ResultPage(Generic[T]):
-    """One page of results with its metadata and position (page number or offset)."""
+    """One page of results with its metadata and position (page number or offset).
+
+    `start` is the index within its page of the first item: 0, except for the page a walk
+    read again after the list moved, which begins after the last item already yielded.
+    """
 
     items: list[T]
     meta: ListMeta
     position: int
+    start: int = 0
 
 
 #: What fetching a page gives: a function that reads the page from its answer. A walk
@@ -73,6 +95,14 @@ class AsyncPager(Generic[T]):
     Breaking out of `async for` cancels the fetches still in flight; `collect(limit=n)`
     fetches only the pages holding the first `n` items. `cursor` tells where to resume an
     interrupted walk (`resume_from=` on the list call).
+
+    With `identity` (what tells items apart), a walk over a list that changes under it
+    still yields every item that is there throughout, once: at each page boundary it
+    checks that the list did not move (`meta.count` is unchanged and the next page does
+    not begin with the last item yielded); when it did, it reads the pages around that
+    item again, fresh (`refetch`), resumes right after it, and fetches ahead anew.
+    `shifts` counts these corrections. Items created or deleted during the walk may or
+    may not be yielded.
     """
 
     def __init__(
@@ -83,6 +113,8 @@ class AsyncPager(Generic[T]):
         prefetch: int = DEFAULT_PREFETCH,
         mode: PaginationMode = "page",
         resume_from: Cursor | None = None,
+        identity: Callable[[T], Hashable] | None = None,
+        refetch: Callable[[dict[str, int], int], Awaitable[PageReader[T]]] | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ConfigurationError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
@@ -93,6 +125,10 @@ class AsyncPager(Generic[T]):
         if resume_from is not None and (resume_from.page is None) != (mode == "offset"):
             raise ConfigurationError(f"cursor {resume_from!r} does not fit {mode!r} pagination")
         self._fetch = fetch
+        self._refetch = refetch or fetch
+        self._identity = identity
+        self.shifts = 0
+        """How many times a walk found the list moved under it and corrected for it."""
         self.page_size = page_size
         self.prefetch = prefetch
         self.mode = mode
@@ -114,7 +150,7 @@ class AsyncPager(Generic[T]):
         if self._walk_page_size != self.page_size:  # a small first() or collect(limit=)
             index = (page.position - 1) * self._walk_page_size + consumed
             return Cursor(page=index // self.page_size + 1, skip=index % self.page_size)
-        if consumed >= len(page.items):
+        if consumed >= page.start + len(page.items):
             return Cursor(page=page.position + 1)
         return Cursor(page=page.position, skip=consumed)
 
@@ -148,7 +184,7 @@ class AsyncPager(Generic[T]):
         skip = self._start.skip
         async with aclosing(self._pages(limit, page_size)) as pages:
             async for page in pages:
-                self._page, self._consumed = page, skip
+                self._page, self._consumed = page, page.start + skip
                 items = page.items[skip:] if skip else page.items
                 skip = 0
                 for item in items:
@@ -164,11 +200,7 @@ class AsyncPager(Generic[T]):
         return self.page_size
 
     def _request(self, position: int, page_size: int) -> Awaitable[PageReader[T]]:
-        if self.mode == "page":
-            params = {"page": position, "page_size": page_size}
-        else:
-            params = {"limit": page_size, "offset": position}
-        return self._fetch(params, position)
+        return self._fetch(self._params(position, page_size), position)
 
     def _end(self, meta: ListMeta, page_size: int) -> int | None:
         """The first position past the last page, as far as `meta.count` tells."""
@@ -184,6 +216,70 @@ class AsyncPager(Generic[T]):
         if self.mode == "page":
             return page.meta.next_page is not None
         return page.meta.next_offset is not None
+
+    def _moved(self, page: ResultPage[T], following: ResultPage[T]) -> bool:
+        """Whether the list moved between reading `page` and `following`, its next page."""
+        if self._identity is None or not page.items:
+            return False
+        if following.meta.count != page.meta.count:
+            return True
+        if not following.items:
+            return False
+        last = self._identity(page.items[-1])
+        return last is not None and self._identity(following.items[0]) == last
+
+    async def _after_move(
+        self, page: ResultPage[T], following: ResultPage[T], page_size: int
+    ) -> ResultPage[T]:
+        """The page that continues the walk right after the last item of `page`, read
+        again in the list as it is now, without the items `page` held."""
+        assert self._identity is not None
+        self.shifts += 1
+        identity = self._identity
+        yielded = [identity(item) for item in page.items]
+        last_index = self._index_of(page, len(page.items) - 1, page_size)
+        moved_by = (following.meta.count or 0) - (page.meta.count or 0)
+        guess = max(0, last_index + moved_by)
+        first = max(0, guess // page_size - SHIFT_SEARCH_PAGES)
+        found: list[tuple[int, Hashable]] = []  # (index now, identity) of the pages read
+        for number in range(first, guess // page_size + SHIFT_SEARCH_PAGES + 1):
+            fresh = await self._read_fresh(number * page_size, page_size)
+            found += [(fresh.position_index + i, identity(item)) for i, item in fresh.items]
+            if len(fresh.items) < page_size:
+                break
+        now = {key: index for index, key in found}
+        survivors = [key for key in reversed(yielded) if key in now]
+        resume_at = now[survivors[0]] + 1 if survivors else last_index + 1 + moved_by
+        logger.info(
+            "the list moved during the walk (%+d items); resuming after %r, read again",
+            moved_by,
+            survivors[0] if survivors else None,
+        )
+        fresh = await self._read_fresh(max(0, resume_at), page_size)
+        seen = set(yielded)
+        items = [item for _, item in fresh.items if identity(item) not in seen]
+        return ResultPage(items, fresh.meta, fresh.position, fresh.start)
+
+    def _index_of(self, page: ResultPage[T], item: int, page_size: int) -> int:
+        """The index in the whole list of `page.items[item]`."""
+        if self.mode == "offset":
+            return page.position + item
+        return (page.position - 1) * page_size + page.start + item
+
+    async def _read_fresh(self, index: int, page_size: int) -> _FreshPage[T]:
+        """The items from list index `index` to the end of its page, read fresh."""
+        if self.mode == "offset":
+            position, start = index, 0
+        else:
+            position, start = index // page_size + 1, index % page_size
+        read = (await self._refetch(self._params(position, page_size), position))()
+        items = list(enumerate(read.items))[start:]
+        return _FreshPage(items, read.meta, position, start, index - start)
+
+    def _params(self, position: int, page_size: int) -> dict[str, int]:
+        if self.mode == "page":
+            return {"page": position, "page_size": page_size}
+        return {"limit": page_size, "offset": position}
 
     def pages(self) -> AsyncGenerator[ResultPage[T], None]:
         """Yield whole pages with their meta, in order; earlier pages always come first."""
@@ -241,9 +337,29 @@ class AsyncPager(Generic[T]):
                         break
                     arrived.clear()
                     await arrived.wait()
-                page = ahead.popleft().result()()
+                following = ahead.popleft().result()()
+                if self._moved(page, following):
+                    for task in ahead:  # fetched before the move: every position is off
+                        task.cancel()
+                    await asyncio.gather(*ahead, return_exceptions=True)
+                    ahead.clear()
+                    following = await self._after_move(page, following, page_size)
+                    next_position = following.position + step
+                page = following
         finally:
             for task in ahead:
                 task.cancel()
             if ahead:
                 await asyncio.gather(*ahead, return_exceptions=True)
+
+
+@attrs.frozen
+class _FreshPage(Generic[T]):
+    """Items of a page read again after the list moved, each with its index in the page."""
+
+    items: list[tuple[int, T]]
+    meta: ListMeta
+    position: int
+    start: int
+    position_index: int
+    """The list index of the page's first item."""

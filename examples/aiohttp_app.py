@@ -1,7 +1,9 @@
-"""An aiohttp.web app that shares one ButterClient and invalidates its cache from webhooks.
+"""An aiohttp.web app that shares one cached ButterClient, invalidated by ButterCMS webhooks.
 
 Run it: `python examples/aiohttp_app.py` (serves the embedded emulator's content on
-http://127.0.0.1:8080/pages/recipe/recipe-000001), or import `create_app` with your tokens.
+http://127.0.0.1:8080/pages/recipe/recipe-000001), or import `create_app` with your tokens
+and the webhook secret you configured in the dashboard (Settings > Webhooks > Headers,
+`X-Butter-Webhook-Secret`).
 """
 
 from __future__ import annotations
@@ -11,47 +13,44 @@ from typing import Any
 
 from aiohttp import web
 
-from butter_async import ButterClient, NotFoundError
-from butter_async.webhooks import PageEvent, WebhookEvent, aiohttp_handler
+from butter_async import ButterClient, MemoryCache, NotFoundError
+from butter_async.webhooks import aiohttp_handler
 
 CLIENT = web.AppKey("butter", ButterClient)
-CACHE = web.AppKey("page_cache", dict)
 
 
 def create_app(
-    read_token: str, *, base_url: str | None = None, webhook_secret: str | None = None
+    read_token: str, *, webhook_secret: str, base_url: str | None = None
 ) -> web.Application:
-    """The app: GET /pages/{page_type}/{slug} (cached), POST /hooks/butter (webhooks)."""
+    """The app: GET /pages/{page_type}/{slug} through the client's cache, POST
+    /hooks/butter (ButterCMS webhooks, checked against `webhook_secret`)."""
     app = web.Application()
-    app[CACHE] = {}
 
     async def butter_client(app: web.Application) -> AsyncIterator[None]:
         options: dict[str, Any] = {"base_url": base_url} if base_url else {}
-        async with ButterClient(read_token, **options) as butter:  # one client, one session
+        # one client per worker: one session, one cache; entries fresh for a minute
+        cache = MemoryCache(ttl=60)
+        async with ButterClient(read_token, cache=cache, **options) as butter:
             app[CLIENT] = butter
             yield
 
     async def show_page(request: web.Request) -> web.Response:
-        key = f"{request.match_info['page_type']}/{request.match_info['slug']}"
-        cache: dict[str, Any] = request.app[CACHE]
-        if key not in cache:
-            try:
-                page = await request.app[CLIENT].pages.get(
-                    request.match_info["page_type"], request.match_info["slug"]
-                )
-            except NotFoundError:
-                raise web.HTTPNotFound(text="no such page") from None
-            cache[key] = {"slug": page.slug, "name": page.name, "fields": page.fields}
-        return web.json_response(cache[key])
+        try:
+            page = await request.app[CLIENT].pages.get(
+                request.match_info["page_type"], request.match_info["slug"]
+            )
+        except NotFoundError:
+            raise web.HTTPNotFound(text="no such page") from None
+        return web.json_response({"slug": page.slug, "name": page.name, "fields": page.fields})
 
-    async def on_event(event: WebhookEvent) -> None:
-        if isinstance(event.data, PageEvent) and event.action in ("published", "delete"):
-            page_type = event.data.page_type or "*"
-            app[CACHE].pop(f"{page_type}/{event.data.slug}", None)
+    async def webhook(request: web.Request) -> web.Response:
+        # makes stale what the event changed, in this worker's cache
+        handler = aiohttp_handler(invalidate=request.app[CLIENT], secret=webhook_secret)
+        return await handler(request)
 
     app.cleanup_ctx.append(butter_client)
     app.router.add_get("/pages/{page_type}/{slug}", show_page)
-    app.router.add_post("/hooks/butter", aiohttp_handler(on_event, secret=webhook_secret))
+    app.router.add_post("/hooks/butter", webhook)
     return app
 
 
@@ -59,4 +58,5 @@ if __name__ == "__main__":
     from butter_async.testing import SeedSpec, emulator_in_thread
 
     with emulator_in_thread(seed=SeedSpec(pages=10)) as emu:
-        web.run_app(create_app(emu.read_token, base_url=emu.url), host="127.0.0.1", port=8080)
+        app = create_app(emu.read_token, base_url=emu.url, webhook_secret="example-secret")
+        web.run_app(app, host="127.0.0.1", port=8080)

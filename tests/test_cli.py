@@ -269,3 +269,34 @@ def test_emulator_command_serves_until_stopped() -> None:
             assert body["meta"]["count"] == 6
         finally:
             server.terminate()
+
+
+DEMO_SMALL = ["--posts", "100", "--pages", "20", "--items", "10", "--writes", "300"]
+
+
+def test_the_demo_shows_a_progress_bar_on_a_terminal_and_only_the_report_otherwise() -> None:
+    import pty
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent), "COLUMNS": "120"}
+    command = [sys.executable, "-m", "butter_async", "demo", *DEMO_SMALL, "--latency", "0.002"]
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert process.wait(timeout=120) == 0
+    on_terminal = seen.decode("utf-8", "replace")
+    assert "bulk import" in on_terminal and "300 done" in on_terminal  # the bar
+    assert "verified in the emulator's store: 300 of 300 pages" in on_terminal
+    piped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert "verified in the emulator's store: 300 of 300 pages" in piped.stdout
+    assert "done," not in piped.stdout + piped.stderr  # no bar frames in a log

@@ -72,6 +72,10 @@ async def test_aiohttp_app_serves_pages_and_drops_them_on_page_published() -> No
                 "data": {"id": "recipe-000001", "page_type": "recipe"},
                 "webhook": {"event": "page.published", "target": "t"},
             }
+            anonymous = await client.post("/hooks/butter", json=hook)
+            assert anonymous.status == 401
+            still = await client.get("/pages/recipe/recipe-000001")
+            assert (await still.json())["fields"]["servings"] == 2  # nothing invalidated
             answer = await client.post(
                 "/hooks/butter", json=hook, headers={"X-Butter-Webhook-Secret": "s"}
             )

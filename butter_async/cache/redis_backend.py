@@ -219,7 +219,7 @@ class RedisCache(CacheBackend):
                 logger.warning("the cache's Redis subscription failed: %s", type(error).__name__)
             finally:
                 self._forget_mirror()
-                # untyped in redis 5.0.1 (our minimum), typed in redis 8
+                # untyped in early redis 5 releases, typed in redis 8
                 await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
                 await client.aclose()
             await asyncio.sleep(RECONNECT_DELAY)

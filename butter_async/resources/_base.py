@@ -26,6 +26,7 @@ from ..pagination import (
     PaginationMode,
     RawItem,
     ResultPage,
+    item_identity,
 )
 from ..transport import Params, QueryValue, Transport
 from ..writes import PREVIEW, Probe, WriteCall, WriteResult, send_call
@@ -52,18 +53,23 @@ class Resource:
         resume_from: Cursor | None,
         extract: Callable[[Any], Any] | None = None,
         on_invalid_item: Callable[[InvalidItem], None] | None = None,
+        stable_order: bool = True,
     ) -> AsyncPager[T]:
         """A pager over a list endpoint whose `data` (or `extract(data)`) is a list of items.
 
         An item that does not fit `item_type` raises a ResponseValidationError naming it
         and its failing fields; with `on_invalid_item` it is handed there and skipped.
+        With `stable_order` (not a relevance-ranked search) the walk corrects for a list
+        that moves under it.
         """
         list_type = list[item_type]
         decode = answer_decoder(list_type) if extract is None else exact_json
 
-        async def fetch(page_params: dict[str, int], position: int) -> PageReader[T]:
+        async def fetch(
+            page_params: dict[str, int], position: int, fresh: bool = False
+        ) -> PageReader[T]:
             body = await self._transport.get(
-                segments, {**params, **page_params}, decode=json_body
+                segments, {**params, **page_params}, decode=json_body, fresh=fresh
             )
             return partial(read_page, body, position)
 
@@ -97,6 +103,8 @@ class Resource:
             prefetch=self._prefetch if prefetch is None else prefetch,
             mode=pagination,
             resume_from=resume_from,
+            identity=item_identity if stable_order else None,
+            refetch=partial(fetch, fresh=True),
         )
 
     async def _send(

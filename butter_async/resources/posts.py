@@ -219,6 +219,7 @@ class PostsResource(Resource):
             pagination="page",
             resume_from=resume_from,
             on_invalid_item=on_invalid_item,
+            stable_order=False,  # ranked by relevance: no position is stable
         )
 
     async def create(

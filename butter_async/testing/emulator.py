@@ -146,8 +146,9 @@ class Emulator:
         self.state.webhooks.targets.append(target)
         return target
 
-    async def drain_webhooks(self, timeout: float = 5.0) -> None:
-        """Wait until the webhooks under way have been delivered (or `timeout` passed)."""
+    async def drain_webhooks(self, timeout: float | None = None) -> None:
+        """Wait until the webhooks under way have been delivered, failed or timed out
+        (`timeout` bounds the wait; by default the delivery timeout and a second)."""
         await self.state.webhooks.drain(timeout)
 
     def client(self, *, write: bool = True, **options: Any) -> ButterClient:

@@ -28,6 +28,7 @@ FaultKind = Literal[
     "hang_after",  # apply the request, then wait `seconds` before answering
     "delay",  # wait `seconds`, then handle the request normally
     "redirect",  # answer 301 to `location` (default: the same URL on `redirect_base`)
+    "change",  # run `action()` (e.g. delete or publish content), then handle the request
 ]
 
 
@@ -55,6 +56,9 @@ class Fault:
     seconds: float = 0.0
     location: str | None = None
     body: dict[str, object] | None = None
+    action: Callable[[], object] | None = None
+    """For `change`: what an editor does at that moment, e.g.
+    `lambda: emu.store.delete_post("post-000210")`; awaited if it returns an awaitable."""
     seen: int = attrs.field(default=0, init=False)
     fired: int = attrs.field(default=0, init=False)
 

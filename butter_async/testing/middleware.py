@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 
@@ -96,6 +97,12 @@ async def _inject(
         raise web.HTTPMovedPermanently(location=target)
     if kind == "delay":
         await asyncio.sleep(fault.seconds)
+        return await handler(request)
+    if kind == "change":
+        if fault.action is not None:
+            done = fault.action()
+            if inspect.isawaitable(done):
+                await done
         return await handler(request)
     if kind == "reset_before":
         return await _drop_connection(request)

@@ -49,8 +49,13 @@ class Delivery:
 class WebhookSender:
     """Sends webhooks in background tasks so that a write never waits for its receiver."""
 
-    def __init__(self, targets: Iterable[WebhookTarget] = ()) -> None:
+    def __init__(
+        self, targets: Iterable[WebhookTarget] = (), *, timeout: float = DELIVERY_TIMEOUT
+    ) -> None:
         self.targets: list[WebhookTarget] = list(targets)
+        self.timeout = timeout
+        """How long a target has to answer; a delivery still waiting then is recorded as
+        timed out (ButterCMS waits 5 seconds and does not redeliver)."""
         self.deliveries: list[Delivery] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
@@ -70,26 +75,28 @@ class WebhookSender:
             "webhook": {"event": change.event, "target": target.url},
         }
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT)
-            )
+            self._session = aiohttp.ClientSession()
         headers = {"Content-Type": "application/json", **target.headers}
         try:
-            async with self._session.post(
-                target.url, data=orjson.dumps(body), headers=headers
-            ) as response:
-                await response.read()
-                delivery = Delivery(target.url, change.event, body, response.status)
+            async with asyncio.timeout(self.timeout):
+                response = await self._session.post(
+                    target.url, data=orjson.dumps(body), headers=headers
+                )
+            # The status is all ButterCMS reads: the body, however large, is never read.
+            response.close()
+            delivery = Delivery(target.url, change.event, body, response.status)
         except (aiohttp.ClientError, TimeoutError) as error:
             # ButterCMS does not retry a failed delivery; neither do we.
             delivery = Delivery(target.url, change.event, body, None, type(error).__name__)
             logger.warning("webhook %s to %s failed: %r", change.event, target.url, error)
         self.deliveries.append(delivery)
 
-    async def drain(self, timeout: float = DELIVERY_TIMEOUT) -> None:
-        """Wait (up to `timeout`) for the deliveries under way."""
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for the deliveries under way, each of which ends (answered, failed or timed
+        out) within the delivery timeout; `timeout` bounds the wait otherwise."""
+        limit = self.timeout + 1.0 if timeout is None else timeout
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+            await asyncio.wait(set(self._tasks), timeout=limit)
 
     async def close(self) -> None:
         """Finish or cancel the deliveries under way and close the HTTP session."""
