@@ -88,8 +88,11 @@ async def test_a_delete_during_a_walk_never_hides_an_item_that_stayed(
     async with Emulator(seed=spec) as emu:
         before = identities(emu, family)
         for _ in range(2):  # two editors, at two moments of the walk
-            emu.faults.add(Fault("change", path=walk_of(emu, family), methods=("GET",),
-                                 nth=rng.randrange(2, 20), action=delete_one(emu, family, rng)))  # fmt: skip
+            change = delete_one(emu, family, rng)
+            at = rng.randrange(2, 20)
+            emu.faults.add(
+                Fault("change", path=walk_of(emu, family), methods=("GET",), nth=at, action=change)
+            )
         got, pager = await walk(emu, family, prefetch)
         after = identities(emu, family)
     counts = Counter(got)
