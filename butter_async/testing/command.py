@@ -5,11 +5,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from pathlib import Path
+
+import orjson
 
 from .emulator import DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, Emulator
 from .faults import Fault, jittered
 from .seed import SeedSpec
+from .store import SchemaFields, schema_kinds
 from .webhook_sender import WebhookTarget
+
+
+class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default, unless its help already says it or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help_text = action.help or ""
+        if action.default in (None, []) or "default" in help_text:
+            return help_text
+        return super()._get_help_string(action)
 
 
 def parse_args(
@@ -19,7 +33,14 @@ def parse_args(
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Serve a local ButterCMS API emulator until interrupted.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="Tokens: this command serves fixed tokens (shown above as defaults, or "
+        "those given), so scripts can rely on them; Emulator() in Python makes random "
+        "ones, read from emu.read_token and emu.write_token. The schema file is JSON: "
+        '{"page_types": {"recipe": {"headline": "text", "servings": "number"}}, '
+        '"collections": {"products": ["name", "sku"]}}, field kinds text, number, '
+        "media, reference, repeater, component, component_picker (a list of keys: all "
+        "text); `butter-async schema export` writes one from an account's content.",
+        formatter_class=_HelpWithDefaults,
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
@@ -88,13 +109,49 @@ def parse_args(
         metavar="NAME:VALUE",
         help="a custom header sent with every webhook, e.g. a shared secret (repeatable)",
     )
+    parser.add_argument(
+        "--schema",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="declare page types and collections (with field kinds) from a JSON file",
+    )
     parser.add_argument("--read-token", default=DEFAULT_READ_TOKEN, help="the read token")
     parser.add_argument("--write-token", default=DEFAULT_WRITE_TOKEN, help="the write token")
     args = parser.parse_args(argv)
     for header in args.webhook_header:
         if ":" not in header or not header.partition(":")[0].strip():
             parser.error(f"--webhook-header wants NAME:VALUE, got {header!r}")
+    if args.schema is not None:
+        try:
+            args.schema = read_schema(args.schema)
+        except ValueError as error:
+            parser.error(str(error))
     return args
+
+
+def read_schema(path: Path) -> dict[str, dict[str, SchemaFields]]:
+    """A schema file's page types and collections, checked; ValueError says what is wrong."""
+    try:
+        schema = orjson.loads(path.read_bytes())
+    except OSError as error:
+        raise ValueError(f"cannot read the schema file {path}: {error.strerror}") from None
+    except orjson.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON ({error})") from None
+    if not isinstance(schema, dict) or not set(schema) <= {"page_types", "collections"}:
+        raise ValueError(f"{path}: want an object with 'page_types' and 'collections'")
+    checked: dict[str, dict[str, SchemaFields]] = {}
+    for part in ("page_types", "collections"):
+        declared = schema.get(part) or {}
+        if not isinstance(declared, dict):
+            raise ValueError(f"{path}: {part} must be an object of name -> fields")
+        for name, fields in declared.items():
+            try:
+                schema_kinds(fields)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{path}: {part}.{name}: {error}") from None
+        checked[part] = declared
+    return checked
 
 
 def webhook_targets(args: argparse.Namespace) -> list[WebhookTarget]:
@@ -126,6 +183,8 @@ async def serve(args: argparse.Namespace) -> None:
         fractional_retry_after=args.fractional_retry_after,
         processing_delay=args.processing_delay,
         faults=faults,
+        page_types=(args.schema or {}).get("page_types"),
+        collections=(args.schema or {}).get("collections"),
     ) as emulator:
         print(f"ButterCMS emulator at {emulator.url} (Ctrl-C to stop)", flush=True)
         print(f"  read token:  {emulator.read_token}", flush=True)
