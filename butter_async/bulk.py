@@ -11,6 +11,7 @@ import time
 import weakref
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Literal, Protocol, TypedDict
 
@@ -345,7 +346,9 @@ class BulkJob:
         self.streamed = streamed
         self.counts_only = not streamed and report.results is None
         """Whether a write made is only counted: nobody reads its result."""
-        self.gate = AdaptiveGate(adaptive=settings.adaptive)
+        self.gate = AdaptiveGate(
+            adaptive=settings.adaptive, accepted=partial(accepted_requests, client.stats)
+        )
         self.journal = Journal(settings.journal) if settings.journal is not None else None
         self.recheck: set[int] = set()
         self.missing_schemas: dict[tuple[str, str], str] = {}
@@ -802,6 +805,11 @@ class BulkJob:
             pace=self.gate.pace,
             elapsed=time.monotonic() - self.started,
         )
+
+
+def accepted_requests(stats: ClientStats) -> int:
+    """Requests a client's server answered other than 429: what its limit counted."""
+    return sum(stats.by_status.values()) - stats.by_status[429]
 
 
 async def _cancel_all(tasks: Sequence[asyncio.Future[None]]) -> None:

@@ -58,14 +58,14 @@ class AcceptanceMeter:
         self._span: _Span | None = None
         self._previous: _Span | None = None
 
-    def count(self, now: float, window: float, *, accepted: bool) -> None:
-        """Count one answer, starting a new span (with it) every `window` seconds."""
+    def count(self, now: float, window: float, *, accepted: bool, answers: int = 1) -> None:
+        """Count `answers` answers, starting a new span (with them) every `window` seconds."""
         span = self._span
         if span is None or now - span.start >= window:
             self._previous, span = span, _Span(now, self.accepted, self.refused)
             self._span = span
         if accepted:
-            self.accepted += 1
+            self.accepted += answers
             self._last_accept = now
             if span.first_accept is None:
                 span.first_accept = now
@@ -109,8 +109,17 @@ class AdaptiveGate:
     there is no pacing: 429s only pause.
     """
 
-    def __init__(self, *, adaptive: bool = True, clock: Callable[[], float] | None = None) -> None:
-        """`clock` gives the time the pace is kept in: the running event loop's by default."""
+    def __init__(
+        self,
+        *,
+        adaptive: bool = True,
+        clock: Callable[[], float] | None = None,
+        accepted: Callable[[], int] | None = None,
+    ) -> None:
+        """`clock` gives the time the pace is kept in: the running event loop's by default.
+        `accepted` counts the requests the server accepted (answered other than 429), all
+        told: the pace is learned from it, as a read-back before a resumed write or a
+        read beside the job counts against the limit too. By default, the sends."""
         self.adaptive = adaptive
         self.in_flight = 0
         self.paused = 0.0
@@ -134,9 +143,17 @@ class AdaptiveGate:
         self._quiet_tickets = 0
         """When the current quiet spell began (the pace's last change, or the last
         window's 429), and the turns taken by then."""
-        self._successes: deque[float] = deque()
+        self._own_accepted = 0
+        self._accepted = accepted or (lambda: self._own_accepted)
+        self._counted = 0
+        """Accepted requests the meter has counted."""
+        self._successes: deque[tuple[float, int]] = deque()
+        """(when, requests accepted by then) at each success while the pace is learned."""
         self._meter = AcceptanceMeter()
         self._clock = clock
+        self._first_send: float | None = None
+        """When this job's first send went: a server window older than that also holds
+        sends the job did not make (an interrupted run of it, another job)."""
 
     def _now(self) -> float:
         """The time on the gate's clock; the event loop's is looked up once, as on Python
@@ -150,7 +167,9 @@ class AdaptiveGate:
         wait in `acquire()`."""
         if self.pace is not None or self._learn_at is not None:
             return False
-        if self._resume_at and self._now() < self._resume_at:
+        if self._first_send is None:
+            self._first_send = self._now()
+        elif self._resume_at and self._now() < self._resume_at:
             return False
         self.in_flight += 1
         return True
@@ -170,6 +189,8 @@ class AdaptiveGate:
             await asyncio.sleep(min(self._resume_at - now, STOP_CHECK_INTERVAL))
         if self._learn_at is not None and now >= self._learn_at:
             self._learn(now)
+        if self._first_send is None:
+            self._first_send = now
         self.in_flight += 1
         if self.pace is None:
             return True
@@ -197,18 +218,19 @@ class AdaptiveGate:
     def release(self, *, succeeded: bool) -> None:
         """Count a send done; successes are what the pace is learned from."""
         self.in_flight -= 1
-        if not succeeded or not self.adaptive:
+        if not self.adaptive:
             return
         now = self._now()
-        if self.pace is None:  # still to be learned: keep the last two windows' successes
-            successes = self._successes
-            successes.append(now)
-            while successes[0] < now - 2 * self._window:
-                successes.popleft()
-        else:
-            self._meter.count(now, self._window, accepted=True)
-            if now - self._quiet_since >= self._window:
-                self._probe(now)
+        self._own_accepted += succeeded
+        if self.pace is None:  # still to be learned: keep the last two windows' counts
+            self._sample(now)
+            return
+        total = self._accepted()
+        answers, self._counted = total - self._counted, total
+        if answers > 0:
+            self._meter.count(now, self._window, accepted=True, answers=answers)
+        if succeeded and now - self._quiet_since >= self._window:
+            self._probe(now)
 
     def rate_limited(self, retry_after: float | None) -> None:
         """The server answered 429: pause for `retry_after`, or slow the pace a little."""
@@ -238,14 +260,44 @@ class AdaptiveGate:
                 self._lowered_at = now
             return
         self._meter.restart()
+        if self.pace is None and self.adaptive:
+            self._sample(now)
         resume_at = now + wait
         self._pause_until(resume_at, now)
         if self.pace is None:
             self._longest_wait = max(self._longest_wait, wait)
         if self.adaptive and self.pace is None and self._learn_at is None:
             self._window = max(1.0, wait)
+            first_send = now if self._first_send is None else self._first_send
+            if wait >= 1 and now - first_send < self._window:
+                # The server's window began before this job: what it accepted of the job's
+                # sends is what others left, not its rate. Learn at a 429 whose window the
+                # job spans whole.
+                return
             self._limited_at = now
             self._learn_at = resume_at
+
+    def _sample(self, now: float) -> None:
+        """Note how many requests the server had accepted by `now`."""
+        successes = self._successes
+        successes.append((now, self._accepted()))
+        # Learning happens a pause (up to two windows) after the 429, from the window
+        # before it: keep three.
+        while successes[0][0] < now - 3 * self._window:
+            successes.popleft()
+
+    def _accepted_between(self, since: float, until: float, *, inclusive: bool) -> int:
+        """Requests the server accepted from `since` (after it, unless `inclusive`) to
+        `until`, as far as the samples tell."""
+        samples = self._successes
+        if not samples:
+            return 0
+        before = [total for stamp, total in samples if stamp < since or (
+            stamp == since and not inclusive)]
+        # With no sample before `since`, count from the first one (itself included).
+        base = before[-1] if before else samples[0][1] - 1
+        upto = [total for stamp, total in samples if stamp <= until]
+        return (upto[-1] if upto else base) - base
 
     def _turn(self, ticket: int) -> float:
         """When the paced send holding `ticket` may go."""
@@ -300,12 +352,19 @@ class AdaptiveGate:
         """
         assert self._learn_at is not None
         token_wait = self._learn_at - self._limited_at < 1
+        first = self._successes[0][0] if self._successes else now
         if token_wait:
-            since = max(self._limited_at - 1.0, self._successes[0] if self._successes else now)
+            since = max(self._limited_at - 1.0, first)
             span = max(self._learn_at - since, 1e-3)
         else:
             since, span = self._limited_at - self._window, self._window
-        accepted = sum(1 for stamp in self._successes if stamp > since)
+        # A token's wait counts what came after the first success (one success is no
+        # rate); a window counts all it holds.
+        # a window's count ends at its 429 (after it, reads retried inside the client may
+        # be accepted as the window slides)
+        until = now if token_wait else self._limited_at
+        accepted = self._accepted_between(since, until, inclusive=not token_wait)
+        self._counted = self._accepted()
         self._learn_at = None
         if accepted:
             pace = accepted / span

@@ -38,6 +38,7 @@ def test_quick_benchmarks_print_every_table() -> None:
         "bulk create 300 pages, latency 100 ms, concurrency 200",
         "under a sliding 1 s window of 200 requests",
         "under a token bucket of 200 requests a second",
+        "resuming a job of 1,600 creates under a sliding 1 s window of 200",
         "decoding cost per object",
         "explaining a list answer whose every item is wrong",
         "typed decode us (the SDK)",

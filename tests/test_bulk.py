@@ -611,3 +611,42 @@ async def test_the_connection_pool_follows_the_concurrency(
             capped = await butter.bulk_run(creates(20, start=100), concurrency=16)
     assert capped.connection_limit == 4 and capped.ok
     assert "capped at 4 by the connection pool" in caplog.text
+
+
+async def test_a_resumed_job_runs_at_the_limit_within_a_few_seconds(tmp_path: Path) -> None:
+    # A job interrupted under a sliding window, resumed at once: the window still holds
+    # the first run's sends, and the resumed one re-checks the inputs in flight (a read
+    # each). Neither may be taken for the server's rate: it must run at the limit.
+    journal = tmp_path / "job.journal"
+    emu = Emulator(seed=SeedSpec(pages=1), latency=0.05, rate_limit=200, rate_limit_kind="window")
+    retry = RetryPolicy(max_retries=30, retry_after_cap=5)
+    sends: list[tuple[float, bool]] = []  # (when, accepted), as the server saw them
+    async with emu:
+        limiter = emu.state.limiter
+        assert limiter is not None
+        take = limiter.take
+
+        def seen_take() -> float:
+            wait = take()
+            sends.append((time.monotonic(), wait == 0.0))
+            return wait
+
+        limiter.take = seen_take  # type: ignore[method-assign]
+        async with emu.client(retry=retry) as butter:
+            first = asyncio.ensure_future(
+                butter.bulk_run(creates(2500), concurrency=200, journal=journal)
+            )
+            await asyncio.sleep(3.0)
+            first.cancel()
+            await asyncio.gather(first, return_exceptions=True)
+            resumed_at = time.monotonic()
+            report = await butter.bulk_run(creates(2500), concurrency=200, journal=journal)
+    done = ("created", "skipped", "already_existed")  # the last: in flight at the cancel
+    assert sum(report.counts[outcome] for outcome in done) == 2500
+    assert sorted(bulk_pages(emu)) == [f"bulk-{i:05d}" for i in range(2500)]
+    # From four seconds after the resume to a second before its end, the server accepts
+    # at its limit (200 a second), not at a pace learned from a window it shared.
+    start, end = resumed_at + 4.0, sends[-1][0] - 1.0
+    assert end - start >= 3.0, "the resumed job ended before its rate could be judged"
+    accepted = sum(1 for when, ok in sends if ok and start <= when < end)
+    assert accepted / (end - start) >= 0.95 * 200, accepted / (end - start)

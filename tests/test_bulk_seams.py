@@ -217,11 +217,14 @@ class ClockedGate:
             sent += 1
 
     async def learn_100_a_second(self) -> None:
-        for tick in range(100):  # the window's 100 accepted in half a second
+        """The job's first window: 100 accepted in the first half second, then refused
+        once it has run a whole window (so what the server counted is all the job's)."""
+        for tick in range(100):
             await self.send_at(tick * 0.005)
-        self.gate.rate_limited(1.0)  # then refused: everyone waits the window out
+        self.now = 1.0
+        self.gate.rate_limited(1.0)  # refused: everyone waits the window out
         assert self.gate.paused == pytest.approx(1.0, abs=0.01)
-        await self.send_at(1.5)  # the pause is over: the pace is what the window accepted
+        await self.send_at(2.0)  # the pause is over: the pace is what the window accepted
         assert self.gate.pace == pytest.approx(100)
 
 
@@ -229,17 +232,17 @@ async def test_a_sliding_windows_429s_step_the_pace_down_once_a_window() -> None
     clocked = ClockedGate()
     gate = clocked.gate
     await clocked.learn_100_a_second()
-    clocked.now = 1.6
+    clocked.now = 2.1
     gate.rate_limited(1.0)  # refused while paced: one small step down
     assert gate.pace == pytest.approx(99)
-    clocked.now = 2.1
+    clocked.now = 2.6
     gate.rate_limited(1.0)  # the window still counts sends made at the pace before
     assert gate.pace == pytest.approx(99)
-    await clocked.send_every(2.1, 2.7, 95)  # a window since the step, the 429 0.6 s old
+    await clocked.send_every(2.6, 3.2, 95)  # a window since the step, the 429 0.6 s old
     assert gate.pace == pytest.approx(99)
-    await clocked.send_every(2.7, 3.2, 95)  # a whole window at the pace without a 429
+    await clocked.send_every(3.2, 3.7, 95)  # a whole window at the pace without a 429
     assert gate.pace == pytest.approx(99.99)  # probe 1% higher
-    clocked.now = 3.3
+    clocked.now = 3.8
     gate.rate_limited(1.0)  # the probe is refused: back down at once
     assert gate.pace == pytest.approx(98.9901)
     assert gate.paused == pytest.approx(1.0, abs=0.01)  # never paused again while paced
@@ -252,10 +255,10 @@ async def test_a_job_sending_slower_than_its_pace_does_not_raise_it() -> None:
     clocked = ClockedGate()
     gate = clocked.gate
     await clocked.learn_100_a_second()
-    await clocked.send_every(1.5, 61.5, 50)
+    await clocked.send_every(2.0, 62.0, 50)
     assert gate.pace == pytest.approx(100)
     # Keeping to the pace again (95 a second against 100), the probing resumes.
-    await clocked.send_every(61.5, 64.0, 95)
+    await clocked.send_every(62.0, 64.5, 95)
     assert gate.pace is not None and 101 <= gate.pace <= 102.1
 
 

@@ -58,6 +58,8 @@ def exact_json(body: bytes) -> Any:
     or nested too deeply to read, raises a ValueError."""
     try:
         return _untyped.decode(body)
+    except msgspec.DecodeError as error:  # a ValueError only from msgspec 0.18.5 on
+        raise ValueError(str(error)) from None
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
 

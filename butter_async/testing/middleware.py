@@ -37,6 +37,11 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as error:
         status = error.status
         raise
+    except ConnectionResetError:
+        # The client hung up mid-request (a cancelled job): nobody reads an answer, and a
+        # traceback in the server's log would only be noise.
+        status = 499
+        return web.Response(status=499)
     finally:
         path = request.path.removeprefix(API_ROOT)
         state.calls += 1
