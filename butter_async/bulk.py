@@ -79,7 +79,9 @@ class BulkResult:
 @attrs.frozen
 class BulkProgress:
     """A snapshot for progress bars: `done` counts inputs settled (failures included),
-    `not_sent` those a stopped job will not send (never attempted, or interrupted)."""
+    `not_sent` those a stopped job will not send (never attempted, or interrupted).
+    `in_flight` counts requests on the wire; `waiting`, inputs taken by a worker that
+    wait for the pace or a 429's pause before they are sent."""
 
     done: int
     failed: int
@@ -89,6 +91,7 @@ class BulkProgress:
     not_sent: int = 0
     pace: float | None = None
     """Sends per second the writer spaces its requests at, once learned from 429s."""
+    waiting: int = 0
 
     @property
     def rate(self) -> float:
@@ -96,9 +99,13 @@ class BulkProgress:
         return self.done / self.elapsed if self.elapsed > 0 else 0.0
 
 
-@attrs.define
+@attrs.define(repr=False)
 class BulkReport:
-    """Counts, failures and timing of a bulk job; `results` when asked to keep them."""
+    """Counts, failures and timing of a bulk job; `results` when asked to keep them.
+
+    `total` counts every input taken, `done` those settled (in this run or an earlier
+    one), and `throughput` what this run settled a second.
+    """
 
     total: int = 0
     counts: Counter[str] = attrs.field(factory=Counter)
@@ -119,9 +126,27 @@ class BulkReport:
         return all(self.counts[outcome] == 0 for outcome in _UNFINISHED)
 
     @property
+    def done(self) -> int:
+        """Inputs settled: written, found, failed or done by an earlier run; not the ones
+        a stopped job never sent or left in flight."""
+        return self.total - self.counts["not_attempted"] - self.counts["interrupted"]
+
+    @property
     def throughput(self) -> float:
-        """Operations finished per second."""
-        return self.total / self.elapsed if self.elapsed > 0 else 0.0
+        """Operations this run settled a second (not those an earlier run did)."""
+        settled = self.done - self.counts["skipped"]
+        return settled / self.elapsed if self.elapsed > 0 else 0.0
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{outcome} {n}" for outcome, n in sorted(self.counts.items()))
+        shown = ", ".join(failure.key for failure in self.failures[:3])
+        more = f" +{len(self.failures) - 3}" if len(self.failures) > 3 else ""
+        failures = f", failures [{shown}{more}]" if self.failures else ""
+        stopped = f", stopped by {self.stopped_by!r}" if self.stopped_by else ""
+        return (
+            f"<BulkReport {self.done} of {self.total} done in {self.elapsed:.1f}s "
+            f"({counts}){stopped}{failures}>"
+        )
 
     def add_skipped(self) -> None:
         """Account for an input an earlier run did, without a result object."""
@@ -353,6 +378,8 @@ class BulkJob:
         self.recheck: set[int] = set()
         self.missing_schemas: dict[tuple[str, str], str] = {}
         self.limiter = AsyncLimiter(settings.rate_limit, 1) if settings.rate_limit else None
+        self.limited = 0
+        """Sends past the gate waiting for the fixed `rate_limit`."""
         self.ready: deque[tuple[int, WriteCall]] = deque()  # inputs checked, to send
         """Inputs taken and checked, waiting for a worker."""
         self.refilling = asyncio.Lock()
@@ -701,7 +728,11 @@ class BulkJob:
             succeeded = False
             try:
                 if self.limiter is not None:
-                    await self.limiter.acquire()
+                    self.limited += 1
+                    try:
+                        await self.limiter.acquire()
+                    finally:
+                        self.limited -= 1
                 if self.halted():
                     return self.halted_result(index, operation, key)
                 if self.journal and round_ == 0:
@@ -800,7 +831,8 @@ class BulkJob:
             done=self.report.total - not_sent,
             not_sent=not_sent,
             failed=counts["failed"],
-            in_flight=self.gate.in_flight,
+            in_flight=self.gate.in_flight - self.gate.waiting - self.limited,
+            waiting=self.gate.waiting + self.limited,
             concurrency=self.settings.concurrency,
             pace=self.gate.pace,
             elapsed=time.monotonic() - self.started,

@@ -783,8 +783,9 @@ def resume_command(argv: list[str]) -> str:
 def describe(report: BulkReport, failed_file: Path) -> str:
     """A short human summary of a bulk report."""
     counts = ", ".join(f"{outcome} {n}" for outcome, n in sorted(report.counts.items()))
+    taken = f" of {report.total} taken" if report.done != report.total else ""
     lines = [
-        f"{report.total} operations in {report.elapsed:.1f}s "
+        f"{report.done} operations done{taken} in {report.elapsed:.1f}s "
         f"({report.throughput:,.0f}/s): {counts}",
         f"retries {report.retries}, rate limited {report.rate_limited}",
     ]

@@ -122,6 +122,9 @@ class AdaptiveGate:
         read beside the job counts against the limit too. By default, the sends."""
         self.adaptive = adaptive
         self.in_flight = 0
+        """Sends let through and not yet released (waiting for their turn included)."""
+        self.waiting = 0
+        """Sends held at the gate: by a pause, or for their paced turn."""
         self.paused = 0.0
         self.pace: float | None = None
         """Sends per second once learned from a 429 (None: unpaced)."""
@@ -180,13 +183,17 @@ class AdaptiveGate:
         Waits are taken in short steps, so a job that stops (a closed client, a spent
         budget) is noticed within a quarter of a second.
         """
-        while True:
-            if stopped():
-                return False
-            now = self._now()
-            if now >= self._resume_at:
-                break
-            await asyncio.sleep(min(self._resume_at - now, STOP_CHECK_INTERVAL))
+        self.waiting += 1
+        try:
+            while True:
+                if stopped():
+                    return False
+                now = self._now()
+                if now >= self._resume_at:
+                    break
+                await asyncio.sleep(min(self._resume_at - now, STOP_CHECK_INTERVAL))
+        finally:
+            self.waiting -= 1
         if self._learn_at is not None and now >= self._learn_at:
             self._learn(now)
         if self._first_send is None:
@@ -208,11 +215,15 @@ class AdaptiveGate:
             self._reanchor(now, now)
         ticket = self._tickets
         self._tickets += 1
-        while (wait := self._turn(ticket) - self._now()) > 0:
-            if stopped():
-                self.release(succeeded=False)
-                return False
-            await asyncio.sleep(min(wait, STOP_CHECK_INTERVAL))
+        self.waiting += 1
+        try:
+            while (wait := self._turn(ticket) - self._now()) > 0:
+                if stopped():
+                    self.release(succeeded=False)
+                    return False
+                await asyncio.sleep(min(wait, STOP_CHECK_INTERVAL))
+        finally:
+            self.waiting -= 1
         return True
 
     def release(self, *, succeeded: bool) -> None:

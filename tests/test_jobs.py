@@ -18,6 +18,7 @@ from butter_async import (
     MissingWriteTokenError,
     RetryPolicy,
 )
+from butter_async.bulk import BulkProgress
 from butter_async.journal import read_journal
 from butter_async.operations import CreateItem, CreatePage, CreatePost
 from butter_async.testing import Emulator, SeedSpec
@@ -190,3 +191,80 @@ async def test_sigint_prints_a_true_summary_and_the_resume_command(tmp_path: Pat
             f"sig-{i:04d}" for i in range(n)
         ]
     assert f"skipped {counts['created']}" in out.decode()
+
+
+# -- honest summaries ------------------------------------------------------------------------
+
+
+def test_a_report_counts_what_was_done_and_fits_on_a_line() -> None:
+    from butter_async.bulk import BulkReport, BulkResult
+    from butter_async.cli import describe
+
+    report = BulkReport(elapsed=2.0)
+    for index in range(504):
+        outcome = "created" if index < 180 else "interrupted" if index < 200 else "not_attempted"
+        result = BulkResult(index, f"page:p-{index}", "CreatePage", outcome)  # type: ignore[arg-type]
+        report.add(result)
+    assert report.done == 180 and report.throughput == 90.0
+    summary = describe(report, Path("x.failed.jsonl"))
+    assert summary.startswith("180 operations done of 504 taken in 2.0s (90/s)")
+    shown = repr(report)
+    assert "\n" not in shown and len(shown) < 300
+    assert "180 of 504 done" in shown and "+321" in shown
+
+
+async def test_progress_tells_requests_on_the_wire_from_inputs_waiting_for_the_pace() -> None:
+    snapshots: list[BulkProgress] = []
+    emu = Emulator(seed=SeedSpec(pages=1), latency=0.05, rate_limit=100, rate_limit_kind="window")
+    async with emu, emu.client(retry=RetryPolicy(max_retries=30, retry_after_cap=5)) as butter:
+        writer = butter.bulk(concurrency=100, progress=snapshots.append, progress_interval=0)
+        report = await writer.run(
+            CreatePage("recipe", f"w-{i}", "W", recipe_fields()) for i in range(600)
+        )
+    assert report.ok
+    paced = [s for s in snapshots if s.pace is not None and s.elapsed >= 3.0]
+    assert paced, "the job ended before it was paced"
+    # At 100 a second and 50 ms, about 5 requests are on the wire; the rest of the 100
+    # workers hold inputs for their turn.
+    assert max(s.in_flight for s in paced) <= 40
+    assert max(s.waiting for s in paced) >= 50
+    assert all(s.in_flight + s.waiting <= 100 for s in snapshots)
+
+
+KEEPS_ITS_REPORT = """
+import asyncio, sys
+from butter_async import ButterClient, CreatePage
+from tests.conftest import recipe_fields
+
+async def main() -> None:
+    async with ButterClient(sys.argv[2], sys.argv[3], base_url=sys.argv[1]) as butter:
+        writer = butter.bulk(concurrency=4, journal=sys.argv[4])
+        try:
+            await writer.run(
+                CreatePage("recipe", f"k-{i}", "K", recipe_fields()) for i in range(2000)
+            )
+        finally:
+            print(repr(writer.report), flush=True)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_script_keeps_its_report_through_ctrl_c(tmp_path: Path) -> None:
+    journal = tmp_path / "k.journal"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    async with Emulator(seed=SeedSpec(pages=1), write_latency=0.02) as emu:
+        script = [sys.executable, "-c", KEEPS_ITS_REPORT, emu.url, emu.read_token,
+                  emu.write_token, str(journal)]  # fmt: skip
+        job = await asyncio.create_subprocess_exec(
+            *script, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        while finished_in(journal) < 20:  # noqa: ASYNC110  (another process writes it)
+            await asyncio.sleep(0.01)
+        job.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(job.communicate(), 30)
+        created = sum(1 for slug in emu.store.page_slugs() if slug.startswith("k-"))
+    assert b"KeyboardInterrupt" in err  # asyncio.run still says how it ended
+    (line,) = out.decode().splitlines()
+    assert line.startswith("<BulkReport ") and "of 2000 done" in line
+    assert "not_attempted" in line and f"created {created}" in line
