@@ -180,6 +180,10 @@ RATE_LIMITED_ROUNDS = 3
 
 DEFAULT_MAX_RATE_LIMIT_WAIT = 300.0
 """Seconds a job may spend paused by 429s in all before its remaining inputs fail fast."""
+DEFAULT_MAX_IDENTICAL_FAILURES = 20
+"""Inputs in a row the API refuses with the same error before a job stops: an error every
+input meets (a missing field of the schema, say) costs this many requests, not one per
+input."""
 
 Operations = Iterable[Operation] | AsyncIterable[Operation]
 
@@ -224,6 +228,7 @@ class BulkOptions(TypedDict, total=False):
     adaptive: bool
     max_payload_bytes: int
     max_rate_limit_wait: float | None
+    max_identical_failures: int | None
 
 
 @attrs.frozen
@@ -241,6 +246,7 @@ class BulkSettings:
     adaptive: bool
     max_payload_bytes: int
     max_rate_limit_wait: float | None
+    max_identical_failures: int | None
 
 
 class BulkWriter:
@@ -268,6 +274,7 @@ class BulkWriter:
         adaptive: bool = True,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         max_rate_limit_wait: float | None = DEFAULT_MAX_RATE_LIMIT_WAIT,
+        max_identical_failures: int | None = DEFAULT_MAX_IDENTICAL_FAILURES,
     ) -> None:
         if concurrency < 1:
             raise ConfigurationError("concurrency must be at least 1")
@@ -277,6 +284,8 @@ class BulkWriter:
             raise ConfigurationError("max_failures must be at least 1")
         if max_rate_limit_wait is not None and max_rate_limit_wait < 0:
             raise ConfigurationError("max_rate_limit_wait must not be negative (seconds)")
+        if max_identical_failures is not None and max_identical_failures < 1:
+            raise ConfigurationError("max_identical_failures must be at least 1 (or None)")
         self.client = client
         self.settings = BulkSettings(
             concurrency=concurrency,
@@ -290,6 +299,7 @@ class BulkWriter:
             adaptive=adaptive,
             max_payload_bytes=max_payload_bytes,
             max_rate_limit_wait=max_rate_limit_wait,
+            max_identical_failures=max_identical_failures,
         )
         self._last_job: BulkJob | None = None
         self._open_streams: weakref.WeakSet[AsyncGenerator[BulkResult, None]] = weakref.WeakSet()
@@ -398,6 +408,9 @@ class BulkJob:
         self.sync_source = None if isinstance(operations, AsyncIterable) else iter(operations)
         self.count = 0
         self.failures = 0
+        self.alike = 0
+        """Inputs in a row the API refused with `last_refusal`."""
+        self.last_refusal = ""
         self.started = time.monotonic()
         self.retries_before = 0
         self.requeued = 0
@@ -630,15 +643,36 @@ class BulkJob:
         self.report_progress()
 
     def finish(self, result: BulkResult) -> None:
-        """Record a result in the ledger, then the journal; stop after too many failures."""
+        """Record a result in the ledger, then the journal; stop after too many failures,
+        or after a run of inputs the API refused alike."""
         self.computed[result.index] = result
         if result.outcome == "failed":
             self.failures += 1
             limit = self.settings.max_failures
             if limit is not None and self.failures >= limit:
                 self.stopping = True
+            self.note_refusal(result)
+        elif result.outcome not in ("skipped", "not_attempted", "interrupted"):
+            self.alike = 0
         if self.journal and result.outcome != "skipped":
             self.journal.finished(result.key, result.index, result.outcome, result.detail)
+
+    def note_refusal(self, result: BulkResult) -> None:
+        """Count inputs in a row that the API refused with the same error; at
+        `max_identical_failures` the job stops, naming the error."""
+        error = result.error
+        if not isinstance(error, APIError):
+            return  # not sent: refused here, at no cost
+        refusal = f"{error.status}: {error.detail}"
+        self.alike = self.alike + 1 if refusal == self.last_refusal else 1
+        self.last_refusal = refusal
+        limit = self.settings.max_identical_failures
+        if limit is not None and self.alike >= limit and self.report.stopped_by is None:
+            self.stopping = True
+            self.report.stopped_by = (
+                f"{self.alike} inputs in a row refused alike ({refusal[:300]}); the rest "
+                "were not sent"
+            )
 
     def clean_up(self) -> None:
         """Account for every input left (done, interrupted or never sent), then record the

@@ -476,8 +476,9 @@ def import_(
         # The checks below make the session, so its pool is sized for the job up front.
         pool = max(DEFAULT_CONNECTOR_LIMIT, concurrency)
         async with make_client(token, write_token, base_url, connector_limit=pool) as butter:
-            # Authors are checked per post: one missing author fails only its own lines.
-            await check_target(butter, source, needs, authors=False)
+            # What --dry-run checks, before the first write: a missing author, page type
+            # or collection is one line, not a failure per input.
+            await check_target(butter, source, needs, authors=True)
             # A resume needs no guard: the journal knows which items this job created.
             resuming = journal.exists() and journal.stat().st_size > 0
             if kind == "collection" and match_on is None and not allow_duplicates and not resuming:

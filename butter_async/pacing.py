@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable
 
@@ -16,6 +17,9 @@ PACE_DECREASE = 0.98
 halving."""
 WINDOW_PACE_DECREASE = 0.99
 """The pace after a 429 naming a whole window (a sliding-window limit)."""
+OPENING_LIMIT = 1024
+"""A job opens like a slow start: one send alone, one more in flight for each success
+(doubling every round trip), up to this many, where the opening ends."""
 NO_RETRY_AFTER_PAUSE = 1.0
 """Seconds to pause on a 429 that names no Retry-After."""
 PACE_INCREASE = 1.01
@@ -115,16 +119,23 @@ class AdaptiveGate:
         adaptive: bool = True,
         clock: Callable[[], float] | None = None,
         accepted: Callable[[], int] | None = None,
+        opening: bool = True,
     ) -> None:
         """`clock` gives the time the pace is kept in: the running event loop's by default.
         `accepted` counts the requests the server accepted (answered other than 429), all
         told: the pace is learned from it, as a read-back before a resumed write or a
-        read beside the job counts against the limit too. By default, the sends."""
+        read beside the job counts against the limit too. By default, the sends.
+        With `opening`, the first send goes alone and each success lets one more in
+        flight, so a wrong token or a missing page type costs one request, not one per
+        worker."""
         self.adaptive = adaptive
         self.in_flight = 0
         """Sends let through and not yet released (waiting for their turn included)."""
         self.waiting = 0
-        """Sends held at the gate: by a pause, or for their paced turn."""
+        """Sends held at the gate: by a pause, the opening, or for their paced turn."""
+        self._allowed: int | None = 1 if opening else None
+        """How many sends may be in flight while the job opens (None: as many as ask)."""
+        self._widened = asyncio.Event()
         self.paused = 0.0
         self.pace: float | None = None
         """Sends per second once learned from a 429 (None: unpaced)."""
@@ -170,6 +181,8 @@ class AdaptiveGate:
         wait in `acquire()`."""
         if self.pace is not None or self._learn_at is not None:
             return False
+        if self._allowed is not None and self.in_flight >= self._allowed:
+            return False
         if self._first_send is None:
             self._first_send = self._now()
         elif self._resume_at and self._now() < self._resume_at:
@@ -189,9 +202,14 @@ class AdaptiveGate:
                 if stopped():
                     return False
                 now = self._now()
-                if now >= self._resume_at:
+                if now < self._resume_at:
+                    await asyncio.sleep(min(self._resume_at - now, STOP_CHECK_INTERVAL))
+                elif self._allowed is not None and self.in_flight >= self._allowed:
+                    self._widened.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._widened.wait(), STOP_CHECK_INTERVAL)
+                else:
                     break
-                await asyncio.sleep(min(self._resume_at - now, STOP_CHECK_INTERVAL))
         finally:
             self.waiting -= 1
         if self._learn_at is not None and now >= self._learn_at:
@@ -229,6 +247,10 @@ class AdaptiveGate:
     def release(self, *, succeeded: bool) -> None:
         """Count a send done; successes are what the pace is learned from."""
         self.in_flight -= 1
+        if self._allowed is not None:
+            if succeeded:
+                self._allowed = self._allowed + 1 if self._allowed < OPENING_LIMIT else None
+            self._widened.set()
         if not self.adaptive:
             return
         now = self._now()
@@ -292,9 +314,11 @@ class AdaptiveGate:
         """Note how many requests the server had accepted by `now`."""
         successes = self._successes
         successes.append((now, self._accepted()))
-        # Learning happens a pause (up to two windows) after the 429, from the window
-        # before it: keep three.
-        while successes[0][0] < now - 3 * self._window:
+        # Keep three windows, and while a pace is to be learned, the window before its 429.
+        keep_from = now - 3 * self._window
+        if self._learn_at is not None:
+            keep_from = min(keep_from, self._limited_at - self._window)
+        while successes[0][0] < keep_from:
             successes.popleft()
 
     def _accepted_between(self, since: float, until: float, *, inclusive: bool) -> int:

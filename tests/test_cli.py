@@ -168,17 +168,24 @@ def test_failed_items_are_written_for_a_second_pass(target: Emulator, tmp_path: 
         '{"slug": "ok", "title": "OK"}\n'
         '{"slug": "ghost", "title": "Ghost", "author": {"slug": "ghost-writer"}}\n'
     )
-    result = cli(target, "import", "posts", str(posts), "--journal", str(tmp_path / "j.jsonl"))
-    assert result.exit_code == 1
-    assert "failed 1" in result.output and "ghost" in result.output
-    failed = tmp_path / "posts.jsonl.failed.jsonl"
-    assert [line["slug"] for line in lines(failed)] == ["ghost"]
-    # Fix the cause, feed the failed file back.
+    # A missing author is found before the first write, as --dry-run finds it.
+    refused = cli(target, "import", "posts", str(posts), "--journal", str(tmp_path / "j.jsonl"))
+    assert refused.exit_code == 2 and "no author 'ghost-writer'" in refused.output
+    assert not [r for r in target.requests if r.method != "GET"]
     target.store.authors["ghost-writer"] = {
         **target.store.authors["sdk-tests"],
         "slug": "ghost-writer",
         "email": "g@x",
     }
+    # The API refuses one post (the job opens with one write alone: "ok", then "ghost").
+    target.faults.add(Fault("status", path="posts/", methods=("POST",), nth=2, status=400,
+                            body={"detail": "Something about ghosts."}))  # fmt: skip
+    result = cli(target, "import", "posts", str(posts), "--journal", str(tmp_path / "j.jsonl"))
+    assert result.exit_code == 1
+    assert "failed 1" in result.output and "ghost" in result.output
+    failed = tmp_path / "posts.jsonl.failed.jsonl"
+    assert [line["slug"] for line in lines(failed)] == ["ghost"]
+    # Fix the cause (the fault is spent), feed the failed file back.
     result = cli(target, "import", "posts", str(failed))
     assert result.exit_code == 0, result.output
     assert {"ok", "ghost"} <= set(target.store.posts)

@@ -14,11 +14,12 @@ import pytest
 
 from butter_async import (
     ButterClient,
+    ConfigurationError,
     JournalMismatchError,
     MissingWriteTokenError,
     RetryPolicy,
 )
-from butter_async.bulk import BulkProgress
+from butter_async.bulk import DEFAULT_MAX_IDENTICAL_FAILURES, BulkProgress
 from butter_async.journal import read_journal
 from butter_async.operations import CreateItem, CreatePage, CreatePost
 from butter_async.testing import Emulator, SeedSpec
@@ -268,3 +269,73 @@ async def test_a_script_keeps_its_report_through_ctrl_c(tmp_path: Path) -> None:
     (line,) = out.decode().splitlines()
     assert line.startswith("<BulkReport ") and "of 2000 done" in line
     assert "not_attempted" in line and f"created {created}" in line
+
+
+async def test_inputs_refused_alike_stop_the_job_after_a_run_of_them(tmp_path: Path) -> None:
+    journal = tmp_path / "alike.journal"
+    incomplete = {"headline": "Soup"}  # every other field of the page type is missing
+    ops = [CreatePage("recipe", f"a-{i}", "A", incomplete) for i in range(300)]
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        report = await butter.bulk_run(ops, concurrency=4, journal=journal)
+        sent = writes_to(emu)
+    assert sent <= DEFAULT_MAX_IDENTICAL_FAILURES + 4  # not one per input
+    assert report.stopped_by is not None and "in a row refused alike (400:" in report.stopped_by
+    assert report.counts["failed"] == sent
+    assert report.counts["not_attempted"] == 300 - sent
+    _, counts = read_journal(journal)
+    assert counts["not_attempted"] == 300 - sent  # left for a resume
+
+
+async def test_the_run_of_refusals_can_be_set_or_turned_off() -> None:
+    incomplete = {"headline": "Soup"}
+    async with Emulator(seed=SeedSpec(pages=1)) as emu, emu.client(retry=FAST) as butter:
+        ops = [CreatePage("recipe", f"b-{i}", "B", incomplete) for i in range(30)]
+        report = await butter.bulk_run(ops, concurrency=1, max_identical_failures=5)
+        assert report.counts["failed"] == 5 and report.counts["not_attempted"] == 25
+        ops = [CreatePage("recipe", f"c-{i}", "C", incomplete) for i in range(30)]
+        report = await butter.bulk_run(ops, concurrency=4, max_identical_failures=None)
+        assert report.counts["failed"] == 30 and report.stopped_by is None
+    with pytest.raises(ConfigurationError, match="max_identical_failures"):
+        butter.bulk(max_identical_failures=0)
+
+
+def test_a_plain_import_checks_authors_before_the_first_write(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from butter_async.cli import main
+    from butter_async.testing import emulator_in_thread
+
+    source = tmp_path / "posts.jsonl"
+    source.write_bytes(orjson.dumps({"slug": "p", "title": "P", "author": {"slug": "nobody"}}))
+    with emulator_in_thread() as emu:
+        env = {"BUTTER_READ_TOKEN": emu.read_token, "BUTTER_WRITE_TOKEN": emu.write_token,
+               "BUTTER_BASE_URL": emu.url}  # fmt: skip
+        result = CliRunner().invoke(main, ["import", "posts", str(source)], env=env)
+        writes = [r for r in emu.requests if r.method != "GET"]
+    assert result.exit_code == 2 and "no author 'nobody'" in result.output
+    assert writes == []
+
+
+async def test_a_wrong_write_token_is_learned_from_one_write() -> None:
+    async with Emulator(seed=SeedSpec(pages=1)) as emu:
+        async with ButterClient(emu.read_token, "wrong-token-0123456789", base_url=emu.url,
+                                retry=FAST) as butter:  # fmt: skip
+            ops = (CreatePage("recipe", f"t-{i}", "T", recipe_fields()) for i in range(300))
+            report = await butter.bulk_run(ops, concurrency=32)
+        sent = writes_to(emu)
+    assert sent <= 2  # was 32: every worker's first write was in flight before the 401
+    assert report.stopped_by is not None and report.stopped_by.startswith("401")
+    assert report.counts["not_attempted"] == 300 - sent
+
+
+async def test_a_healthy_job_opens_up_to_its_concurrency() -> None:
+    snapshots: list[BulkProgress] = []
+    emu = Emulator(seed=SeedSpec(pages=1), write_latency=0.02)
+    async with emu, emu.client(retry=FAST) as butter:
+        writer = butter.bulk(concurrency=32, progress=snapshots.append, progress_interval=0)
+        report = await writer.run(
+            CreatePage("recipe", f"h-{i}", "H", recipe_fields()) for i in range(600)
+        )
+    assert report.ok and report.counts["created"] == 600
+    assert snapshots[0].in_flight <= 1  # alone at first
+    assert max(s.in_flight for s in snapshots) >= 30  # then as wide as it may
