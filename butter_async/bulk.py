@@ -11,7 +11,6 @@ import time
 import weakref
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
-from functools import partial
 from types import TracebackType
 from typing import Literal, Protocol, TypedDict
 
@@ -381,9 +380,8 @@ class BulkJob:
         self.streamed = streamed
         self.counts_only = not streamed and report.results is None
         """Whether a write made is only counted: nobody reads its result."""
-        self.gate = AdaptiveGate(
-            adaptive=settings.adaptive, accepted=partial(accepted_requests, client.stats)
-        )
+        stats = client.stats
+        self.gate = AdaptiveGate(adaptive=settings.adaptive, accepted=lambda: stats.accepted)
         self.journal = Journal(settings.journal) if settings.journal is not None else None
         self.recheck: set[int] = set()
         self.missing_schemas: dict[tuple[str, str], str] = {}
@@ -871,11 +869,6 @@ class BulkJob:
             pace=self.gate.pace,
             elapsed=time.monotonic() - self.started,
         )
-
-
-def accepted_requests(stats: ClientStats) -> int:
-    """Requests a client's server answered other than 429: what its limit counted."""
-    return sum(stats.by_status.values()) - stats.by_status[429]
 
 
 async def _cancel_all(tasks: Sequence[asyncio.Future[None]]) -> None:

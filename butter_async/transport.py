@@ -83,6 +83,8 @@ class ClientStats:
     """Counters of what one client sent and received."""
 
     requests: int = 0
+    #: Answers other than 429: what a server's rate limit counted as accepted.
+    accepted: int = 0
     retries: int = 0
     bytes_received: int = 0
     by_status: Counter[int] = attrs.field(factory=Counter)
@@ -502,6 +504,8 @@ class Transport:
         else:
             raise TransportError("too many redirects", method=method, url=redact_url(target))
         self.stats.by_status[status] += 1
+        if status != 429:
+            self.stats.accepted += 1
         self.stats.bytes_received += len(raw)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(

@@ -6,6 +6,7 @@ import contextlib
 import inspect
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,7 +19,8 @@ from aiohttp import web
 from aioresponses import aioresponses
 from aioresponses import core as aioresponses_core
 
-from butter_async import ButterClient, JournalError, RetryPolicy
+from butter_async import ButterClient, JournalError, MemoryCache, RedisCache, RetryPolicy
+from butter_async.cache import CacheBackend
 from butter_async.journal import read_journal
 from butter_async.testing import RedisServer
 
@@ -89,6 +91,16 @@ async def client() -> AsyncIterator[ButterClient]:
     async with ButterClient(READ_TOKEN, WRITE_TOKEN, retry=FAST_RETRIES) as butter:
         yield butter
 
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> Callable[..., CacheBackend]:
+    """A factory of each cache backend (Redis: a real server, a fresh key prefix each)."""
+    if request.param == "memory":
+        return MemoryCache
+    url = request.getfixturevalue("redis_url")
+    prefix = f"test-{request.node.name}-{time.monotonic_ns()}:"
+    return lambda **options: RedisCache(url=url, prefix=prefix, **options)
 
 
 @pytest.fixture(scope="session")

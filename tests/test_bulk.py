@@ -48,6 +48,22 @@ def creates(n: int, start: int = 0) -> Iterator[CreatePage]:
         )
 
 
+def sends_seen_by(emu: Emulator) -> list[tuple[float, bool]]:
+    """(when, accepted) of every request the emulator's rate limiter judges from now on."""
+    limiter = emu.state.limiter
+    assert limiter is not None
+    take = limiter.take
+    sends: list[tuple[float, bool]] = []
+
+    def seen_take() -> float:
+        wait = take()
+        sends.append((time.monotonic(), wait == 0.0))
+        return wait
+
+    limiter.take = seen_take  # type: ignore[method-assign]
+    return sends
+
+
 def bulk_pages(emu: Emulator) -> list[str]:
     return [slug for slug in emu.store.page_slugs() if slug.startswith("bulk-")]
 
@@ -361,21 +377,13 @@ async def test_a_sliding_window_limit_that_drops_mid_job_is_followed_within_two_
     # Another client starts sharing the account's limit: 200 a second become 176 for us.
     emu = Emulator(seed=SeedSpec(pages=1), rate_limit=200, rate_limit_kind="window")
     retry = RetryPolicy(max_retries=30, retry_after_cap=5)
-    sends: list[tuple[float, bool]] = []  # (when, accepted), as the server saw them
     dropped_at: list[float] = []
     paces: list[float] = []
 
     async with emu:
         limiter = emu.state.limiter
         assert limiter is not None
-        take = limiter.take
-
-        def seen_take() -> float:
-            wait = take()
-            sends.append((time.monotonic(), wait == 0.0))
-            return wait
-
-        limiter.take = seen_take  # type: ignore[method-assign]
+        sends = sends_seen_by(emu)
 
         def watch(snapshot: BulkProgress) -> None:
             if not dropped_at and snapshot.done >= 600:
@@ -620,18 +628,8 @@ async def test_a_resumed_job_runs_at_the_limit_within_a_few_seconds(tmp_path: Pa
     journal = tmp_path / "job.journal"
     emu = Emulator(seed=SeedSpec(pages=1), latency=0.05, rate_limit=200, rate_limit_kind="window")
     retry = RetryPolicy(max_retries=30, retry_after_cap=5)
-    sends: list[tuple[float, bool]] = []  # (when, accepted), as the server saw them
     async with emu:
-        limiter = emu.state.limiter
-        assert limiter is not None
-        take = limiter.take
-
-        def seen_take() -> float:
-            wait = take()
-            sends.append((time.monotonic(), wait == 0.0))
-            return wait
-
-        limiter.take = seen_take  # type: ignore[method-assign]
+        sends = sends_seen_by(emu)
         async with emu.client(retry=retry) as butter:
             first = asyncio.ensure_future(
                 butter.bulk_run(creates(2500), concurrency=200, journal=journal)

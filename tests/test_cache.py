@@ -53,16 +53,6 @@ async def emu() -> AsyncIterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture(params=["memory", "redis"])
-def backend(request: pytest.FixtureRequest) -> Callable[..., CacheBackend]:
-    """A factory of each cache backend (Redis: a real server, a fresh key prefix each)."""
-    if request.param == "memory":
-        return MemoryCache
-    url = request.getfixturevalue("redis_url")
-    prefix = f"test-{request.node.name}-{time.monotonic_ns()}:"
-    return lambda **options: RedisCache(url=url, prefix=prefix, **options)
-
-
 # -- coalescing (on by default, no cache) ----------------------------------------------
 
 

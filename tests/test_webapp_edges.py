@@ -64,15 +64,6 @@ async def emu() -> AsyncIterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture(params=["memory", "redis"])
-def backend(request: pytest.FixtureRequest) -> Callable[..., CacheBackend]:
-    if request.param == "memory":
-        return MemoryCache
-    url = request.getfixturevalue("redis_url")
-    prefix = f"edges-{request.node.name}-{time.monotonic_ns()}:"
-    return lambda **options: RedisCache(url=url, prefix=prefix, **options)
-
-
 # -- 1. keys ---------------------------------------------------------------------------
 
 
