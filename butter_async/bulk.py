@@ -659,8 +659,10 @@ class BulkJob:
         """Count inputs in a row that the API refused with the same error; at
         `max_identical_failures` the job stops, naming the error."""
         error = result.error
-        if not isinstance(error, APIError):
-            return  # not sent: refused here, at no cost
+        if not isinstance(error, APIError) or not 400 <= error.status < 500:
+            return  # not sent (refused here, at no cost), or a server's passing failure
+        if isinstance(error, RateLimitError):
+            return  # the pace and `max_rate_limit_wait` answer 429s
         refusal = f"{error.status}: {error.detail}"
         self.alike = self.alike + 1 if refusal == self.last_refusal else 1
         self.last_refusal = refusal

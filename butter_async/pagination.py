@@ -24,6 +24,9 @@ RawItem = dict[str, Any]
 #: Pages on each side of where the last item yielded should be that a walk reads again,
 #: fresh, to find it after the list moved.
 SHIFT_SEARCH_PAGES = 2
+#: Times a walk reads the pages around its position again when the list moves while it
+#: does so.
+SHIFT_RETRIES = 3
 
 logger = logging.getLogger("butter_async.pagination")
 
@@ -238,27 +241,35 @@ class AsyncPager(Generic[T]):
         identity = self._identity
         yielded = [identity(item) for item in page.items]
         last_index = self._index_of(page, len(page.items) - 1, page_size)
-        moved_by = (following.meta.count or 0) - (page.meta.count or 0)
-        guess = max(0, last_index + moved_by)
-        first = max(0, guess // page_size - SHIFT_SEARCH_PAGES)
-        found: list[tuple[int, Hashable]] = []  # (index now, identity) of the pages read
-        for number in range(first, guess // page_size + SHIFT_SEARCH_PAGES + 1):
-            fresh = await self._read_fresh(number * page_size, page_size)
-            found += [(fresh.position_index + i, identity(item)) for i, item in fresh.items]
-            if len(fresh.items) < page_size:
+        count = following.meta.count
+        for _ in range(SHIFT_RETRIES):
+            moved_by = (count or 0) - (page.meta.count or 0)
+            guess = max(0, last_index + moved_by)
+            first = max(0, guess // page_size - SHIFT_SEARCH_PAGES)
+            found: list[tuple[int, Hashable]] = []  # (index now, identity) of pages read
+            counts: set[int | None] = set()
+            for number in range(first, guess // page_size + SHIFT_SEARCH_PAGES + 1):
+                fresh = await self._read_fresh(number * page_size, page_size)
+                counts.add(fresh.meta.count)
+                found += [(fresh.position_index + i, identity(item)) for i, item in fresh.items]
+                if len(fresh.items) < page_size:
+                    break
+            now = {key: index for index, key in found}
+            survivors = [key for key in reversed(yielded) if key in now]
+            resume_at = now[survivors[0]] + 1 if survivors else last_index + 1 + moved_by
+            resumed = await self._read_fresh(max(0, resume_at), page_size)
+            counts.add(resumed.meta.count)
+            count = resumed.meta.count
+            if len(counts) == 1:  # every read saw the same list: the position holds
                 break
-        now = {key: index for index, key in found}
-        survivors = [key for key in reversed(yielded) if key in now]
-        resume_at = now[survivors[0]] + 1 if survivors else last_index + 1 + moved_by
         logger.info(
             "the list moved during the walk (%+d items); resuming after %r, read again",
             moved_by,
             survivors[0] if survivors else None,
         )
-        fresh = await self._read_fresh(max(0, resume_at), page_size)
         seen = set(yielded)
-        items = [item for _, item in fresh.items if identity(item) not in seen]
-        return ResultPage(items, fresh.meta, fresh.position, fresh.start)
+        items = [item for _, item in resumed.items if identity(item) not in seen]
+        return ResultPage(items, resumed.meta, resumed.position, resumed.start)
 
     def _index_of(self, page: ResultPage[T], item: int, page_size: int) -> int:
         """The index in the whole list of `page.items[item]`."""

@@ -20,7 +20,7 @@ from butter_async.testing.store import PostRecord
 from .test_cli import cli
 
 PAGE_SIZE = 10
-SEEDS = range(6)
+SEEDS = range(12)
 
 
 def identities(emu: Emulator, family: str) -> set[Any]:
@@ -84,12 +84,13 @@ async def test_a_delete_during_a_walk_never_hides_an_item_that_stayed(
     family: str, prefetch: int, seed: int
 ) -> None:
     rng = random.Random(f"{family}{prefetch}{seed}")
-    spec = SeedSpec(posts=250, pages=250, collection_items=250)
+    # 41 pages of 10: longer than the default prefetch window (32 pages)
+    spec = SeedSpec(posts=410, pages=410, collection_items=410)
     async with Emulator(seed=spec) as emu:
         before = identities(emu, family)
         for _ in range(2):  # two editors, at two moments of the walk
             change = delete_one(emu, family, rng)
-            at = rng.randrange(2, 20)
+            at = rng.randrange(2, 40)
             emu.faults.add(
                 Fault("change", path=walk_of(emu, family), methods=("GET",), nth=at, action=change)
             )
@@ -106,11 +107,11 @@ async def test_a_delete_during_a_walk_never_hides_an_item_that_stayed(
 @pytest.mark.parametrize("seed", SEEDS)
 async def test_a_post_published_during_a_walk_never_doubles_one(prefetch: int, seed: int) -> None:
     rng = random.Random(seed)
-    async with Emulator(seed=SeedSpec(posts=250)) as emu:
+    async with Emulator(seed=SeedSpec(posts=410)) as emu:
         before = identities(emu, "posts")
         for n in range(2):
             emu.faults.add(Fault("change", path="posts/", methods=("GET",),
-                                 nth=rng.randrange(2, 20), action=publish_one(emu, n)))  # fmt: skip
+                                 nth=rng.randrange(2, 40), action=publish_one(emu, n)))  # fmt: skip
         got, pager = await walk(emu, "posts", prefetch)
     assert [key for key, n in Counter(got).items() if n > 1] == []
     assert before - set(got) == set()
@@ -120,7 +121,7 @@ async def test_a_post_published_during_a_walk_never_doubles_one(prefetch: int, s
 async def test_a_walk_over_an_unchanging_list_corrects_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with Emulator(seed=SeedSpec(posts=250)) as emu:
+    async with Emulator(seed=SeedSpec(posts=410)) as emu:
         with caplog.at_level(logging.INFO, logger="butter_async.pagination"):
             got, pager = await walk(emu, "posts", 32)
             assert len(got) == len(set(got)) == len(identities(emu, "posts"))
