@@ -269,6 +269,9 @@ class AdaptiveGate:
         """The server answered 429: pause for `retry_after`, or slow the pace a little."""
         if retry_after == 0:
             return  # "retry at once": no pause asked for, nothing to learn a rate from
+        if self._allowed is not None:  # the server bounds the job now: the opening is over
+            self._allowed = None
+            self._widened.set()
         now = self._now()
         wait = NO_RETRY_AFTER_PAUSE if retry_after is None else retry_after
         if self.pace is not None and wait <= 2 * self._window:
