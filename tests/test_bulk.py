@@ -624,30 +624,37 @@ async def test_the_connection_pool_follows_the_concurrency(
 async def test_a_resumed_job_runs_at_the_limit_within_a_few_seconds(tmp_path: Path) -> None:
     # A job interrupted under a sliding window, resumed at once: the window still holds
     # the first run's sends, and the resumed one re-checks the inputs in flight (a read
-    # each). Neither may be taken for the server's rate: it must run at the limit.
+    # each). Neither may be taken for the server's rate: it must run as fast as the job
+    # did before the interrupt, at the limit.
     journal = tmp_path / "job.journal"
     emu = Emulator(seed=SeedSpec(pages=1), latency=0.05, rate_limit=200, rate_limit_kind="window")
     retry = RetryPolicy(max_retries=30, retry_after_cap=5)
     async with emu:
         sends = sends_seen_by(emu)
         async with emu.client(retry=retry) as butter:
+            started = time.monotonic()
             first = asyncio.ensure_future(
-                butter.bulk_run(creates(2500), concurrency=200, journal=journal)
+                butter.bulk_run(creates(3000), concurrency=200, journal=journal)
             )
-            await asyncio.sleep(3.0)
+            await asyncio.sleep(6.0)
             first.cancel()
             await asyncio.gather(first, return_exceptions=True)
             resumed_at = time.monotonic()
-            report = await butter.bulk_run(creates(2500), concurrency=200, journal=journal)
+            report = await butter.bulk_run(creates(3000), concurrency=200, journal=journal)
     done = ("created", "skipped", "already_existed")  # the last: in flight at the cancel
-    assert sum(report.counts[outcome] for outcome in done) == 2500
-    assert sorted(bulk_pages(emu)) == [f"bulk-{i:05d}" for i in range(2500)]
-    # From four seconds after the resume to a second before its end, the server accepts
-    # at its limit (200 a second), not at a pace learned from a window it shared (2-70 a
-    # second before the fix). benchmarks/resume.py measures it on an emulator of its own
-    # (97.5%); here the emulator shares the test's loop on a busy host (and, with the
-    # oldest aiohttp we support, serves 200 connections more slowly), hence 80%.
-    start, end = resumed_at + 4.0, sends[-1][0] - 1.0
-    assert end - start >= 3.0, "the resumed job ended before its rate could be judged"
-    accepted = sum(1 for when, ok in sends if ok and start <= when < end)
-    assert accepted / (end - start) >= 0.8 * 200, accepted / (end - start)
+    assert sum(report.counts[outcome] for outcome in done) == 3000
+    assert sorted(bulk_pages(emu)) == [f"bulk-{i:05d}" for i in range(3000)]
+
+    def rate(start: float, end: float) -> float:
+        """Requests the server accepted a second from `start` to `end`."""
+        assert end - start >= 2.0, "the job ended before its rate could be judged"
+        return sum(1 for when, ok in sends if ok and start <= when < end) / (end - start)
+
+    # The fresh job once its pace was learned, and the resumed one from its 4th second to
+    # a second before its end, as the server counted them. Before the fix the resumed job
+    # ran at 2-70 a second; on a quiet host both run at 190-200 (benchmarks/resume.py,
+    # with the emulator in a process of its own: 97.5%). Judged against each other, as a
+    # busy host slows both alike.
+    fresh = rate(started + 3.0, resumed_at)
+    resumed = rate(resumed_at + 4.0, sends[-1][0] - 1.0)
+    assert resumed >= 0.9 * fresh and resumed >= 0.6 * 200, (resumed, fresh)

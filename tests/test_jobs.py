@@ -225,9 +225,10 @@ async def test_progress_tells_requests_on_the_wire_from_inputs_waiting_for_the_p
     assert report.ok
     paced = [s for s in snapshots if s.pace is not None and s.elapsed >= 3.0]
     assert paced, "the job ended before it was paced"
-    # At 100 a second and 50 ms, about 5 requests are on the wire; the rest of the 100
-    # workers hold inputs for their turn.
-    assert max(s.in_flight for s in paced) <= 40
+    # At 100 a second and 50 ms, about 5 requests are on the wire (more on a busy host,
+    # where answers come late); the rest of the 100 workers hold inputs for their turn.
+    on_the_wire = sorted(s.in_flight for s in paced)
+    assert on_the_wire[len(on_the_wire) // 2] <= 30
     assert max(s.waiting for s in paced) >= 50
     assert all(s.in_flight + s.waiting <= 100 for s in snapshots)
 
