@@ -99,10 +99,13 @@ class AdaptiveGate:
     It counts the sends in flight; how many there are at most is the job's number of
     workers, each sending one operation at a time.
 
-    The first 429 pauses every send for its `Retry-After` (the window, when it is a
-    second or more). When the pause ends, the rate the server accepted before the 429
-    becomes the pace, and sends are spaced evenly at it from then on: a sliding-window
-    limit is then met almost exactly instead of being overrun and waited out. A later
+    A job opens like a slow start (one send alone, one more in flight per success) until
+    its first 429. That 429 pauses every send for its `Retry-After` (the window, when it
+    is a second or more). When the pause ends, the rate the server accepted before the
+    429 (every request it accepted, counted by `accepted`; for a window, only one the job
+    ran through whole) becomes the pace, and sends are spaced evenly at it from then on:
+    a sliding-window limit is then met almost exactly instead of being overrun and
+    waited out. A later
     429 lowers the pace a little without pausing everyone: one naming a window by 1%, at
     most once a window (until then the server still counts sends made before the step);
     one naming a token's wait by 2%, after pausing for it. While the server refuses a
@@ -162,7 +165,8 @@ class AdaptiveGate:
         self._counted = 0
         """Accepted requests the meter has counted."""
         self._successes: deque[tuple[float, int]] = deque()
-        """(when, requests accepted by then) at each success while the pace is learned."""
+        """(when, requests the server had accepted by then), sampled at each answer while
+        the pace is still to be learned."""
         self._meter = AcceptanceMeter()
         self._clock = clock
         self._first_send: float | None = None
