@@ -20,7 +20,7 @@ from .bulk import BulkReport
 from .client import ButterClient
 from .errors import ButterError, JsonLinesError, NotFoundError
 from .export import ExportCursor, open_output, write_locales, write_pages
-from .jsonl import ImportKind, json_lines, operation_from_line
+from .jsonl import ImportKind, json_lines, json_object, operation_from_line
 from .operations import CreateItem, CreatePage, CreatePost, Operation
 from .pagination import AsyncPager, InvalidItem
 from .progress import progress_bar
@@ -576,36 +576,31 @@ def validate_file(
     """
     needs = ImportNeeds()
     problems: dict[int, str] = {}
-    rejected: dict[int, object] = {}
     first_line_of: dict[str, int] = {}
     for number, line in json_lines(source):
         if isinstance(line, JsonLinesError):
             problems[number] = str(line)
-            rejected[number] = None
             continue
         try:
             operation = operation_from_line(kind, line, defaults, number)
             operation.validate()
         except (JsonLinesError, ValueError) as error:
             problems[number] = f"{source}:{number}: {error}"
-            rejected[number] = line
             continue
         earlier = first_line_of.setdefault(operation.key, number)
         if earlier != number:
             what = "slug" if kind != "collection" else "item"
             problems[number] = f"{source}:{number}: {what}: also on line {earlier}"
             problems.setdefault(earlier, f"{source}:{earlier}: {what}: also on line {number}")
-            rejected[number] = line
             continue
         _note_needs(needs, operation)
-    duplicated_first = set(problems) - set(rejected)
     if invalid_file is None:
         if problems:
             raise JsonLinesError(_listed(problems))
         return needs
     needs.invalid = set(problems)
     if problems:
-        _write_rejects(source, invalid_file, problems, rejected, duplicated_first)
+        _write_rejects(source, invalid_file, problems)
     else:
         invalid_file.unlink(missing_ok=True)
     return needs
@@ -631,34 +626,18 @@ def _listed(problems: dict[int, str]) -> str:
     return "\n".join(shown)
 
 
-def _write_rejects(
-    source: Path,
-    invalid_file: Path,
-    problems: dict[int, str],
-    rejected: dict[int, object],
-    duplicated_first: set[int],
-) -> None:
+def _write_rejects(source: Path, invalid_file: Path, problems: dict[int, str]) -> None:
     """`SOURCE.invalid.jsonl`: each left-out line with its error, and the item (or, for a
-    line that is no JSON object, its text)."""
-    texts = {}
-    if duplicated_first or any(rejected[n] is None for n in rejected):
-        with source.open("rb") as lines:
-            for number, raw in enumerate(lines, start=1):
-                if number in problems and rejected.get(number) is None:
-                    texts[number] = raw.decode("utf-8", "replace").rstrip("\r\n")
-    with invalid_file.open("wb") as sink:
-        for number in sorted(problems):
+    line that is no JSON object, its text), read again from the file."""
+    with source.open("rb") as lines, invalid_file.open("wb") as sink:
+        for number, raw in enumerate(lines, start=1):
+            if number not in problems:
+                continue
             entry: dict[str, object] = {"line": number, "error": problems[number]}
-            item = rejected.get(number)
-            if item is not None:
-                entry["item"] = item
-            elif number in duplicated_first:
-                try:
-                    entry["item"] = orjson.loads(texts[number])
-                except orjson.JSONDecodeError:
-                    entry["text"] = texts[number]
-            else:
-                entry["text"] = texts[number]
+            try:
+                entry["item"] = json_object(raw)
+            except JsonLinesError:
+                entry["text"] = raw.decode("utf-8", "replace").rstrip("\r\n")
             sink.write(orjson.dumps(entry) + b"\n")
 
 

@@ -27,7 +27,7 @@ def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | JsonLinesErro
             if not raw.strip():
                 continue
             try:
-                yield number, _json_object(raw)
+                yield number, json_object(raw)
             except JsonLinesError as error:
                 yield number, JsonLinesError(f"{path}:{number}: {error}")
 
@@ -47,7 +47,8 @@ _LONG_DIGITS = re.compile(rb"\d{19,}")
 _INT_RANGE = range(-(2**63), 2**64)
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def json_object(raw: bytes) -> dict[str, Any]:
+    """One line as a JSON object, integers exact or refused; JsonLinesError says why not."""
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
