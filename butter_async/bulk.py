@@ -704,13 +704,13 @@ class BulkJob:
         """Record the inputs left and close the journal; if it failed, say so in the
         report and attach the report to its JournalError."""
         assert self.journal is not None
-        try:
-            for result in left:
-                self.journal.finished(result.key, result.index, result.outcome, result.detail)
-        except JournalError:
-            pass  # kept as `journal.failed`
-        finally:
-            with contextlib.suppress(JournalError):
+        with contextlib.suppress(JournalError):  # kept as `journal.failed`
+            try:
+                for result in left:
+                    self.journal.finished(
+                        result.key, result.index, result.outcome, result.detail
+                    )
+            finally:
                 self.journal.close()
         failure = self.journal.failed
         if failure is not None:

@@ -164,7 +164,7 @@ class AdaptiveGate:
         self._accepted = accepted or (lambda: self._own_accepted)
         self._counted = 0
         """Accepted requests the meter has counted."""
-        self._successes: deque[tuple[float, int]] = deque()
+        self._samples: deque[tuple[float, int]] = deque()
         """(when, requests the server had accepted by then), sampled at each answer while
         the pace is still to be learned."""
         self._meter = AcceptanceMeter()
@@ -249,7 +249,8 @@ class AdaptiveGate:
         return True
 
     def release(self, *, succeeded: bool) -> None:
-        """Count a send done; successes are what the pace is learned from."""
+        """Count a send done, and sample what the server accepted: the pace is learned
+        from it."""
         self.in_flight -= 1
         if self._allowed is not None:
             if succeeded:
@@ -259,7 +260,7 @@ class AdaptiveGate:
             return
         now = self._now()
         self._own_accepted += succeeded
-        if self.pace is None:  # still to be learned: keep the last two windows' counts
+        if self.pace is None:  # still to be learned: sample what the server accepted
             self._sample(now)
             return
         total = self._accepted()
@@ -319,23 +320,24 @@ class AdaptiveGate:
 
     def _sample(self, now: float) -> None:
         """Note how many requests the server had accepted by `now`."""
-        successes = self._successes
-        successes.append((now, self._accepted()))
+        samples = self._samples
+        samples.append((now, self._accepted()))
         # Keep three windows, and while a pace is to be learned, the window before its 429.
         keep_from = now - 3 * self._window
         if self._learn_at is not None:
             keep_from = min(keep_from, self._limited_at - self._window)
-        while successes[0][0] < keep_from:
-            successes.popleft()
+        while samples[0][0] < keep_from:
+            samples.popleft()
 
     def _accepted_between(self, since: float, until: float, *, inclusive: bool) -> int:
         """Requests the server accepted from `since` (after it, unless `inclusive`) to
         `until`, as far as the samples tell."""
-        samples = self._successes
+        samples = self._samples
         if not samples:
             return 0
-        before = [total for stamp, total in samples if stamp < since or (
-            stamp == since and not inclusive)]
+        before = [
+            total for stamp, total in samples if stamp < since or (stamp == since and not inclusive)
+        ]
         # With no sample before `since`, count from the first one (itself included).
         base = before[-1] if before else samples[0][1] - 1
         upto = [total for stamp, total in samples if stamp <= until]
@@ -394,16 +396,15 @@ class AdaptiveGate:
         """
         assert self._learn_at is not None
         token_wait = self._learn_at - self._limited_at < 1
-        first = self._successes[0][0] if self._successes else now
+        first = self._samples[0][0] if self._samples else now
         if token_wait:
             since = max(self._limited_at - 1.0, first)
             span = max(self._learn_at - since, 1e-3)
         else:
             since, span = self._limited_at - self._window, self._window
         # A token's wait counts what came after the first success (one success is no
-        # rate); a window counts all it holds.
-        # a window's count ends at its 429 (after it, reads retried inside the client may
-        # be accepted as the window slides)
+        # rate); a window counts all it held up to its 429 (after it, reads retried inside
+        # the client may be accepted as the window slides).
         until = now if token_wait else self._limited_at
         accepted = self._accepted_between(since, until, inclusive=not token_wait)
         self._counted = self._accepted()
