@@ -246,10 +246,8 @@ class Journal:
         db = self._db
         try:
             if db is not None and self._failure is None:
-                try:
+                with self._recording():
                     db.execute("COMMIT")
-                except sqlite3.Error as error:
-                    raise self._fail(error) from None
         finally:
             self._db = None
             if db is not None:
