@@ -22,7 +22,7 @@ from .errors import ButterError, JsonLinesError, NotFoundError
 from .export import ExportCursor, open_output, write_locales, write_pages
 from .jsonl import ImportKind, json_lines, json_object, operation_from_line
 from .operations import CreateItem, CreatePage, CreatePost, Operation
-from .pagination import AsyncPager, InvalidItem
+from .pagination import AsyncPager, InvalidItem, item_identity
 from .progress import progress_bar
 from .transport import DEFAULT_CONNECTOR_LIMIT
 
@@ -255,10 +255,9 @@ def export(
                     )
                     for code in every_locale
                 ]
-                identity = (lambda page: page.slug) if kind == "pages" else (lambda item: item.id)
                 walks.extend(pager for _, pager in pagers)
                 with open_output(output, None) as sink:
-                    return await write_locales(pagers, sink, identity, status_of)
+                    return await write_locales(pagers, sink, item_identity, status_of)
             pager: AsyncPager[Any]
             if kind == "posts":
                 pager = butter.posts.list(
