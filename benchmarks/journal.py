@@ -25,7 +25,7 @@ from yarl import URL
 from butter_async import ButterClient, RetryPolicy
 from butter_async.journal import JobDescription, Journal
 from butter_async.operations import CreatePage, CreatePost
-from butter_async.transport import ClientStats
+from butter_async.transport import ClientStats, OnRateLimit
 from butter_async.writes import WriteCall, WriteResult
 
 from .bulk import page_fields
@@ -49,7 +49,9 @@ class NoNetworkClient:
         self.base_url = URL(TARGET)
         self.account_fingerprint = ACCOUNT
 
-    async def send(self, call: WriteCall, *, check_first: bool = False) -> WriteResult:
+    async def send(
+        self, call: WriteCall, *, check_first: bool = False, on_rate_limit: OnRateLimit = "wait"
+    ) -> WriteResult:
         """Record the first send and answer at once."""
         if self.first_send is None:
             self.first_send = time.monotonic()

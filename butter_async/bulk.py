@@ -10,9 +10,9 @@ import os
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Coroutine, Iterable, Sequence
 from types import TracebackType
-from typing import Literal, Protocol, TypedDict
+from typing import Any, Literal, Protocol, TypedDict
 
 import attrs
 from aiolimiter import AsyncLimiter
@@ -33,7 +33,7 @@ from .journal import DONE_OUTCOMES, JobDescription, Journal
 from .operations import DEFAULT_MAX_PAYLOAD_BYTES, Operation, WriteClient
 from .pacing import AdaptiveGate
 from .retries import RetryPolicy
-from .transport import RATE_LIMITS_TO_CALLER, ClientStats
+from .transport import ClientStats, OnRateLimit
 from .writes import WriteCall, WriteResult
 
 logger = logging.getLogger("butter_async")
@@ -210,6 +210,14 @@ class BulkClient(WriteClient, Protocol):
     def stats(self) -> ClientStats: ...
 
     def on_rate_limited(self, callback: Callable[[float | None], None]) -> Callable[[], None]: ...
+
+    def send(
+        self,
+        call: WriteCall,
+        *,
+        check_first: bool = False,
+        on_rate_limit: OnRateLimit = "wait",
+    ) -> Coroutine[Any, Any, WriteResult]: ...
 
 
 class BulkOptions(TypedDict, total=False):
@@ -595,7 +603,6 @@ class BulkJob:
         A refused (429) request comes back here rather than being resent by the client,
         so that its next attempt waits for the gate's pace like every other send.
         """
-        RATE_LIMITS_TO_CALLER.set(True)  # this worker task's own context
         ready = self.ready
         while ready or await self.refill():
             index, call = ready.popleft()
@@ -707,9 +714,7 @@ class BulkJob:
         with contextlib.suppress(JournalError):  # kept as `journal.failed`
             try:
                 for result in left:
-                    self.journal.finished(
-                        result.key, result.index, result.outcome, result.detail
-                    )
+                    self.journal.finished(result.key, result.index, result.outcome, result.detail)
             finally:
                 self.journal.close()
         failure = self.journal.failed
@@ -772,7 +777,7 @@ class BulkJob:
                 if self.journal and round_ == 0:
                     await self.journal.started(key, index)
                 self.executing.add(index)  # from here it may be applied
-                write = await self.client.send(call, check_first=check_first)
+                write = await self.client.send(call, check_first=check_first, on_rate_limit="raise")
                 succeeded = True
                 return write
             except RateLimitError as error:

@@ -32,6 +32,7 @@ from .transport import (
     DEFAULT_CONNECTOR_LIMIT,
     DEFAULT_MAX_BODY_SIZE,
     ClientStats,
+    OnRateLimit,
     ReadAuth,
     Transport,
 )
@@ -187,14 +188,22 @@ class ButterClient:
         return unsubscribe
 
     def send(
-        self, call: WriteCall, *, check_first: bool = False
+        self,
+        call: WriteCall,
+        *,
+        check_first: bool = False,
+        on_rate_limit: OnRateLimit = "wait",
     ) -> Coroutine[Any, Any, WriteResult]:
         """Send a write built by an operation's `prepare()` (a coroutine to await).
 
         A create is looked for first with `check_first`, and whenever an attempt fails
-        in a way that may have applied it; see `butter_async.writes`.
+        in a way that may have applied it; see `butter_async.writes`. With
+        `on_rate_limit="raise"` a 429 met before any ambiguous attempt raises
+        RateLimitError at once (a caller that paces itself resends it).
         """
-        return send_call(self._transport, call, check_first=check_first)
+        return send_call(
+            self._transport, call, check_first=check_first, on_rate_limit=on_rate_limit
+        )
 
     def bulk(self, **options: Unpack[BulkOptions]) -> BulkWriter:
         """A BulkWriter on this client: `async with butter.bulk(concurrency=32) as writer:`.

@@ -9,7 +9,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from contextvars import ContextVar, Token
 from typing import Any, Literal
 
 import aiohttp
@@ -48,22 +47,13 @@ from .retries import RetryPolicy, parse_retry_after
 
 logger = logging.getLogger("butter_async")
 
-RATE_LIMITS_TO_CALLER: ContextVar[bool] = ContextVar("rate_limits_to_caller", default=False)
-"""Set in a task whose caller paces and resends refused requests itself (the bulk
-writer): a 429 is then raised at once instead of being slept out and resent here."""
-
-
-def ride_out_rate_limits() -> Token[bool]:
-    """From now until `RATE_LIMITS_TO_CALLER.reset(token)`, the client sleeps out 429s and
-    resends, whatever its caller set: a write being resolved after an ambiguous attempt
-    must finish in the same call."""
-    return RATE_LIMITS_TO_CALLER.set(False)
-
-
 Auth = Literal["read", "write"]
 #: Where reads carry the read token: the `auth_token` query parameter (what every official
 #: SDK sends, and what ButterCMS's CDN caches on) or the `Authorization: Token` header.
 ReadAuth = Literal["query", "header"]
+#: What a 429 does to a call: "wait" sleeps it out and resends (within the retry policy);
+#: "raise" raises RateLimitError at once, for a caller that paces and resends itself.
+OnRateLimit = Literal["wait", "raise"]
 QueryValue = str | int | float | bool
 Params = Mapping[str, QueryValue | None]
 
@@ -352,6 +342,7 @@ class Transport:
         idempotent: bool | None = None,
         retry: bool = True,
         decode: Decode = exact_json,
+        on_rate_limit: OnRateLimit = "wait",
     ) -> Fetched:
         """Send one API call with retries: what `decode` makes of a successful answer's body
         (by default the parsed JSON; None for 204), and the body.
@@ -360,7 +351,7 @@ class Transport:
 
         `idempotent` (default: only for GET) allows retrying failures after which the
         request may already have been applied; a PATCH of absolute values is idempotent.
-        `retry=False` makes one attempt only.
+        `retry=False` makes one attempt only; `on_rate_limit` says what a 429 does.
         """
         if auth == "write":
             self.require_write_token()
@@ -389,7 +380,7 @@ class Transport:
                 if isinstance(error, RateLimitError):
                     for listener in self.rate_limit_listeners:
                         listener(error.retry_after)
-                    if RATE_LIMITS_TO_CALLER.get():
+                    if on_rate_limit == "raise":
                         raise
                 if error.status not in retryable or attempt >= max_retries:
                     raise

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from contextvars import Token
 from functools import partial
 from typing import Any, Literal
 
@@ -30,7 +29,7 @@ from .errors import (
     VisibilityTimeoutError,
 )
 from .models.decoding import envelope, json_body
-from .transport import RATE_LIMITS_TO_CALLER, QueryValue, Transport, ride_out_rate_limits
+from .transport import OnRateLimit, QueryValue, Transport
 
 ObjectKind = Literal["page", "post", "collection_item"]
 WriteOutcome = Literal["created", "updated", "deleted", "already_existed"]
@@ -162,21 +161,32 @@ def shows_whole_item(actual: object, wanted: Mapping[str, object]) -> bool:
 
 
 def send_call(
-    transport: Transport, call: WriteCall, *, check_first: bool = False
+    transport: Transport,
+    call: WriteCall,
+    *,
+    check_first: bool = False,
+    on_rate_limit: OnRateLimit = "wait",
 ) -> Coroutine[Any, Any, WriteResult]:
     """Send a checked write (a coroutine to await); see the module's docstring.
 
     A create is sent until it is known to have landed, a delete until it is known to be
     done; an update (PATCH or PUT of absolute values) is retried like a read.
+    `on_rate_limit="raise"` hands a 429 to the caller, but only while no attempt may have
+    been applied: after an ambiguous attempt the write is resolved within this call.
     """
     if call.method == "POST":
-        return create_resolving(transport, call, check_first=check_first or call.look_first)
+        check_first = check_first or call.look_first
+        return create_resolving(
+            transport, call, check_first=check_first, on_rate_limit=on_rate_limit
+        )
     if call.method == "DELETE":
-        return delete_resolving(transport, call)
-    return _update(transport, call)
+        return delete_resolving(transport, call, on_rate_limit=on_rate_limit)
+    return _update(transport, call, on_rate_limit)
 
 
-def _request(transport: Transport, call: WriteCall) -> Awaitable[object]:
+def _request(
+    transport: Transport, call: WriteCall, on_rate_limit: OnRateLimit
+) -> Awaitable[object]:
     """One attempt at `call`. Nothing reads a write's answer, so its body is only checked
     to look like JSON (an HTML page from a proxy is an InvalidResponseError)."""
     return transport.request(
@@ -187,6 +197,7 @@ def _request(transport: Transport, call: WriteCall) -> Awaitable[object]:
         auth="write",
         idempotent=call.method in ("PATCH", "PUT"),
         decode=json_body,
+        on_rate_limit=on_rate_limit,
     )
 
 
@@ -212,92 +223,135 @@ async def exists(read: Callable[[], Awaitable[object]]) -> bool:
     return True
 
 
+@attrs.frozen
+class _Landed:
+    """How a resolving loop learned that its write is done."""
+
+    outcome: WriteOutcome
+    attempts: int
+    confirmed: bool
+
+
+#: Given a refusal, whether it shows the write done (by an earlier attempt, or before).
+_Recognise = Callable[
+    [APIError | TransportError | InvalidResponseError, bool, int], "_Landed | None"
+]
+
+
+async def _resolving(
+    transport: Transport,
+    call: WriteCall,
+    *,
+    ambiguous: bool,
+    look: Probe | None,
+    recognise: _Recognise,
+    done: WriteOutcome,
+    on_rate_limit: OnRateLimit,
+) -> _Landed:
+    """Send `call` until it is known to have landed: the one loop of creates and deletes.
+
+    After an ambiguous attempt (or from the start when `ambiguous`), `look` (if given) is
+    asked first whether the write already shows, and 429s are waited out here.
+    """
+    retry = transport.retry
+    attempts = 0
+    while True:
+        if ambiguous and look is not None and await look():
+            return _Landed(done if attempts else "already_existed", attempts, True)
+        attempts += 1
+        try:
+            await _request(transport, call, "wait" if ambiguous else on_rate_limit)
+        except (APIError, TransportError, InvalidResponseError) as error:
+            landed = recognise(error, ambiguous, attempts)
+            if landed is not None:
+                return landed
+            if not is_ambiguous(error) or attempts > retry.max_retries:
+                raise
+            ambiguous = True
+            await asyncio.sleep(retry.backoff(attempts - 1))
+        else:
+            return _Landed(done, attempts, False)
+
+
+def _create_landed(
+    error: APIError | TransportError | InvalidResponseError, ambiguous: bool, attempts: int
+) -> _Landed | None:
+    """A duplicate-slug 400: our own earlier attempt landed, or the object already existed."""
+    if not isinstance(error, BadRequestError) or not is_duplicate_slug(error):
+        return None
+    confirmed = ambiguous and attempts > 1
+    return _Landed("created" if confirmed else "already_existed", attempts, confirmed)
+
+
+def _delete_landed(
+    error: APIError | TransportError | InvalidResponseError, ambiguous: bool, attempts: int
+) -> _Landed | None:
+    """A 404 after an earlier attempt: that attempt deleted it."""
+    if not isinstance(error, NotFoundError) or attempts == 1:
+        return None
+    return _Landed("deleted", attempts, True)
+
+
 async def create_resolving(
-    transport: Transport, call: WriteCall, *, check_first: bool = False
+    transport: Transport,
+    call: WriteCall,
+    *,
+    check_first: bool = False,
+    on_rate_limit: OnRateLimit = "wait",
 ) -> WriteResult:
     """Send a create until it is known to have landed, then make this client's cached
     reads of what it made stale. With `check_first` (resuming a job) the object is looked
     for before any send."""
     probe = None if call.read_back is None else partial(_found, transport, call.read_back)
-    retry = transport.retry
-    attempts = 0
-    ambiguous = check_first
-    riding = ride_out_rate_limits() if ambiguous else None
-    try:
-        while True:
-            if ambiguous:
-                if probe is None:
-                    raise AmbiguousWriteError(
-                        "the create may have been applied and cannot be checked by reading back"
-                    )
-                if await probe():
-                    outcome: WriteOutcome = "created" if attempts else "already_existed"
-                    confirmed = True
-                    break
-            attempts += 1
-            try:
-                await _request(transport, call)
-            except BadRequestError as error:
-                if not is_duplicate_slug(error):
-                    raise
-                confirmed = ambiguous and attempts > 1  # our own earlier attempt landed
-                outcome = "created" if confirmed else "already_existed"
-                break
-            except (APIError, TransportError, InvalidResponseError) as error:
-                if not is_ambiguous(error) or attempts > retry.max_retries:
-                    raise
-                if riding is None:
-                    riding = ride_out_rate_limits()
-                ambiguous = True
-                await asyncio.sleep(retry.backoff(attempts - 1))
-            else:
-                outcome, confirmed = "created", False
-                break
-    finally:
-        if riding is not None:
-            RATE_LIMITS_TO_CALLER.reset(riding)
-    pending = outcome == "created"
-    result = WriteResult(call.kind, call.key, outcome, attempts, pending, confirmed, probe)
+
+    async def look() -> bool:
+        if probe is None:
+            raise AmbiguousWriteError(
+                "the create may have been applied and cannot be checked by reading back"
+            )
+        return await probe()
+
+    landed = await _resolving(
+        transport,
+        call,
+        ambiguous=check_first,
+        look=look,
+        recognise=_create_landed,
+        done="created",
+        on_rate_limit=on_rate_limit,
+    )
+    pending = landed.outcome == "created"
+    result = WriteResult(
+        call.kind, call.key, landed.outcome, landed.attempts, pending, landed.confirmed, probe
+    )
     await transport.reads.written(call.segments, call.body)
     return result
 
 
-async def delete_resolving(transport: Transport, call: WriteCall) -> WriteResult:
+async def delete_resolving(
+    transport: Transport, call: WriteCall, *, on_rate_limit: OnRateLimit = "wait"
+) -> WriteResult:
     """Send a delete until it is known to have landed (a 404 after an ambiguous attempt
     means it did), then make this client's cached reads of what it removed stale."""
-    retry = transport.retry
-    attempts = 0
-    riding: Token[bool] | None = None
-    try:
-        while True:
-            attempts += 1
-            try:
-                await _request(transport, call)
-            except NotFoundError:
-                if attempts == 1:
-                    raise
-                confirmed = True
-                break
-            except (APIError, TransportError, InvalidResponseError) as error:
-                if not is_ambiguous(error) or attempts > retry.max_retries:
-                    raise
-                if riding is None:
-                    riding = ride_out_rate_limits()
-                await asyncio.sleep(retry.backoff(attempts - 1))
-            else:
-                confirmed = False
-                break
-    finally:
-        if riding is not None:
-            RATE_LIMITS_TO_CALLER.reset(riding)
+    landed = await _resolving(
+        transport,
+        call,
+        ambiguous=False,
+        look=None,
+        recognise=_delete_landed,
+        done="deleted",
+        on_rate_limit=on_rate_limit,
+    )
     gone = partial(_gone, transport, call.segments)
-    result = WriteResult(call.kind, call.key, "deleted", attempts, False, confirmed, gone)
+    result = WriteResult(
+        call.kind, call.key, "deleted", landed.attempts, False, landed.confirmed, gone
+    )
     await transport.reads.written(call.segments, call.body)
     return result
 
 
-async def _update(transport: Transport, call: WriteCall) -> WriteResult:
+async def _update(transport: Transport, call: WriteCall, on_rate_limit: OnRateLimit) -> WriteResult:
     """Send an update (retried like a read), then make cached reads of it stale."""
-    await _request(transport, call)
+    await _request(transport, call, on_rate_limit)
     await transport.reads.written(call.segments, call.body)
     return WriteResult(call.kind, call.key, "updated", 1)

@@ -15,7 +15,7 @@ from butter_async.errors import InvalidOperationError
 from butter_async.operations import CreateItem, CreatePost
 from butter_async.pacing import AcceptanceMeter, AdaptiveGate
 from butter_async.testing.faults import TokenBucket
-from butter_async.transport import ClientStats
+from butter_async.transport import ClientStats, OnRateLimit
 from butter_async.writes import WriteCall, WriteResult
 
 
@@ -58,8 +58,14 @@ class FakeClient:
         self.account_fingerprint = "fake-account"
 
     def send(
-        self, call: WriteCall, *, check_first: bool = False
+        self,
+        call: WriteCall,
+        *,
+        check_first: bool = False,
+        on_rate_limit: OnRateLimit = "wait",
     ) -> Coroutine[Any, Any, WriteResult]:
+        # the writer paces and resends refused writes itself
+        assert on_rate_limit == "raise"
         return self.posts.create(call)
 
     def require_write_token(self) -> None:

@@ -33,7 +33,6 @@ from butter_async.operations import (
 )
 from butter_async.resources.pages import page_create, page_delete
 from butter_async.testing import Emulator, Fault, SeedSpec
-from butter_async.transport import RATE_LIMITS_TO_CALLER
 from butter_async.writes import create_resolving, delete_resolving
 
 from .conftest import recipe_fields
@@ -254,7 +253,7 @@ async def test_multi_locale_page_create() -> None:
 
 class AmbiguousOnce:
     """A stand-in transport: the first write times out, reads find nothing, and every call
-    notes whether 429s would reach the caller at that moment."""
+    notes whether 429s would reach the caller."""
 
     retry = FAST
 
@@ -264,13 +263,13 @@ class AmbiguousOnce:
         self.written_to: list[tuple[str | int, ...]] = []
 
     async def request(self, method: str, segments: Any, **options: Any) -> Any:
-        self.seen.append(RATE_LIMITS_TO_CALLER.get())
+        self.seen.append(options.get("on_rate_limit", "wait") == "raise")
         if len(self.seen) == 1:
             raise RequestTimeoutError("timed out", method=method, url="/v2/pages/")
         return None, b"{}"
 
     async def get(self, segments: Any, params: Any = None, **options: Any) -> Any:
-        self.seen.append(RATE_LIMITS_TO_CALLER.get())
+        self.seen.append(False)  # a read always waits 429s out
         raise NotFoundError(status=404, detail="Not found", method="GET", url="/v2/pages/")
 
     async def written(self, segments: tuple[str | int, ...], body: Any) -> None:
@@ -279,38 +278,31 @@ class AmbiguousOnce:
 
 @pytest.mark.parametrize("kind", ["create", "delete"])
 async def test_only_the_attempts_after_an_ambiguous_one_ride_out_429s(kind: str) -> None:
-    # In a bulk worker 429s go back to the job's gate; once a write may have been applied
-    # the client rides them out itself, and only until the write is resolved.
+    # A bulk worker asks for 429s back (its gate paces them); once a write may have been
+    # applied the write rides them out itself, and only until the write is resolved.
     transport: Any = AmbiguousOnce()
-    token = RATE_LIMITS_TO_CALLER.set(True)  # as in a bulk worker
-    try:
-        if kind == "create":
-            call = page_create("recipe", "soup", "Soup", recipe_fields())
-            result = await create_resolving(transport, call)
-            assert transport.written_to == [("pages",)]  # its cached reads made stale
-            # sent, timed out, looked for (absent), sent again
-            assert (result.outcome, result.attempts, result.confirmed_by_read) == (
-                "created",
-                2,
-                False,
-            )
-            assert len(transport.seen) == 3
-        else:
-            result = await delete_resolving(transport, page_delete("soup"))
-            assert transport.written_to == [("pages", "*", "soup")]
-            assert (result.outcome, result.attempts, result.confirmed_by_read) == (
-                "deleted",
-                2,
-                False,
-            )
-        seen = transport.seen
-        assert seen[0] is True and not any(seen[1:])  # the first raises 429s, the rest ride out
-        assert RATE_LIMITS_TO_CALLER.get() is True  # the worker's next write raises them again
-        assert transport.written_to == [
-            call.segments if kind == "create" else ("pages", "*", "soup")
-        ]
-    finally:
-        RATE_LIMITS_TO_CALLER.reset(token)
+    if kind == "create":
+        call = page_create("recipe", "soup", "Soup", recipe_fields())
+        result = await create_resolving(transport, call, on_rate_limit="raise")
+        assert transport.written_to == [("pages",)]  # its cached reads made stale
+        # sent, timed out, looked for (absent), sent again
+        assert (result.outcome, result.attempts, result.confirmed_by_read) == (
+            "created",
+            2,
+            False,
+        )
+        assert len(transport.seen) == 3
+    else:
+        result = await delete_resolving(transport, page_delete("soup"), on_rate_limit="raise")
+        assert transport.written_to == [("pages", "*", "soup")]
+        assert (result.outcome, result.attempts, result.confirmed_by_read) == (
+            "deleted",
+            2,
+            False,
+        )
+    seen = transport.seen
+    assert seen[0] is True and not any(seen[1:])  # the first raises 429s, the rest ride out
+    assert transport.written_to == [call.segments if kind == "create" else ("pages", "*", "soup")]
 
 
 async def test_an_operation_prepares_a_write_the_client_sends(
