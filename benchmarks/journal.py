@@ -23,7 +23,7 @@ from pathlib import Path
 from yarl import URL
 
 from butter_async import ButterClient, RetryPolicy
-from butter_async.journal import JobDescription, Journal
+from butter_async.bulk.journal import JobDescription, Journal
 from butter_async.operations import CreatePage, CreatePost
 from butter_async.transport import ClientStats, OnRateLimit
 from butter_async.writes import WriteCall, WriteResult

@@ -20,8 +20,8 @@ from aioresponses import aioresponses
 from aioresponses import core as aioresponses_core
 
 from butter_async import ButterClient, JournalError, MemoryCache, RedisCache, RetryPolicy
+from butter_async.bulk.journal import read_journal
 from butter_async.cache import CacheBackend
-from butter_async.journal import read_journal
 from butter_async.testing import RedisServer
 
 # Every event loop of the suite runs in asyncio debug mode: never-awaited coroutines, calls

@@ -17,7 +17,7 @@ import pytest
 
 from butter_async import ButterClient, ConfigurationError, RetryPolicy
 from butter_async.bulk import BulkProgress, BulkWriter
-from butter_async.journal import Journal, read_journal
+from butter_async.bulk.journal import Journal, read_journal
 from butter_async.operations import (
     CreateItem,
     CreatePage,

@@ -11,9 +11,9 @@ from yarl import URL
 
 from butter_async import BadRequestError, RateLimitError, RetryPolicy
 from butter_async.bulk import BulkClient, BulkWriter
+from butter_async.bulk.pacing import AcceptanceMeter, AdaptiveGate
 from butter_async.errors import InvalidOperationError
 from butter_async.operations import CreateItem, CreatePost
-from butter_async.pacing import AcceptanceMeter, AdaptiveGate
 from butter_async.testing.faults import TokenBucket
 from butter_async.transport import ClientStats, OnRateLimit
 from butter_async.writes import WriteCall, WriteResult

@@ -20,7 +20,7 @@ from butter_async import (
     RetryPolicy,
 )
 from butter_async.bulk import DEFAULT_MAX_IDENTICAL_FAILURES, BulkProgress
-from butter_async.journal import read_journal
+from butter_async.bulk.journal import read_journal
 from butter_async.operations import CreateItem, CreatePage, CreatePost
 from butter_async.testing import Emulator, SeedSpec
 

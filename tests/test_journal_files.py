@@ -21,7 +21,7 @@ from butter_async import (
     JournalLockedError,
     RetryPolicy,
 )
-from butter_async.journal import JobDescription, Journal, read_journal
+from butter_async.bulk.journal import JobDescription, Journal, read_journal
 from butter_async.testing import Emulator, SeedSpec
 
 from .conftest import recipe_fields
@@ -77,7 +77,7 @@ async def test_two_jobs_on_one_journal_at_once_create_each_item_once(tmp_path: P
 
 HOLDER = """
 import sys
-from butter_async.journal import JobDescription, Journal
+from butter_async.bulk.journal import JobDescription, Journal
 journal = Journal(sys.argv[1])
 journal.open(JobDescription(target=sys.argv[2], account=sys.argv[3]))
 print("holding", flush=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import inspect
 import textwrap
+import typing
 from pathlib import Path
+from types import SimpleNamespace
 
+import attrs
 from mypy import api
 
-from butter_async.bulk import BulkOptions, BulkWriter
+from butter_async.bulk import BulkOptions, BulkSettings, BulkWriter
 
 ROOT = Path(__file__).parent.parent
 
@@ -76,6 +78,11 @@ def test_likely_slips_are_type_errors(tmp_path: Path) -> None:
 
 
 def test_the_bulk_options_type_lists_exactly_the_writers_options() -> None:
-    parameters = inspect.signature(BulkWriter).parameters
-    options = {name for name, p in parameters.items() if p.kind is p.KEYWORD_ONLY}
-    assert set(BulkOptions.__annotations__) == options
+    settings = {field.name for field in attrs.fields(BulkSettings)}
+    assert set(BulkOptions.__annotations__) == settings
+    options = typing.get_type_hints(BulkOptions)
+    for field in attrs.fields(attrs.resolve_types(BulkSettings)):
+        assert options[field.name] == field.type, field.name  # the settings' own types
+    writer = BulkWriter(SimpleNamespace(), **{"concurrency": 3, "fail_fast": True})  # type: ignore[arg-type]
+    assert writer.settings == BulkSettings(concurrency=3, fail_fast=True)
+    assert writer.settings.failure_limit == 1

@@ -1,26 +1,23 @@
 """The bulk writer's journal: an SQLite file that makes a job resumable and knows its job.
 
-The first row describes the job: the target (the API root) and a fingerprint of the
-account (a hash of the read token, never the token), plus an optional job id. A journal
-written against another target is refused, so a job re-pointed from staging to
-production cannot skip work it never did there.
+The first row describes the job: the target (the API root), a fingerprint of the account
+(a hash of the read token, never the token) and an optional job id. A journal written
+against another target is refused, so a job re-pointed from staging to production
+cannot skip work it never did there.
 
 Before an operation is sent its `started` row is committed; when it finishes, its
-outcome. Commits go to SQLite's write-ahead log, which the OS holds as soon as the commit
-returns, so a killed process loses nothing committed. On a re-run, operations with a
-successful outcome are skipped and operations started but never finished are re-checked
-against the API before anything is sent again. Lookups are by key, one at a time, so
-resuming a job of a million operations needs no more memory than a small one.
+outcome. Commits go to SQLite's write-ahead log, so a killed process loses nothing
+committed. On a re-run, operations with a successful outcome are skipped and those
+started but never finished are re-checked against the API before anything is sent
+again. Lookups are by key, so resuming a million operations needs little memory.
 
 One job at a time: opening takes an exclusive OS file lock (`flock`) on `JOURNAL.lock`
 beside it, and a second job is refused at once, naming the holder. The OS drops the lock
-when its process ends, however it ends, so a killed job never blocks its resume. (A lock
-row in the database would need a heartbeat and a guess at when its holder died.) The
-lock is as good as the file system's `flock`: local disks, not every network share.
+when its process ends, however it ends, so a killed job never blocks its resume. The lock
+is as good as the file system's `flock`: local disks, not every network share.
 
 A journal that cannot record (disk full, read-only, I/O error) or cannot be read
-(damaged, not a journal) raises `JournalError`, which stops the job; it is never
-replaced or skipped.
+(damaged, not a journal) raises `JournalError`, which stops the job.
 """
 
 from __future__ import annotations
@@ -39,7 +36,7 @@ from typing import IO
 import attrs
 import orjson
 
-from .errors import JournalError, JournalLockedError, JournalMismatchError
+from ..errors import JournalError, JournalLockedError, JournalMismatchError
 
 try:
     import fcntl
@@ -159,10 +156,6 @@ class Journal:
             db.close()
             raise
         self._db = db
-
-    def state_of(self, key: str) -> str | None:
-        """`started`, the outcome an earlier run recorded for `key`, or None."""
-        return self.states_of([key]).get(key)
 
     def states_of(self, keys: list[str]) -> dict[str, str]:
         """What earlier runs recorded for each of `keys` that they saw."""
