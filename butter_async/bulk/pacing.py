@@ -1,4 +1,21 @@
-"""The bulk writer's gate: sends paused by 429s and paced at a rate learned from them."""
+"""The bulk writer's gate: sends paused by 429s and paced at a rate learned from them.
+
+A job opens like a slow start (one send alone, one more in flight per success) until its
+first 429. That 429 pauses every send for its `Retry-After` (the window, when it is a
+second or more). When the pause ends, the rate the server accepted before the 429 (every
+request it accepted; for a window, only one the job ran through whole) becomes the pace,
+and sends are spaced evenly at it from then on: a sliding-window limit is then met almost
+exactly instead of being overrun and waited out.
+
+A later 429 lowers the pace a little without pausing everyone: one naming a window by 1%,
+at most once a window (until then the server still counts sends made before the step);
+one naming a token's wait by 2%, after pausing for it. While the server refuses a fifth
+or more of the sends (a twentieth under a window), the pace drops to the rate it accepts
+at. A window with no change and no window's 429 raises it by 1%, if its sends kept to
+the pace (a job sending slower shows nothing about the limit). Pauses and their total,
+`paused`, are kept, which a job may cap. With `adaptive=False` there is no pacing: 429s
+only pause.
+"""
 
 from __future__ import annotations
 
@@ -94,27 +111,9 @@ class AcceptanceMeter:
 
 
 class AdaptiveGate:
-    """Holds sends through 429 pauses, learns a server's rate limit and paces them at it.
-
-    It counts the sends in flight; how many there are at most is the job's number of
-    workers, each sending one operation at a time.
-
-    A job opens like a slow start (one send alone, one more in flight per success) until
-    its first 429. That 429 pauses every send for its `Retry-After` (the window, when it
-    is a second or more). When the pause ends, the rate the server accepted before the
-    429 (every request it accepted, counted by `accepted`; for a window, only one the job
-    ran through whole) becomes the pace, and sends are spaced evenly at it from then on:
-    a sliding-window limit is then met almost exactly instead of being overrun and
-    waited out. A later
-    429 lowers the pace a little without pausing everyone: one naming a window by 1%, at
-    most once a window (until then the server still counts sends made before the step);
-    one naming a token's wait by 2%, after pausing for it. While the server refuses a
-    fifth or more of the sends (a twentieth under a window), the pace drops to the rate
-    it accepts at. A window with no change and no window's 429 raises it by 1%, if its
-    sends kept to the pace (a job sending slower shows nothing about the limit). Pauses
-    and their total, `paused`, are kept, which a job may cap. With `adaptive=False`
-    there is no pacing: 429s only pause.
-    """
+    """Holds sends through 429 pauses, learns a server's rate limit and paces them at it
+    (see the module's docstring). It counts the sends in flight; how many there are at
+    most is the job's number of workers, each sending one operation at a time."""
 
     def __init__(
         self,
@@ -144,9 +143,6 @@ class AdaptiveGate:
         """Sends per second once learned from a 429 (None: unpaced)."""
         self._resume_at = 0.0
         self._window = 1.0
-        self._learn_at: float | None = None
-        self._longest_wait = 0.0
-        self._limited_at = 0.0
         self._tickets = 0
         """Paced sends that have taken a turn so far."""
         self._anchor_ticket = 0.0
@@ -154,19 +150,15 @@ class AdaptiveGate:
         """Turn k comes at `_anchor_time + (k - _anchor_ticket) / pace`; pauses and pace
         changes move the anchor, so turns already taken move with them."""
         self._last_change = 0.0
-        self._lowered_at = 0.0
-        """When the pace last went down."""
+        self._lowered_at = 0.0  # when the pace last went down
         self._quiet_since = 0.0
         self._quiet_tickets = 0
         """When the current quiet spell began (the pace's last change, or the last
         window's 429), and the turns taken by then."""
         self._own_accepted = 0
         self._accepted = accepted or (lambda: self._own_accepted)
-        self._counted = 0
-        """Accepted requests the meter has counted."""
-        self._samples: deque[tuple[float, int]] = deque()
-        """(when, requests the server had accepted by then), sampled at each answer while
-        the pace is still to be learned."""
+        self._counted = 0  # accepted requests the meter has counted
+        self._learner = RateLearner(self._accepted)
         self._meter = AcceptanceMeter()
         self._clock = clock
         self._first_send: float | None = None
@@ -174,8 +166,7 @@ class AdaptiveGate:
         sends the job did not make (an interrupted run of it, another job)."""
 
     def _now(self) -> float:
-        """The time on the gate's clock; the event loop's is looked up once, as on Python
-        3.11 each look-up is a system call."""
+        """The gate's clock (the loop's, looked up once: on 3.11 each look-up is a syscall)."""
         if self._clock is None:
             self._clock = asyncio.get_running_loop().time
         return self._clock()
@@ -183,7 +174,7 @@ class AdaptiveGate:
     def admit(self) -> bool:
         """Let a send through at once when no pause or pace holds it; False when it must
         wait in `acquire()`."""
-        if self.pace is not None or self._learn_at is not None:
+        if self.pace is not None or self._learner.learn_at is not None:
             return False
         if self._allowed is not None and self.in_flight >= self._allowed:
             return False
@@ -216,7 +207,8 @@ class AdaptiveGate:
                     break
         finally:
             self.waiting -= 1
-        if self._learn_at is not None and now >= self._learn_at:
+        learn_at = self._learner.learn_at
+        if learn_at is not None and now >= learn_at:
             self._learn(now)
         if self._first_send is None:
             self._first_send = now
@@ -261,7 +253,7 @@ class AdaptiveGate:
         now = self._now()
         self._own_accepted += succeeded
         if self.pace is None:  # still to be learned: sample what the server accepted
-            self._sample(now)
+            self._learner.sample(now, self._window)
             return
         total = self._accepted()
         answers, self._counted = total - self._counted, total
@@ -301,13 +293,14 @@ class AdaptiveGate:
                 self._lowered_at = now
             return
         self._meter.restart()
+        learner = self._learner
         if self.pace is None and self.adaptive:
-            self._sample(now)
+            learner.sample(now, self._window)
         resume_at = now + wait
         self._pause_until(resume_at, now)
         if self.pace is None:
-            self._longest_wait = max(self._longest_wait, wait)
-        if self.adaptive and self.pace is None and self._learn_at is None:
+            learner.longest_wait = max(learner.longest_wait, wait)
+        if self.adaptive and self.pace is None and learner.learn_at is None:
             self._window = max(1.0, wait)
             first_send = now if self._first_send is None else self._first_send
             if wait >= 1 and now - first_send < self._window:
@@ -315,33 +308,7 @@ class AdaptiveGate:
                 # sends is what others left, not its rate. Learn at a 429 whose window the
                 # job spans whole.
                 return
-            self._limited_at = now
-            self._learn_at = resume_at
-
-    def _sample(self, now: float) -> None:
-        """Note how many requests the server had accepted by `now`."""
-        samples = self._samples
-        samples.append((now, self._accepted()))
-        # Keep three windows, and while a pace is to be learned, the window before its 429.
-        keep_from = now - 3 * self._window
-        if self._learn_at is not None:
-            keep_from = min(keep_from, self._limited_at - self._window)
-        while samples[0][0] < keep_from:
-            samples.popleft()
-
-    def _accepted_between(self, since: float, until: float, *, inclusive: bool) -> int:
-        """Requests the server accepted from `since` (after it, unless `inclusive`) to
-        `until`, as far as the samples tell."""
-        samples = self._samples
-        if not samples:
-            return 0
-        before = [
-            total for stamp, total in samples if stamp < since or (stamp == since and not inclusive)
-        ]
-        # With no sample before `since`, count from the first one (itself included).
-        base = before[-1] if before else samples[0][1] - 1
-        upto = [total for stamp, total in samples if stamp <= until]
-        return (upto[-1] if upto else base) - base
+            learner.expect(now, resume_at)
 
     def _turn(self, ticket: int) -> float:
         """When the paced send holding `ticket` may go."""
@@ -386,7 +353,45 @@ class AdaptiveGate:
             self._reanchor(now, resume_at)
 
     def _learn(self, now: float) -> None:
-        """Take the rate the server accepted up to the first 429 as the pace.
+        """Take the rate the server accepted up to the first 429 as the pace."""
+        pace = self._learner.learn(now, self._window)
+        self._counted = self._accepted()
+        if pace is not None:
+            self._anchor_ticket, self._anchor_time = self._tickets, now
+            self._set_pace(pace, now)
+
+
+class RateLearner:
+    """The rate a server accepted up to a job's first 429, learned from samples of how
+    many requests it had accepted; it becomes the gate's pace when that 429's pause ends."""
+
+    def __init__(self, accepted: Callable[[], int]) -> None:
+        self._accepted = accepted
+        self.learn_at: float | None = None
+        """When the rate is to be learned (the first 429's pause ends); None: not yet."""
+        self.limited_at = 0.0
+        """When the 429 to learn from came."""
+        self.longest_wait = 0.0
+        self._samples: deque[tuple[float, int]] = deque()
+        """(when, requests the server had accepted by then), sampled at each answer."""
+
+    def sample(self, now: float, window: float) -> None:
+        """Note how many requests the server had accepted by `now`."""
+        samples = self._samples
+        samples.append((now, self._accepted()))
+        # Keep three windows, and while a pace is to be learned, the window before its 429.
+        keep_from = now - 3 * window
+        if self.learn_at is not None:
+            keep_from = min(keep_from, self.limited_at - window)
+        while samples[0][0] < keep_from:
+            samples.popleft()
+
+    def expect(self, limited_at: float, learn_at: float) -> None:
+        """Learn at `learn_at` from what was accepted up to the 429 of `limited_at`."""
+        self.limited_at, self.learn_at = limited_at, learn_at
+
+    def learn(self, now: float, window: float) -> float | None:
+        """The rate the server accepted up to the 429 (None if it accepted nothing).
 
         A whole-second Retry-After names the server's window: what it accepted in one
         window is its rate. A shorter one is a token's wait: the rate is what it accepted
@@ -394,25 +399,35 @@ class AdaptiveGate:
         per the longest wait named (a burst allowance may still make it too high; later
         429s measure it down).
         """
-        assert self._learn_at is not None
-        token_wait = self._learn_at - self._limited_at < 1
+        assert self.learn_at is not None
+        token_wait = self.learn_at - self.limited_at < 1
         first = self._samples[0][0] if self._samples else now
         if token_wait:
-            since = max(self._limited_at - 1.0, first)
-            span = max(self._learn_at - since, 1e-3)
+            since = max(self.limited_at - 1.0, first)
+            span = max(self.learn_at - since, 1e-3)
         else:
-            since, span = self._limited_at - self._window, self._window
+            since, span = self.limited_at - window, window
         # A token's wait counts what came after the first success (one success is no
         # rate); a window counts all it held up to its 429 (after it, reads retried inside
         # the client may be accepted as the window slides).
-        until = now if token_wait else self._limited_at
+        until = now if token_wait else self.limited_at
         accepted = self._accepted_between(since, until, inclusive=not token_wait)
-        self._counted = self._accepted()
-        self._learn_at = None
-        if accepted:
-            pace = accepted / span
-            if token_wait:
-                pace = min(pace, 1 / self._longest_wait)
-            self._anchor_ticket, self._anchor_time = self._tickets, now
-            self._set_pace(pace, now)
-        self._longest_wait = 0.0
+        longest_wait, self.longest_wait, self.learn_at = self.longest_wait, 0.0, None
+        if not accepted:
+            return None
+        pace = accepted / span
+        return min(pace, 1 / longest_wait) if token_wait else pace
+
+    def _accepted_between(self, since: float, until: float, *, inclusive: bool) -> int:
+        """Requests the server accepted from `since` (after it, unless `inclusive`) to
+        `until`, as far as the samples tell."""
+        samples = self._samples
+        if not samples:
+            return 0
+        before = [
+            total for stamp, total in samples if stamp < since or (stamp == since and not inclusive)
+        ]
+        # With no sample before `since`, count from the first one (itself included).
+        base = before[-1] if before else samples[0][1] - 1
+        upto = [total for stamp, total in samples if stamp <= until]
+        return (upto[-1] if upto else base) - base
