@@ -28,7 +28,8 @@ from ._urls import (
 from ._version import __version__
 from .cache.backends import CacheBackend
 from .cache.coalescing import Decode, Fetched
-from .cache.reads import CacheStats, ReadCache
+from .cache.reads import ReadCache
+from .cache.stats import CacheStats
 from .errors import (
     APIError,
     ButterError,

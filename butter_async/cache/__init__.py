@@ -1,8 +1,9 @@
 """Coalesced and cached reads for web apps, invalidated by ButterCMS webhooks."""
 
 from .backends import CacheBackend, MemoryCache
-from .reads import CacheStats, ReadCache
+from .reads import ReadCache
 from .redis_backend import RedisCache
+from .stats import CacheStats
 from .tags import event_tags, read_tags
 
 __all__ = [

@@ -7,12 +7,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from functools import lru_cache, partial
-from typing import Any, NamedTuple
-from urllib.parse import quote
-
-import attrs
-import orjson
+from functools import partial
+from typing import Any
 
 from ..errors import (
     APIError,
@@ -26,46 +22,21 @@ from ..errors import (
 from ..webhooks import WebhookEvent
 from .backends import CacheBackend, Lookup
 from .coalescing import Coalescer, Decode, Fetched
-from .tags import EVERYTHING, event_tags, read_tags, write_tags
+from .entries import Entry, address_of, decode_entry, encode_entry, same_tokens, token_key
+from .invalidation import InvalidationWindows
+from .refreshes import Refreshes
+from .stats import CacheStats
+from .tags import EVERYTHING, event_tags, write_tags
 
 logger = logging.getLogger("butter_async.cache")
+
+#: What `_payload_of` gives for an entry that does not decode.
+_BAD: Any = object()
 
 Fetch = Callable[[], Awaitable[Fetched]]
 #: How the read path asks ButterCMS: `fetch(retry)`; without retries when a stale copy
 #: can answer instead, so a failing ButterCMS costs the visitor one attempt, not several.
 Upstream = Callable[[bool], Awaitable[Fetched]]
-
-
-@attrs.define
-class CacheStats:
-    """What the read path saved: each hit, stale serve and coalesced caller is an API
-    call not made. `backend_errors` are cache operations that failed (reads then go to
-    ButterCMS), never a failed page view."""
-
-    hits: int = 0
-    misses: int = 0
-    coalesced: int = 0
-    stale_served: int = 0
-    stale_if_error: int = 0
-    refreshes: int = 0
-    refresh_failures: int = 0
-    invalidations: int = 0
-    backend_errors: int = 0
-    #: Reads sent straight to ButterCMS while a failed store was being given time.
-    bypassed: int = 0
-    #: Entries that did not decode into what their read expects (cut short, not JSON,
-    #: another read's body): each was treated as a miss and replaced.
-    bad_entries: int = 0
-    #: Entries dropped because ButterCMS answered 404, 401 or 403 for their read.
-    dropped: int = 0
-    #: Webhook invalidations folded into one already made for the same tags.
-    invalidations_folded: int = 0
-
-    @property
-    def calls_saved(self) -> int:
-        """API calls not made: hits, coalesced callers, and stale serves less the
-        background refreshes they started."""
-        return self.hits + self.coalesced + max(0, self.stale_served - self.refreshes)
 
 
 def _fails_over(error: Exception) -> bool:
@@ -78,107 +49,12 @@ def _fails_over(error: Exception) -> bool:
 #: Answers that end an entry: the content is gone (404) or the token may no longer read
 #: it (401, 403). The next read gets the answer itself.
 _ENDS_ENTRY = (401, 403, 404)
-#: Identical webhook invalidations within this many seconds cost one renewal, and one more
-#: at the window's end if any came during it (so an edit made in the burst is not lost).
-INVALIDATION_WINDOW = 1.0
-#: Beyond this many windows open at once, invalidations are no longer folded.
-MAX_INVALIDATION_WINDOWS = 10_000
-
-
-@attrs.frozen
-class _Address:
-    """Where one read lives: its in-flight key, cache key and tag token keys."""
-
-    path: str
-    flight: str
-    key: str
-    token_keys: tuple[str, ...]
-    preview: bool
-
-
-def _token_key(account: str, tag: str) -> str:
-    return f"{account}:t:{_escaped(tag)}"
-
-
-def _escaped(part: str) -> str:
-    """`part` percent-encoded down to letters, digits and `-._~`, so that no separator of
-    a key (`/ ? & = :`) can come from inside a part."""
-    return quote(part, safe="")
-
-
-@lru_cache(maxsize=8192)
-def _address(
-    account: str, segments: tuple[str | int, ...], query: tuple[tuple[str, str], ...]
-) -> _Address:
-    """The address of a read, worked out once per distinct read (a page view's hot path).
-
-    Every path segment, parameter name and value is percent-encoded before they are
-    joined, so two different reads never share a key, whatever a filter value holds.
-    """
-    path = "/".join(_escaped(str(segment)) for segment in segments)
-    flight = path + "?" + "&".join(f"{_escaped(k)}={_escaped(v)}" for k, v in sorted(query))
-    tags = read_tags(segments, dict(query))
-    token_keys = tuple(_token_key(account, tag) for tag in tags)
-    preview = any(name == "preview" for name, _ in query)
-    return _Address(path, flight, f"{account}:r:{flight}", token_keys, preview)
-
-
-#: What `_payload_of` gives for an entry that does not decode.
-_BAD: Any = object()
-
-
-class _Entry(NamedTuple):
-    stored_at: float
-    tokens: list[str | None]
-    body: bytes
-
-
-def _text(token: bytes | None) -> str | None:
-    return token.decode("utf-8", "replace") if token is not None else None
-
-
-def _same_tokens(recorded: list[str | None], current: Sequence[bytes | None]) -> bool:
-    """Whether an entry's tags still have the tokens it was fetched under."""
-    if not any(current):  # no tag of it was ever invalidated: the common case
-        return not any(recorded)
-    return recorded == [_text(token) for token in current]
-
-
-#: Starts every entry, so an entry of an older layout (or not ours) reads as a miss.
-_LAYOUT = b"butter_async:2\n"
-
-
-def _encode(stored_at: float, tokens: Sequence[bytes | None], body: bytes) -> bytes:
-    """The entry: a line of JSON with its age and tag tokens, then the body as it came,
-    so a hit decodes the body straight into the caller's models."""
-    header = orjson.dumps({"at": stored_at, "tokens": [_text(token) for token in tokens]})
-    return b"".join((_LAYOUT, header, b"\n", body))
-
-
-def _decode(raw: bytes) -> _Entry | None:
-    if not raw.startswith(_LAYOUT):
-        return None
-    header, newline, body = raw[len(_LAYOUT) :].partition(b"\n")
-    try:
-        fields = orjson.loads(header)
-        entry = _Entry(fields["at"], fields["tokens"], body)
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return None
-    if not newline or not isinstance(entry.stored_at, int | float):
-        return None
-    if not isinstance(entry.tokens, list):
-        return None
-    return entry
 
 
 class ReadCache:
-    """Coalesces identical reads in flight and, given a backend, caches their answers.
-
-    Entries carry tags derived from what they hold; `invalidate(event)` renews the tags a
-    webhook event makes stale. Without a backend only coalescing runs and invalidation
-    is a no-op, so the same code serves both. `account` names the account and API root
-    (a hash of each): every key starts with it.
-    """
+    """Coalesces identical reads in flight and, given a backend, caches their answers,
+    tagged by what they hold; `invalidate(event)` renews the tags a webhook makes stale.
+    Every key starts with `account` (a hash of the account and of the API root)."""
 
     def __init__(
         self, backend: CacheBackend | None, *, account: str, coalesce: bool = True
@@ -188,15 +64,10 @@ class ReadCache:
         self.stats = CacheStats()
         self._account = account
         self._coalescer = Coalescer()
-        # Bumped by every invalidation: a read starting after one never joins a read
-        # that started before it.
-        self._epoch = 0
-        self._refreshing: set[asyncio.Task[None]] = set()
-        self._refreshing_keys: set[Hashable] = set()
+        self._epoch = 0  # bumped by invalidations: no read joins one begun before
+        self._refreshes = Refreshes(self.stats)
         self._backend_back_at = 0.0  # monotonic time until which a failed store is skipped
-        # tags of a webhook invalidation -> whether another came during its window
-        self._invalidation_windows: dict[tuple[str, ...], bool] = {}
-        self._window_tasks: set[asyncio.Task[None]] = set()
+        self._windows = InvalidationWindows(self._renew_folded, self.stats)
         self._bad_entry_logged = False
         #: The wall clock entries' ages are judged by (tests move it forward).
         self.clock: Callable[[], float] = time.time
@@ -218,7 +89,7 @@ class ReadCache:
         A read joins one in flight only when their `options` (the caller's timeout and
         retry policy) are equal, so a caller's own limits hold.
         """
-        address = _address(self._account, tuple(segments), tuple(query.items()))
+        address = address_of(self._account, tuple(segments), tuple(query.items()))
         flight_key = (self._epoch, address.flight, options)
         backend = self.backend
         if backend is None or (address.preview and not backend.cache_preview):
@@ -234,11 +105,11 @@ class ReadCache:
             found = Lookup(None, [None] * len(token_keys))
         tokens = found.tokens
         entry = self._entry_of(found.entry, address.path)
-        fallback: _Entry | None = None
+        fallback: Entry | None = None
         if entry is not None:
             age = self.clock() - entry.stored_at
             servable = age < backend.ttl + backend.stale_while_revalidate
-            if servable and _same_tokens(entry.tokens, tokens):
+            if servable and same_tokens(entry.tokens, tokens):
                 served = self._payload_of(entry, decode, address.path)
                 if served is _BAD:
                     entry = None  # a miss, and the fresh answer replaces it
@@ -285,37 +156,10 @@ class ReadCache:
         """
         references = self.backend is None or self.backend.content_references
         tags = event_tags(event, references=references)
-        if tags and not self._fold_into_window(tags):
+        if tags and (self.backend is None or not self._windows.fold(tags)):
             await self.invalidate_tags(*tags)
         logger.info("webhook %s invalidated %s", event.event, ", ".join(tags) or "nothing")
         return tags
-
-    def _fold_into_window(self, tags: tuple[str, ...]) -> bool:
-        """Whether an invalidation of `tags` joins a window already open for them (to be
-        renewed at its end); otherwise opens one, and the caller renews now."""
-        windows = self._invalidation_windows
-        if self.backend is None:
-            return False
-        if tags in windows:
-            windows[tags] = True
-            self.stats.invalidations_folded += 1
-            return True
-        if len(windows) >= MAX_INVALIDATION_WINDOWS:
-            return False
-        windows[tags] = False
-        task = asyncio.get_running_loop().create_task(self._close_window(tags))
-        self._window_tasks.add(task)
-        task.add_done_callback(self._window_tasks.discard)
-        return False
-
-    async def _close_window(self, tags: tuple[str, ...]) -> None:
-        try:
-            await asyncio.sleep(INVALIDATION_WINDOW)
-        finally:
-            folded = self._invalidation_windows.pop(tags, False)
-        if folded:
-            with contextlib.suppress(CacheBackendError):  # counted and logged there
-                await self.invalidate_tags(*tags)
 
     async def written(self, segments: Sequence[str | int], body: Any) -> None:
         """Make stale what a write through this client changed, as its webhook will.
@@ -338,7 +182,7 @@ class ReadCache:
             return
         self.stats.invalidations += 1
         try:
-            await self.backend.renew([_token_key(self._account, tag) for tag in tags])
+            await self.backend.renew([token_key(self._account, tag) for tag in tags])
         except Exception as error:
             self._backend_failed("invalidation", error)
             raise CacheBackendError(
@@ -351,17 +195,20 @@ class ReadCache:
 
     async def wait_for_refreshes(self) -> None:
         """Wait until the background refreshes under way have finished."""
-        while self._refreshing:
-            await asyncio.gather(*self._refreshing, return_exceptions=True)
+        await self._refreshes.wait()
 
     async def wait_for_invalidations(self) -> None:
         """Wait until every open invalidation window has closed (renewing if it must)."""
-        while self._window_tasks:
-            await asyncio.gather(*self._window_tasks, return_exceptions=True)
+        await self._windows.wait()
+
+    async def _renew_folded(self, tags: tuple[str, ...]) -> None:
+        """Renew `tags` at the end of a window in which more invalidations came."""
+        with contextlib.suppress(CacheBackendError):  # counted and logged there
+            await self.invalidate_tags(*tags)
 
     async def close(self) -> None:
         """Stop background refreshes and release the backend's connections."""
-        background = [*self._refreshing, *self._window_tasks]
+        background = [*self._refreshes.tasks, *self._windows.tasks]
         for task in background:
             task.cancel()
         if background:
@@ -369,16 +216,16 @@ class ReadCache:
         if self.backend is not None:
             await self.backend.close()
 
-    def _entry_of(self, raw: bytes | None, path: str) -> _Entry | None:
+    def _entry_of(self, raw: bytes | None, path: str) -> Entry | None:
         """The entry a backend holds, or None; one not of our layout counts as bad."""
         if raw is None:
             return None
-        entry = _decode(raw) if isinstance(raw, bytes) else None
+        entry = decode_entry(raw) if isinstance(raw, bytes) else None
         if entry is None:
             self._bad_entry(path, "not an entry of this version")
         return entry
 
-    def _payload_of(self, entry: _Entry, decode: Decode, path: str) -> Any:
+    def _payload_of(self, entry: Entry, decode: Decode, path: str) -> Any:
         """`decode` of an entry's body, or `_BAD` (counted and logged) if it does not fit."""
         try:
             return decode(entry.body)
@@ -412,7 +259,7 @@ class ReadCache:
                 await self._drop(key)
             raise
         if self.backend is not None and body and time.monotonic() >= self._backend_back_at:
-            entry = _encode(stored_at, tokens, body)
+            entry = encode_entry(stored_at, tokens, body)
             try:
                 await self.backend.store(key, entry)
             except Exception as error:
@@ -439,28 +286,10 @@ class ReadCache:
         fetch: Fetch,
         decode: Decode,
     ) -> None:
-        if flight_key in self._refreshing_keys or self._coalescer.is_running(flight_key):
-            return  # a refresh (or a miss) is already fetching it
-
-        async def refresh() -> None:
-            try:
-                await self._shared(
-                    flight_key, lambda: self._fetch_and_store(key, tokens, fetch), decode
-                )
-            except Exception as error:
-                self.stats.refresh_failures += 1
-                logger.warning("background refresh failed: %s", type(error).__name__)
-
-        self.stats.refreshes += 1
-        task = asyncio.get_running_loop().create_task(refresh())
-        self._refreshing.add(task)
-        self._refreshing_keys.add(flight_key)
-
-        def finished(task: asyncio.Task[None]) -> None:
-            self._refreshing.discard(task)
-            self._refreshing_keys.discard(flight_key)
-
-        task.add_done_callback(finished)
+        if self._coalescer.is_running(flight_key):
+            return  # a miss is already fetching it
+        store = partial(self._fetch_and_store, key, tokens, fetch)
+        self._refreshes.start(flight_key, partial(self._shared, flight_key, store, decode))
 
     def _backend_failed(self, operation: str, error: Exception) -> None:
         self.stats.backend_errors += 1
