@@ -3,90 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import aclosing
-from typing import Any, Generic, Literal, TypeVar
+from typing import Generic
 
-import attrs
-
-from .errors import ConfigurationError
-from .models.meta import ListMeta
-
-T = TypeVar("T")
-PaginationMode = Literal["page", "offset"]
-MAX_PAGE_SIZE = 100
-DEFAULT_PREFETCH = 32
-RawItem = dict[str, Any]
-"""An item as the API sent it, which list calls yield with `raw=True`."""
-#: Pages on each side of where the last item yielded should be that a walk reads again,
-#: fresh, to find it after the list moved.
-SHIFT_SEARCH_PAGES = 2
-#: Times a walk reads the pages around its position again when the list moves while it
-#: does so.
-SHIFT_RETRIES = 3
-
-logger = logging.getLogger("butter_async.pagination")
-
-
-def item_identity(item: Any) -> Hashable:
-    """What tells one item of a list from another: a slug (posts, pages) or a collection
-    item's id; None when the item has neither."""
-    if isinstance(item, dict):
-        meta = item.get("meta")
-        found = item.get("slug") or (meta.get("id") if isinstance(meta, dict) else None)
-    else:
-        found = getattr(item, "slug", None) or getattr(item, "id", None)
-    return found if isinstance(found, str | int) else None
-
-
-@attrs.frozen
-class Cursor:
-    """Where a walk resumes: the page (or offset) holding the next item, minus `skip` items."""
-
-    page: int | None = None
-    offset: int | None = None
-    skip: int = 0
-
-    def __attrs_post_init__(self) -> None:
-        if (self.page is None) == (self.offset is None):
-            raise ConfigurationError("a Cursor needs exactly one of page= or offset=")
-        if (self.page is not None and self.page < 1) or (self.offset or 0) < 0 or self.skip < 0:
-            raise ConfigurationError(f"invalid cursor {self!r}")
-
-
-@attrs.frozen
-class InvalidItem:
-    """An item of a list answer that did not fit its model, handed to `on_invalid_item`.
-
-    `raw` is the item as the API sent it; `error` names its position, its slug or id and
-    the failing field paths.
-    """
-
-    raw: object
-    error: BaseException
-
-
-@attrs.frozen
-class ResultPage(Generic[T]):
-    """One page of results with its metadata and position (page number or offset).
-
-    `start` is the index within its page of the first item: 0, except for the page a walk
-    read again after the list moved, which begins after the last item already yielded.
-    """
-
-    items: list[T]
-    meta: ListMeta
-    position: int
-    start: int = 0
-
-
-#: What fetching a page gives: a function that reads the page from its answer. A walk
-#: calls it only when the consumer reaches the page, so the window holds compact answer
-#: bodies and the items yielded die young (cheap for the garbage collector).
-PageReader = Callable[[], ResultPage[T]]
+from ..errors import ConfigurationError
+from ..models.meta import ListMeta
+from .pages import (
+    DEFAULT_PREFETCH,
+    MAX_PAGE_SIZE,
+    Cursor,
+    PageReader,
+    PaginationMode,
+    ResultPage,
+    T,
+)
+from .shifts import Realigner
 
 
 class AsyncPager(Generic[T]):
@@ -128,8 +62,12 @@ class AsyncPager(Generic[T]):
         if resume_from is not None and (resume_from.page is None) != (mode == "offset"):
             raise ConfigurationError(f"cursor {resume_from!r} does not fit {mode!r} pagination")
         self._fetch = fetch
-        self._refetch = refetch or fetch
-        self._identity = identity
+        refetching = refetch or fetch
+        self._realigner = (
+            None
+            if identity is None
+            else Realigner(identity, lambda at, size: refetching(self._params(at, size), at), mode)
+        )
         self.shifts = 0
         """How many times a walk found the list moved under it and corrected for it."""
         self.page_size = page_size
@@ -220,73 +158,6 @@ class AsyncPager(Generic[T]):
             return page.meta.next_page is not None
         return page.meta.next_offset is not None
 
-    def _moved(self, page: ResultPage[T], following: ResultPage[T]) -> bool:
-        """Whether the list moved between reading `page` and `following`, its next page."""
-        if self._identity is None or not page.items:
-            return False
-        if following.meta.count != page.meta.count:
-            return True
-        if not following.items:
-            return False
-        last = self._identity(page.items[-1])
-        return last is not None and self._identity(following.items[0]) == last
-
-    async def _after_move(
-        self, page: ResultPage[T], following: ResultPage[T], page_size: int
-    ) -> ResultPage[T]:
-        """The page that continues the walk right after the last item of `page`, read
-        again in the list as it is now, without the items `page` held."""
-        assert self._identity is not None
-        self.shifts += 1
-        identity = self._identity
-        yielded = [identity(item) for item in page.items]
-        last_index = self._index_of(page, len(page.items) - 1, page_size)
-        count = following.meta.count
-        for _ in range(SHIFT_RETRIES):
-            moved_by = (count or 0) - (page.meta.count or 0)
-            guess = max(0, last_index + moved_by)
-            first = max(0, guess // page_size - SHIFT_SEARCH_PAGES)
-            found: list[tuple[int, Hashable]] = []  # (index now, identity) of pages read
-            counts: set[int | None] = set()
-            for number in range(first, guess // page_size + SHIFT_SEARCH_PAGES + 1):
-                fresh = await self._read_fresh(number * page_size, page_size)
-                counts.add(fresh.meta.count)
-                found += [(fresh.position_index + i, identity(item)) for i, item in fresh.items]
-                if len(fresh.items) < page_size:
-                    break
-            now = {key: index for index, key in found}
-            survivors = [key for key in reversed(yielded) if key in now]
-            resume_at = now[survivors[0]] + 1 if survivors else last_index + 1 + moved_by
-            resumed = await self._read_fresh(max(0, resume_at), page_size)
-            counts.add(resumed.meta.count)
-            count = resumed.meta.count
-            if len(counts) == 1:  # every read saw the same list: the position holds
-                break
-        logger.info(
-            "the list moved during the walk (%+d items); resuming after %r, read again",
-            moved_by,
-            survivors[0] if survivors else None,
-        )
-        seen = set(yielded)
-        items = [item for _, item in resumed.items if identity(item) not in seen]
-        return ResultPage(items, resumed.meta, resumed.position, resumed.start)
-
-    def _index_of(self, page: ResultPage[T], item: int, page_size: int) -> int:
-        """The index in the whole list of `page.items[item]`."""
-        if self.mode == "offset":
-            return page.position + item
-        return (page.position - 1) * page_size + page.start + item
-
-    async def _read_fresh(self, index: int, page_size: int) -> _FreshPage[T]:
-        """The items from list index `index` to the end of its page, read fresh."""
-        if self.mode == "offset":
-            position, start = index, 0
-        else:
-            position, start = index // page_size + 1, index % page_size
-        read = (await self._refetch(self._params(position, page_size), position))()
-        items = list(enumerate(read.items))[start:]
-        return _FreshPage(items, read.meta, position, start, index - start)
-
     def _params(self, position: int, page_size: int) -> dict[str, int]:
         if self.mode == "page":
             return {"page": position, "page_size": page_size}
@@ -349,12 +220,14 @@ class AsyncPager(Generic[T]):
                     arrived.clear()
                     await arrived.wait()
                 following = ahead.popleft().result()()
-                if self._moved(page, following):
+                realigner = self._realigner
+                if realigner is not None and realigner.moved(page, following):
                     for task in ahead:  # fetched before the move: every position is off
                         task.cancel()
                     await asyncio.gather(*ahead, return_exceptions=True)
                     ahead.clear()
-                    following = await self._after_move(page, following, page_size)
+                    self.shifts += 1
+                    following = await realigner.resume_after(page, following, page_size)
                     next_position = following.position + step
                 page = following
         finally:
@@ -362,15 +235,3 @@ class AsyncPager(Generic[T]):
                 task.cancel()
             if ahead:
                 await asyncio.gather(*ahead, return_exceptions=True)
-
-
-@attrs.frozen
-class _FreshPage(Generic[T]):
-    """Items of a page read again after the list moved, each with its index in the page."""
-
-    items: list[tuple[int, T]]
-    meta: ListMeta
-    position: int
-    start: int
-    position_index: int
-    """The list index of the page's first item."""
