@@ -51,7 +51,7 @@ async def fetch_share(url: str, token: str) -> tuple[float, float]:
             bodies.append(page)
         total = time.perf_counter() - started
         raw = [
-            await butter._transport.get(["posts"], {"page": p, "page_size": 100}, decode=bytes)
+            await butter.transport.get(["posts"], {"page": p, "page_size": 100}, decode=bytes)
             for p in range(1, len(bodies) + 1)
         ]
     decode = answer_decoder(list[Post])

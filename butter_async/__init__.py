@@ -2,7 +2,7 @@
 
 import logging
 
-from ._version import __version__
+from .__version__ import __version__
 from .bulk import BulkOptions, BulkProgress, BulkReport, BulkResult, BulkWriter
 from .cache import CacheStats, MemoryCache, RedisCache
 from .client import ButterClient

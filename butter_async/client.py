@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from contextlib import suppress
 from types import TracebackType
 from typing import Any
 
-import aiohttp
-import attrs
 from typing_extensions import Unpack
 from yarl import URL
 
-from ._urls import DEFAULT_BASE_URL, account_fingerprint
 from .bulk import BulkOptions, BulkReport, BulkWriter
-from .cache import CacheBackend, ReadCache
+from .cache import ReadCache
 from .operations import Operation
 from .pagination import DEFAULT_PREFETCH
 from .resources import (
@@ -29,13 +26,15 @@ from .resources import (
 )
 from .retries import RetryPolicy
 from .transport import (
-    DEFAULT_CONNECTOR_LIMIT,
-    DEFAULT_MAX_BODY_SIZE,
+    ClientOptions,
+    ClientSettings,
     ClientStats,
     OnRateLimit,
-    ReadAuth,
+    SharedSession,
     Transport,
+    with_max_retries,
 )
+from .transport.urls import account_fingerprint
 from .writes import WriteCall, WriteResult, send_call
 
 
@@ -60,42 +59,23 @@ class ButterClient:
         read_token: str,
         write_token: str | None = None,
         *,
-        base_url: str | URL = DEFAULT_BASE_URL,
-        session: aiohttp.ClientSession | None = None,
-        timeout: float = 30.0,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        connector_limit: int = DEFAULT_CONNECTOR_LIMIT,
         prefetch: int = DEFAULT_PREFETCH,
-        preview: bool = False,
-        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
-        trace_configs: Sequence[aiohttp.TraceConfig] = (),
-        read_auth: ReadAuth = "query",
-        cache: CacheBackend | None = None,
-        coalesce: bool = True,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        policy = retry or RetryPolicy()
-        if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=max_retries)
+        """Options (`base_url`, `timeout`, `max_retries`, `retry`, `cache`, ...) are those
+        of `ClientSettings`; an invalid one raises ConfigurationError."""
+        settings = ClientSettings(read_token=read_token, write_token=write_token, **options)
         transport = Transport(
-            read_token=read_token,
-            write_token=write_token,
-            base_url=base_url,
-            session=session,
-            timeout=timeout,
-            retry=policy,
-            connector_limit=connector_limit,
-            preview=preview,
-            max_body_size=max_body_size,
-            trace_configs=trace_configs,
-            read_auth=read_auth,
-            cache=cache,
-            coalesce=coalesce,
+            SharedSession(settings),
+            timeout=settings.timeout,
+            retry=settings.retry_policy,
+            preview=settings.preview,
         )
         self._attach(transport, prefetch)
 
-    def _attach(self, transport: Transport, prefetch: int) -> None:
+    def _attach(self, transport: Transport, prefetch: int, *, owner: bool = True) -> None:
         self._transport = transport
+        self._owner = owner  # False for a with_options view: it borrows the session
         self._prefetch = prefetch
         self.pages = PagesResource(transport, prefetch=prefetch)
         self.posts = PostsResource(transport, prefetch=prefetch)
@@ -118,18 +98,23 @@ class ButterClient:
 
         The result shares this client's session and stats and needs no closing of its own.
         """
-        policy = retry or self._transport.retry
-        if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=max_retries)
+        policy = with_max_retries(retry or self._transport.retry, max_retries)
         clone = copy.copy(self)
         clone._attach(
             self._transport.derive(timeout=timeout, retry=policy, preview=preview),
             self._prefetch if prefetch is None else prefetch,
+            owner=False,
         )
         return clone
 
     def __repr__(self) -> str:
         return f"<ButterClient {self._transport!r}>"
+
+    @property
+    def transport(self) -> Transport:
+        """The low-level session manager under the resources: `get()` and `request()` reach
+        any endpoint with this client's auth, retries, cache and error mapping."""
+        return self._transport
 
     @property
     def stats(self) -> ClientStats:
@@ -149,7 +134,7 @@ class ButterClient:
     @property
     def account_fingerprint(self) -> str:
         """A short hash of the read token: tells accounts apart without revealing it."""
-        return account_fingerprint(self._transport.read_token)
+        return account_fingerprint(self._transport.session.read_token)
 
     @property
     def retry(self) -> RetryPolicy:
@@ -167,18 +152,18 @@ class ButterClient:
         The pool of a session this client creates grows until the session is made (on
         the first request); a caller's session keeps its own size. 0 means no limit.
         """
-        return self._transport.reserve_connections(wanted)
+        return self._transport.session.reserve_connections(wanted)
 
     def require_write_token(self) -> None:
         """Raise MissingWriteTokenError unless this client has a write token."""
-        self._transport.require_write_token()
+        self._transport.session.require_write_token()
 
     def on_rate_limited(self, callback: Callable[[float | None], None]) -> Callable[[], None]:
         """Call `callback(retry_after)` on every 429 this client receives.
 
         Returns the function that unsubscribes it (calling it twice is harmless).
         """
-        listeners = self._transport.rate_limit_listeners
+        listeners = self._transport.session.rate_limit_listeners
         listeners.append(callback)
 
         def unsubscribe() -> None:
@@ -224,8 +209,10 @@ class ButterClient:
         return await BulkWriter(self, **options).run(operations, keep_results=keep_results)
 
     async def close(self) -> None:
-        """Close the session this client created; closing twice is harmless."""
-        await self._transport.close()
+        """Close the session this client created; closing twice is harmless. A view made
+        by `with_options` closes nothing: it borrows its client's session."""
+        if self._owner:
+            await self._transport.session.close()
 
     async def __aenter__(self) -> ButterClient:
         return self

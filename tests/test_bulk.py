@@ -611,8 +611,8 @@ async def test_the_connection_pool_follows_the_concurrency(
     async with Emulator(seed=SeedSpec(pages=1)) as emu:
         async with emu.client(retry=FAST, connector_limit=4) as butter:
             report = await butter.bulk_run(creates(20), concurrency=16)
-            assert butter._transport._session is not None
-            assert butter._transport._session.connector.limit == 16  # type: ignore[union-attr]
+            connector = butter.transport.session.get().connector  # made by the job
+            assert connector is not None and connector.limit == 16
         assert report.connection_limit is None and report.ok
         async with emu.client(retry=FAST, connector_limit=4) as butter:
             await butter.authors.list()  # the session (and its pool of 4) exists now

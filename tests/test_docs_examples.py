@@ -183,7 +183,7 @@ async def test_the_emulator_accepts_the_documented_write_bodies() -> None:
         }
         emu.define_collection("contacts", ["field1_key", "field2_key", "contact_email"])
         async with emu.client() as butter:
-            transport = butter._transport
+            transport = butter.transport
             await transport.request(
                 "POST", ["posts"], content=orjson.dumps(example("post_create_body")), auth="write"
             )

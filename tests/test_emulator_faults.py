@@ -86,7 +86,7 @@ async def test_write_reset_after_apply_is_not_retried_and_was_applied(
 ) -> None:
     emu.faults.add(Fault("reset_after", path="posts/", methods=("POST",), nth=1))
     with pytest.raises(TransportError):
-        await butter._transport.request(
+        await butter.transport.request(
             "POST", ["posts"], content=orjson.dumps(NEW_POST), auth="write"
         )
     assert "fresh" in emu.store.posts
@@ -98,7 +98,7 @@ async def test_write_refused_with_503_is_retried_once_applied(
     emu: Emulator, butter: ButterClient
 ) -> None:
     emu.faults.add(Fault("status", path="posts/", methods=("POST",), nth=1, status=503))
-    result, _body = await butter._transport.request(
+    result, _body = await butter.transport.request(
         "POST", ["posts"], content=orjson.dumps(NEW_POST), auth="write"
     )
     assert result == {"status": "pending"}
@@ -110,7 +110,7 @@ async def test_slow_response_past_the_timeout(emu: Emulator) -> None:
     emu.faults.add(Fault("delay", path="posts/", methods=("GET",), nth=1, seconds=2.0))
     async with emu.client(retry=FAST, timeout=0.1) as butter:
         with pytest.raises(RequestTimeoutError):
-            await butter._transport.request(
+            await butter.transport.request(
                 "POST", ["posts"], content=orjson.dumps(NEW_POST), auth="write"
             )
         assert "fresh" in emu.store.posts  # applied although the client timed out
@@ -136,7 +136,7 @@ async def test_redirect_to_another_origin_drops_credentials(emu: Emulator) -> No
                 Fault("redirect", path="posts/", methods=("POST",), location=other.url + "posts/")
             )
             with pytest.raises(AuthenticationError, match="credentials were not provided"):
-                await butter._transport.request(
+                await butter.transport.request(
                     "POST", ["posts"], content=orjson.dumps(NEW_POST), auth="write"
                 )
         assert [(r.method, r.status) for r in other.requests] == [("GET", 401), ("POST", 401)]

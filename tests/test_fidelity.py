@@ -201,7 +201,7 @@ async def test_scheduling_is_refused_on_create_and_ignored_on_update(
         await butter.posts.create("later", "Later", published=future)
     raw = emu.client(retry=FAST)
     async with raw:
-        transport = raw._transport
+        transport = raw.transport
         with pytest.raises(BadRequestError) as refused:
             await transport.request(
                 "POST",
@@ -306,7 +306,7 @@ async def test_the_emulator_answers_400_to_levels_out_of_range(emu: Emulator) ->
     async with emu.client(retry=FAST) as butter:
         for path in (["pages", "recipe", "recipe-000000"], ["content", "products"]):
             with pytest.raises(BadRequestError, match="levels"):
-                await butter._transport.get(path, {"levels": 9})
+                await butter.transport.get(path, {"levels": 9})
         assert (await butter.pages.get("recipe", "recipe-000000", levels=5)).slug
 
 

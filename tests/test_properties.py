@@ -17,9 +17,9 @@ from butter_async import (
     PostDetail,
     ResponseValidationError,
 )
-from butter_async._urls import api_url, encode_segment
 from butter_async.models.converter import structure
 from butter_async.pagination import AsyncPager
+from butter_async.transport.urls import api_url, encode_segment
 
 from .test_pagination import FakeAPI, reading
 

@@ -301,4 +301,4 @@ async def test_content_without_keys_is_an_empty_object(
     exchange = recorded("content_fields__test_content_field_all")
     assert exchange["body"] == {}
     serve(mocked, "content_fields__test_content_field_all")
-    assert await client._transport.get(["content"]) == {}
+    assert await client.transport.get(["content"]) == {}

@@ -78,7 +78,7 @@ async def test_write_token_only_in_authorization_header(
     mocked: aioresponses, client: ButterClient
 ) -> None:
     mocked.post("https://api.buttercms.com/v2/posts/", status=202, payload={"status": "pending"})
-    result, _body = await client._transport.request(
+    result, _body = await client.transport.request(
         "POST", ["posts"], content=orjson.dumps({"slug": "a"}), auth="write"
     )
     assert result == {"status": "pending"}
@@ -92,7 +92,7 @@ async def test_write_token_only_in_authorization_header(
 async def test_write_without_write_token_fails_before_any_request(mocked: aioresponses) -> None:
     async with ButterClient(READ_TOKEN) as butter:
         with pytest.raises(MissingWriteTokenError, match="write_token"):
-            await butter._transport.request(
+            await butter.transport.request(
                 "POST", ["posts"], content=orjson.dumps({}), auth="write"
             )
     assert calls(mocked) == []
@@ -184,7 +184,7 @@ async def test_bad_request_keeps_field_errors(mocked: aioresponses, client: Butt
     body = {"slug": ["A post with slug 'a' already exists."], "title": "This field is required."}
     mocked.post("https://api.buttercms.com/v2/posts/", status=400, payload=body)
     with pytest.raises(BadRequestError) as caught:
-        await client._transport.request("POST", ["posts"], content=orjson.dumps({}), auth="write")
+        await client.transport.request("POST", ["posts"], content=orjson.dumps({}), auth="write")
     assert caught.value.field_errors == {
         "slug": ["A post with slug 'a' already exists."],
         "title": ["This field is required."],
@@ -224,7 +224,7 @@ async def test_retry_after_is_honoured(
         slept.append(delay)
         await real_sleep(0)
 
-    monkeypatch.setattr("butter_async.transport.asyncio.sleep", record_sleep)
+    monkeypatch.setattr("butter_async.transport.view.asyncio.sleep", record_sleep)
     mocked.get(
         POSTS,
         status=429,
@@ -259,7 +259,7 @@ async def test_writes_are_not_retried_when_they_may_have_been_applied(
     url = "https://api.buttercms.com/v2/posts/"
     mocked.post(url, status=502, body="<html></html>", content_type="text/html")
     with pytest.raises(ServerError):
-        await client._transport.request("POST", ["posts"], content=orjson.dumps({}), auth="write")
+        await client.transport.request("POST", ["posts"], content=orjson.dumps({}), auth="write")
     assert len(calls(mocked)) == 1
 
 
@@ -270,7 +270,7 @@ async def test_writes_refused_with_503_or_429_are_retried(
     mocked.post(url, status=503, payload={"detail": "down"})
     mocked.post(url, status=429, payload={"detail": "API Calls limit reached."})
     mocked.post(url, status=202, payload={"status": "pending"})
-    result, _body = await client._transport.request(
+    result, _body = await client.transport.request(
         "POST", ["posts"], content=orjson.dumps({}), auth="write"
     )
     assert result == {"status": "pending"}

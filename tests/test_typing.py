@@ -11,6 +11,7 @@ import attrs
 from mypy import api
 
 from butter_async.bulk import BulkOptions, BulkSettings, BulkWriter
+from butter_async.transport import ClientOptions, ClientSettings
 
 ROOT = Path(__file__).parent.parent
 
@@ -86,3 +87,13 @@ def test_the_bulk_options_type_lists_exactly_the_writers_options() -> None:
     writer = BulkWriter(SimpleNamespace(), **{"concurrency": 3, "fail_fast": True})  # type: ignore[arg-type]
     assert writer.settings == BulkSettings(concurrency=3, fail_fast=True)
     assert writer.settings.failure_limit == 1
+
+
+def test_the_client_options_type_lists_exactly_the_clients_settings() -> None:
+    options = typing.get_type_hints(ClientOptions)
+    fields = attrs.fields(attrs.resolve_types(ClientSettings))
+    assert set(options) == {f.name for f in fields} - {"read_token", "write_token"}
+    for field in fields:
+        if field.name in options:
+            assert options[field.name] == field.type, field.name  # the settings' own types
+    assert "secret" not in repr(ClientSettings(read_token="secret-read", write_token="secret-w"))

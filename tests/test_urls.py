@@ -6,7 +6,7 @@ import pytest
 from yarl import URL
 
 from butter_async import ButterClient, ConfigurationError
-from butter_async._urls import api_url, encode_segment, parse_base_url, redact_url
+from butter_async.transport.urls import api_url, encode_segment, parse_base_url, redact_url
 
 BASE = URL("https://api.buttercms.com/v2/")
 

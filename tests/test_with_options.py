@@ -17,7 +17,7 @@ async def test_a_shorter_timeout_for_one_call_shares_session_and_stats() -> None
                 await quick.tags.list()
             assert len(await quick.posts.list().collect()) == 21
             assert butter.stats.requests == 2  # one shared ledger
-            assert quick._transport._get_session() is butter._transport._get_session()
+            assert quick.transport.session is butter.transport.session
             await quick.close()  # borrowed session: closing the view closes nothing
             assert len(await butter.tags.list()) == 9
         with pytest.raises(ClientClosedError):

@@ -136,7 +136,7 @@ class CollectionsResource(Resource):
         The API does not return the new item's id; an ambiguous failure is resolved by
         looking the item up (by `match_on`, else by its scalar field values).
         """
-        self._transport.require_write_token()
+        self._transport.session.require_write_token()
         call = item_create(key, fields, status=status, locale=locale, match_on=match_on)
         return await self._send(
             call, check_first=check_first, verify=verify, verify_timeout=verify_timeout
@@ -164,7 +164,7 @@ class CollectionsResource(Resource):
                 "update_item() sends PATCH only: PUT replaces the whole collection item and "
                 "clears the fields it leaves out; use replace_item() with every field"
             )
-        self._transport.require_write_token()
+        self._transport.session.require_write_token()
         call = item_update(key, item_id, fields, status=status, locale=locale)
         wanted = (call.body or {}).get("fields", {})
         return await self._send(
@@ -190,7 +190,7 @@ class CollectionsResource(Resource):
         As with a create, `status` defaults to draft. `verify` waits until the item
         reads back with exactly these values and every other field empty.
         """
-        self._transport.require_write_token()
+        self._transport.session.require_write_token()
         call = item_replace(key, item_id, fields, status=status, locale=locale)
         wanted = (call.body or {})["fields"]
         return await self._send(
@@ -202,7 +202,7 @@ class CollectionsResource(Resource):
 
     async def delete_item(self, key: str, item_id: int) -> WriteResult:
         """Delete an item by collection key and id."""
-        self._transport.require_write_token()
+        self._transport.session.require_write_token()
         return await self._send(item_delete(key, item_id))
 
 

@@ -144,7 +144,7 @@ class PagesResource(Resource):
         mapping of locale to fields. `check_first` looks for the page before sending
         (for resumed jobs). `verify` waits until the page is readable.
         """
-        self._transport.require_write_token()
+        self._transport.session.require_write_token()
         call = page_create(page_type, slug, title, fields, status=status, locale=locale)
         return await self._send(
             call, check_first=check_first, verify=verify, verify_timeout=verify_timeout
@@ -168,7 +168,7 @@ class PagesResource(Resource):
         cannot change; repeaters and component pickers are replaced whole, components
         are merged. `verify` reads the page back at `/pages/{page_type}/{slug}/`.
         """
-        self._transport.require_write_token()
+        self._transport.session.require_write_token()
         call = page_update(
             page_type, slug, fields=fields, status=status, locale=locale, method=method
         )
@@ -182,7 +182,7 @@ class PagesResource(Resource):
 
     async def delete(self, slug: str, *, page_type: str = "*") -> WriteResult:
         """Delete a page by slug."""
-        self._transport.require_write_token()
+        self._transport.session.require_write_token()
         return await self._send(page_delete(slug, page_type=page_type))
 
 

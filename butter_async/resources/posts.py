@@ -238,7 +238,7 @@ class PostsResource(Resource):
         when missing. `check_first` looks for the post before sending (for resumed jobs);
         `verify` waits until it is readable.
         """
-        self._transport.require_write_token()
+        self._transport.session.require_write_token()
         return await self._send(
             post_create(slug, title, fields),
             check_first=check_first,
@@ -260,7 +260,7 @@ class PostsResource(Resource):
         `new_slug` renames the post (its old slug then answers 404); `verify` reads the
         post back under the slug it ends up with.
         """
-        self._transport.require_write_token()
+        self._transport.session.require_write_token()
         call = post_update(slug, changes, method=method)
         sent = call.body or {}
         return await self._send(
@@ -273,7 +273,7 @@ class PostsResource(Resource):
 
     async def delete(self, slug: str) -> WriteResult:
         """Delete a post by slug."""
-        self._transport.require_write_token()
+        self._transport.session.require_write_token()
         return await self._send(post_delete(slug))
 
 

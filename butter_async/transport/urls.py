@@ -10,7 +10,7 @@ from urllib.parse import quote, quote_plus
 
 from yarl import URL
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 DEFAULT_BASE_URL = "https://api.buttercms.com/v2/"
 REDACTED = "REDACTED"
