@@ -1,0 +1,141 @@
+"""The store's state and bookkeeping, schemas, and how stored fields are shown (references,
+alt texts, locales), shared by every family."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .records import (
+    JSON,
+    CollectionItemRecord,
+    CollectionSchema,
+    FieldKind,
+    PageRecord,
+    PageType,
+    PostRecord,
+    SchemaFields,
+    StoreError,
+    bad_request,
+    schema_kinds,
+)
+
+
+class StoreBase:
+    """All content of one emulated account: its state, and what every family shares."""
+
+    def __init__(self, *, locales: Iterable[str] = ()) -> None:
+        self.locales: list[str] = list(locales)
+        self.authors: dict[str, JSON] = {}
+        self.categories: dict[str, JSON] = {}
+        self.tags: dict[str, JSON] = {}
+        self.posts: dict[str, PostRecord] = {}
+        self.page_types: dict[str, PageType] = {}
+        self.pages: dict[tuple[str | None, str], PageRecord] = {}
+        #: The media library's alt texts by URL, served with `alt_media_text=1`.
+        self.media_alt: dict[str, str] = {}
+        self.collections: dict[str, CollectionSchema] = {}
+        self.items: dict[str, dict[int, CollectionItemRecord]] = {}
+        self._ids = itertools.count(1000)
+        self._version = 0
+        self._cache: dict[tuple[Any, ...], list[Any]] = {}
+
+    def changed(self) -> None:
+        """Invalidate cached listings after any mutation."""
+        self._version += 1
+        self._cache.clear()
+
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], list[Any]]) -> list[Any]:
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = build()
+        return found
+
+    def resolve_locale(self, locale: str | None) -> str | None:
+        """The stored locale a request means (None without localization); 400 if unknown."""
+        if not self.locales:
+            return None
+        if locale is None:
+            return self.locales[0]
+        if locale not in self.locales:
+            raise StoreError(400, {"locale": [f"Invalid locale {locale!r}."]})
+        return locale
+
+    def next_item_id(self) -> int:
+        """A fresh collection item id."""
+        return next(self._ids)
+
+    def define_page_type(self, slug: str, fields: SchemaFields) -> PageType:
+        """Declare (or redeclare) a page type: its field keys, or key -> kind."""
+        if not isinstance(slug, str) or not slug or slug == "*":
+            raise ValueError("a page type needs a slug other than '*'")
+        page_type = self.page_types[slug] = PageType(slug, schema_kinds(fields))
+        self.changed()
+        return page_type
+
+    def define_collection(self, key: str, fields: SchemaFields) -> CollectionSchema:
+        """Declare (or redeclare) a collection: its field keys, or key -> kind."""
+        if not isinstance(key, str) or not key or "," in key:
+            raise ValueError("a collection needs a key without ','")
+        schema = self.collections[key] = CollectionSchema(key, fields)
+        self.items.setdefault(key, {})
+        self.changed()
+        return schema
+
+    def _with_references(
+        self, fields: JSON, kinds: Mapping[str, FieldKind], locale: str | None
+    ) -> JSON:
+        """Reference fields showing the referenced items as they are now, not as they were
+        when the reference was written: an item `{"meta": {"id": N}, ...}` of any
+        collection is shown with its current fields (one level deep); one that no longer
+        exists is left as stored."""
+        references = [key for key, kind in kinds.items() if kind == "reference"]
+        if not references or not any(key in fields for key in references):
+            return fields
+        shown = dict(fields)
+        for key in references:
+            value = shown.get(key)
+            if isinstance(value, list):
+                shown[key] = [self._referenced(item, locale) for item in value]
+            elif isinstance(value, dict):
+                shown[key] = self._referenced(value, locale)
+        return shown
+
+    def _referenced(self, value: Any, locale: str | None) -> Any:
+        """The collection item `value` refers to, as it is now; else `value` as stored."""
+        meta = value.get("meta") if isinstance(value, dict) else None
+        item_id = meta.get("id") if isinstance(meta, dict) else None
+        if not isinstance(item_id, int):
+            return value
+        found = (records[item_id] for records in self.items.values() if item_id in records)
+        record = next(found, None)
+        if record is None:
+            return value
+        return {"meta": {"id": record.id}, **record.fields.get(self.resolve_locale(locale), {})}
+
+    def _with_alt_text(self, fields: JSON, kinds: Mapping[str, FieldKind]) -> JSON:
+        """Media fields as `{"url", "alt"}` objects, as `alt_media_text=1` answers."""
+        shown = dict(fields)
+        for key, kind in kinds.items():
+            url = shown.get(key)
+            if kind == "media" and isinstance(url, str) and url:
+                shown[key] = {"url": url, "alt": self.media_alt.get(url, "")}
+        return shown
+
+    def _split_locales(self, fields: Any, locale: str | None) -> dict[str | None, JSON]:
+        """Fields per locale, from a flat body (`?locale=` or no localization) or a keyed one."""
+        if not isinstance(fields, dict):
+            raise bad_request("fields", "This field must be an object.")
+        if not self.locales:
+            if locale is not None:
+                raise bad_request("locale", "This account has no locales configured.")
+            return {None: fields}
+        if locale is not None:
+            return {self.resolve_locale(locale): fields}
+        if fields and all(key in self.locales for key in fields):
+            for value in fields.values():
+                if not isinstance(value, dict):
+                    raise bad_request("fields", "Each locale's fields must be an object.")
+            return dict(fields)
+        return {self.locales[0]: fields}
