@@ -74,6 +74,11 @@ class JsonLinesError(ButterError, ValueError):
     """A line of an import file is malformed; the message names the file, line and field."""
 
 
+class ImportTargetError(ButterError):
+    """The target lacks what an import file needs (a page type, a collection, an author),
+    or a collection import would duplicate items already there; nothing was sent."""
+
+
 class ClientClosedError(ButterError, RuntimeError):
     """The client was used after it was closed, or outside the loop that owns it."""
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import Result
 
 from butter_async import ResponseValidationError
-from butter_async.cli import EXIT_SKIPPED_INVALID
-from butter_async.jsonl import written_fields
+from butter_async.cli.imports import EXIT_SKIPPED_INVALID
+from butter_async.jobs.jsonl import written_fields
 from butter_async.testing import Emulator, SeedSpec, emulator_in_thread
 
 from .test_cli import cli, lines

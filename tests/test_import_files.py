@@ -13,7 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from butter_async.cli import EXIT_SKIPPED_INVALID, SHOWN_INVALID_LINES
+from butter_async.cli.imports import EXIT_SKIPPED_INVALID
+from butter_async.jobs.imports import SHOWN_INVALID_LINES
 from butter_async.testing import Emulator, SeedSpec, emulator_in_thread
 
 from .conftest import finished_in

@@ -199,7 +199,7 @@ async def test_sigint_prints_a_true_summary_and_the_resume_command(tmp_path: Pat
 
 def test_a_report_counts_what_was_done_and_fits_on_a_line() -> None:
     from butter_async.bulk import BulkReport, BulkResult
-    from butter_async.cli import describe
+    from butter_async.cli.imports import describe
 
     report = BulkReport(elapsed=2.0)
     for index in range(504):

@@ -45,6 +45,7 @@ PUBLIC = {
         "JournalError",
         "JournalLockedError",
         "JournalMismatchError",
+        "ImportTargetError",
         "JsonLinesError",
         "ListMeta",
         "Media",

@@ -11,9 +11,9 @@ from typing import IO, Any, TypeGuard
 import msgspec
 import orjson
 
-from .errors import JsonLinesError, ResponseValidationError
-from .models.converter import converter
-from .pagination import AsyncPager, Cursor
+from ..errors import JsonLinesError, ResponseValidationError
+from ..models.converter import converter
+from ..pagination import AsyncPager, Cursor
 
 
 class ExportCursor:

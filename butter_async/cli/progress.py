@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .bulk import BulkProgress
+from ..bulk import BulkProgress
 
 
 @contextlib.contextmanager

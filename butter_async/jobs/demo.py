@@ -6,11 +6,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .bulk import BulkProgress, BulkReport
-from .client import ButterClient
-from .operations import CreatePage, CreatePost, DeletePost, Operation
-from .pagination import AsyncPager
-from .testing import Emulator, SeedSpec
+from ..bulk import BulkProgress, BulkReport
+from ..client import ButterClient
+from ..operations import CreatePage, CreatePost, DeletePost, Operation
+from ..pagination import AsyncPager
+from ..testing import Emulator, SeedSpec
 
 
 async def timed_stream(pager: AsyncPager[Any]) -> tuple[int, float]:

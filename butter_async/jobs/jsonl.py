@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 import orjson
 
-from .arguments import PublishStatus
-from .errors import JsonLinesError
-from .operations import CreateItem, CreatePage, CreatePost, Operation
-from .resources.posts import POST_TEXT_KEYS, PostFields
+from ..arguments import PublishStatus
+from ..errors import JsonLinesError
+from ..operations import CreateItem, CreatePage, CreatePost, Operation
+from ..resources.posts import POST_TEXT_KEYS, PostFields
 
 ImportKind = Literal["pages", "posts", "collection"]
 

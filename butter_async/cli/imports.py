@@ -1,0 +1,242 @@
+"""`butter-async import`: the import job, interruptible, with a progress bar and the
+command that resumes it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..bulk import BulkReport
+from ..errors import ConfigurationError, JsonLinesError
+from ..jobs.imports import ImportJob
+from ..jobs.jsonl import ImportKind
+from ..transport import DEFAULT_CONNECTOR_LIMIT
+from .common import ENV_READ, ENV_WRITE, connection_options, fail_usage, main, make_client, run
+from .progress import progress_bar
+
+#: The exit code of an import that finished but left out lines as invalid (--skip-invalid).
+EXIT_SKIPPED_INVALID = 3
+
+
+@main.command(name="import")
+@connection_options
+@click.argument("kind", type=click.Choice(["pages", "posts", "collection"]))
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--page-type", default=None, help="Page type for lines that name none.")
+@click.option("--collection", "collection_key", default=None, help="Collection key (collection).")
+@click.option(
+    "--status",
+    type=click.Choice(["draft", "published"]),
+    default=None,
+    help="Status for lines that give none (default: the line's, else draft).",
+)
+@click.option("--concurrency", default=32, show_default=True)
+@click.option("--rate-limit", type=float, default=None, help="Requests per second ceiling.")
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Journal file (default: SOURCE.journal): re-run with it to resume.",
+)
+@click.option(
+    "--force-journal",
+    is_flag=True,
+    help="Resume a journal written for another target or input anyway.",
+)
+@click.option(
+    "--failed",
+    "failed_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where failed lines go (default: SOURCE.failed.jsonl).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate every line, and with a token check that the target has the page types, "
+    "collections and authors they name; send nothing.",
+)
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Write invalid lines to SOURCE.invalid.jsonl and import the rest.",
+)
+@click.option(
+    "--match-on",
+    default=None,
+    metavar="FIELD",
+    help="Collection items: the field that identifies an item; items already there "
+    "with the same value are not created again.",
+)
+@click.option(
+    "--allow-duplicates",
+    is_flag=True,
+    help="Import items into a collection that has items, without --match-on.",
+)
+@click.pass_context
+def import_(
+    context: click.Context,
+    token: str | None,
+    write_token: str | None,
+    base_url: str | None,
+    kind: ImportKind,
+    source: Path,
+    page_type: str | None,
+    collection_key: str | None,
+    status: str | None,
+    concurrency: int,
+    rate_limit: float | None,
+    journal: Path | None,
+    force_journal: bool,
+    failed_path: Path | None,
+    dry_run: bool,
+    skip_invalid: bool,
+    match_on: str | None,
+    allow_duplicates: bool,
+) -> None:
+    """Bulk-import JSON Lines of pages, posts or collection items."""
+    try:
+        job = ImportJob(
+            source,
+            kind,
+            page_type=page_type,
+            collection=collection_key,
+            status=status,
+            match_on=match_on,
+            allow_duplicates=allow_duplicates,
+            skip_invalid=skip_invalid,
+            journal=journal,
+            failed_file=failed_path,
+        )
+        needs = job.validate()
+    except (ConfigurationError, JsonLinesError) as error:
+        fail_usage(str(error))
+    if needs.invalid:
+        click.echo(f"{len(needs.invalid)} invalid line(s) written to {job.invalid_file}", err=True)
+    verbose = context.obj["verbose"]
+    if dry_run:
+        if token:
+
+            async def check() -> None:
+                async with make_client(token, None, base_url) as butter:
+                    await job.check(butter)
+
+            run(check(), verbose=verbose)
+            click.echo(
+                f"{source}: every line is valid, and the target has what they need", err=True
+            )
+        else:
+            click.echo(
+                f"{source}: every line is valid (no token: the target was not checked)", err=True
+            )
+        return
+    if not write_token:
+        fail_usage(f"import needs a write token: --write-token or ${ENV_WRITE}")
+    interrupted: list[str] = []
+
+    async def go() -> BulkReport:
+        # The checks make the session, so its pool is sized for the job up front.
+        pool = max(DEFAULT_CONNECTOR_LIMIT, concurrency)
+        async with make_client(token, write_token, base_url, connector_limit=pool) as butter:
+            with progress_bar("importing") as update:
+                running = asyncio.ensure_future(
+                    job.run(
+                        butter,
+                        concurrency=concurrency,
+                        rate_limit=rate_limit,
+                        force_journal=force_journal,
+                        progress=update,
+                    )
+                )
+                with stopped_by_signals(running, interrupted):
+                    try:
+                        return await running
+                    except asyncio.CancelledError:
+                        if not interrupted:
+                            raise
+                        return job.report  # complete: the job accounted for every input
+
+    report = run(go(), verbose=verbose)
+    click.echo(describe(report, job.failed_file))
+    if interrupted:
+        click.echo(
+            f"interrupted by {interrupted[0]}: the journal {job.journal} holds what was done; "
+            f"resume with:\n  {resume_command(sys.argv)}",
+            err=True,
+        )
+        context.exit(130)
+    if not report.ok:
+        context.exit(1)
+    if needs.invalid:
+        context.exit(EXIT_SKIPPED_INVALID)
+
+
+@contextlib.contextmanager
+def stopped_by_signals(job: asyncio.Future[Any], received: list[str]) -> Iterator[None]:
+    """On Ctrl-C or SIGTERM, cancel `job` (which then accounts for every input)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+
+        def stop(name: str = sig.name) -> None:
+            received.append(name)
+            job.cancel()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+_SECRET_OPTIONS = {"--token": "$" + ENV_READ, "--write-token": "$" + ENV_WRITE}
+
+
+def resume_command(argv: list[str]) -> str:
+    """The command line that resumes this run, with token values replaced by variables."""
+    words = ["butter-async"]
+    hide_next: str | None = None
+    for word in argv[1:]:
+        if hide_next is not None:
+            words.append(hide_next)
+            hide_next = None
+            continue
+        name, equals, _ = word.partition("=")
+        if name in _SECRET_OPTIONS:
+            if equals:
+                words.append(f"{name}={_SECRET_OPTIONS[name]}")
+            else:
+                words.append(word)
+                hide_next = _SECRET_OPTIONS[name]
+            continue
+        words.append(shlex.quote(word))
+    return " ".join(words)
+
+
+def describe(report: BulkReport, failed_file: Path) -> str:
+    """A short human summary of a bulk report."""
+    counts = ", ".join(f"{outcome} {n}" for outcome, n in sorted(report.counts.items()))
+    taken = f" of {report.total} taken" if report.done != report.total else ""
+    lines = [
+        f"{report.done} operations done{taken} in {report.elapsed:.1f}s "
+        f"({report.throughput:,.0f}/s): {counts}",
+        f"retries {report.retries}, rate limited {report.rate_limited}",
+    ]
+    if report.stopped_by:
+        lines.append(f"stopped early: {report.stopped_by} (nothing more was sent)")
+    for failure in report.failures[:5]:
+        lines.append(f"  #{failure.index + 1} {failure.key}: {failure.outcome}: {failure.detail}")
+    if report.failures:
+        lines.append(f"failed lines written to {failed_file}")
+    return "\n".join(lines)
