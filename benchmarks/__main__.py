@@ -6,7 +6,7 @@ import argparse
 import platform
 import time
 
-from . import bulk, journal, memory, resume, stream, structure, webapp
+from . import bulk, import_time, journal, memory, resume, stream, structure, webapp
 from .emulator_process import add_pin_option
 from .host import cpu_check
 
@@ -23,7 +23,7 @@ def main() -> None:
     # The host is shared: the same fixed work, timed before and after, tells how fast it
     # was during this run, so that runs on different days can be compared.
     before = cpu_check()
-    for module in (stream, bulk, resume, structure, memory, journal, webapp):
+    for module in (stream, bulk, resume, structure, memory, journal, webapp, import_time):
         started = time.perf_counter()
         module.main(flags)
         print(f"  ({module.__name__} took {time.perf_counter() - started:.1f} s)")

@@ -1,10 +1,18 @@
-"""butter_async: an async, typed, streaming SDK for the ButterCMS API."""
+"""butter_async: an async, typed, streaming SDK for the ButterCMS API.
 
+Public: the names in `__all__`; the modules `client`, `errors`, `images`, `operations`,
+`retries`, `webhooks` and `writes`; the packages `bulk`, `cache`, `jobs`, `models`, `pagination`,
+`testing` and `transport`; and `cli`, the `butter-async` command line.
+Internal, free to change: `arguments`, `content_schema`, `heap` and `resources` (reached
+through `ButterClient`).
+"""
+
+import importlib
 import logging
+from typing import TYPE_CHECKING
 
 from .__version__ import __version__
-from .bulk import BulkOptions, BulkProgress, BulkReport, BulkResult, BulkWriter
-from .cache import CacheStats, MemoryCache, RedisCache
+from .cache.stats import CacheStats
 from .client import ButterClient
 from .errors import (
     AmbiguousWriteError,
@@ -47,32 +55,68 @@ from .models import (
     PostSummary,
     Tag,
 )
-from .operations import (
-    CreateItem,
-    CreatePage,
-    CreatePost,
-    DeleteItem,
-    DeletePage,
-    DeletePost,
-    Operation,
-    UpdateItem,
-    UpdatePage,
-    UpdatePost,
-)
 from .pagination import AsyncPager, Cursor, InvalidItem, ResultPage
 from .resources.posts import PostChanges, PostFields
 from .retries import RetryPolicy
 from .transport import ClientStats
 from .writes import WriteCall, WriteResult
 
+if TYPE_CHECKING:
+    from . import testing as testing
+    from .bulk import BulkOptions, BulkProgress, BulkReport, BulkResult, BulkWriter
+    from .cache import MemoryCache, RedisCache
+    from .operations import (
+        CreateItem,
+        CreatePage,
+        CreatePost,
+        DeleteItem,
+        DeletePage,
+        DeletePost,
+        Operation,
+        UpdateItem,
+        UpdatePage,
+        UpdatePost,
+    )
+
+#: Names loaded on first use, and the module each comes from: a web app or a serverless
+#: function that only reads does not pay at start for the bulk writer, the cache
+#: backends, the operations or the emulator (`testing`, which loads aiohttp.web).
+_LAZY = {
+    **dict.fromkeys(
+        ("BulkOptions", "BulkProgress", "BulkReport", "BulkResult", "BulkWriter"), ".bulk"
+    ),
+    **dict.fromkeys(("MemoryCache", "RedisCache"), ".cache"),
+    **dict.fromkeys(
+        (
+            "CreateItem",
+            "CreatePage",
+            "CreatePost",
+            "DeleteItem",
+            "DeletePage",
+            "DeletePost",
+            "Operation",
+            "UpdateItem",
+            "UpdatePage",
+            "UpdatePost",
+        ),
+        ".operations",
+    ),
+}
+
 
 def __getattr__(name: str) -> object:
-    """`butter_async.testing` on first use: the emulator (aiohttp.web) is not loaded before."""
+    """Load a lazy name (see `_LAZY`), or the `testing` package, on first use."""
     if name == "testing":
-        import importlib
-
         return importlib.import_module(".testing", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, "testing"})
 
 
 # A library logs to "butter_async" and leaves output to the application.

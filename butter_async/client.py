@@ -6,14 +6,12 @@ import copy
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from contextlib import suppress
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Unpack
 from yarl import URL
 
-from .bulk import BulkOptions, BulkReport, BulkWriter
-from .cache import ReadCache
-from .operations import Operation
+from .cache.reads import ReadCache
 from .pagination import DEFAULT_PREFETCH
 from .resources import (
     AuthorsResource,
@@ -36,6 +34,10 @@ from .transport import (
 )
 from .transport.urls import account_fingerprint
 from .writes import WriteCall, WriteResult, send_call
+
+if TYPE_CHECKING:  # the bulk writer loads on first use, not with the client
+    from .bulk import BulkOptions, BulkReport, BulkWriter
+    from .operations import Operation
 
 
 class ButterClient:
@@ -195,6 +197,8 @@ class ButterClient:
 
         Options are those of `BulkWriter` (concurrency, rate_limit, journal, progress, ...).
         """
+        from .bulk import BulkWriter
+
         return BulkWriter(self, **options)
 
     async def bulk_run(
@@ -206,7 +210,7 @@ class ButterClient:
     ) -> BulkReport:
         """Run write operations through a BulkWriter and return its report (counts and
         failures; every result too with `keep_results=True`)."""
-        return await BulkWriter(self, **options).run(operations, keep_results=keep_results)
+        return await self.bulk(**options).run(operations, keep_results=keep_results)
 
     async def close(self) -> None:
         """Close the session this client created; closing twice is harmless. A view made

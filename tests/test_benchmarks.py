@@ -49,6 +49,7 @@ def test_quick_benchmarks_print_every_table() -> None:
         "a site: 300 views by 50 visitors over 50 pages",
         "cache hits on a warm cache",
         "from a write to a fresh cached read, through the emulator's webhook",
+        "import cost (fresh interpreter, bytecode cached",
     ):
         assert title in out
     assert "official buttercms-python (sequential)" in out

@@ -173,3 +173,24 @@ def test_testing_is_an_attribute_without_loading_aiohttp_web_at_import() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_bulk_writer_cache_backends_and_webhook_parser_load_on_first_use() -> None:
+    # A web app or serverless function that only reads does not pay for them at start.
+    code = (
+        "import sys, butter_async\n"
+        "later = ['butter_async.bulk', 'butter_async.cache.backends', "
+        "'butter_async.cache.redis_backend', 'butter_async.webhooks', "
+        "'butter_async.operations', 'aiolimiter', 'sqlite3']\n"
+        "loaded = [name for name in later if name in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "assert butter_async.BulkWriter.__name__ == 'BulkWriter'\n"
+        "assert butter_async.MemoryCache.__name__ == 'MemoryCache'\n"
+        "assert butter_async.CreatePage.__name__ == 'CreatePage'\n"
+        "assert 'butter_async.bulk' in sys.modules\n"
+        "assert {'BulkWriter', 'RedisCache', 'testing'} <= set(dir(butter_async))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

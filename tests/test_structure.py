@@ -112,3 +112,37 @@ def test_no_private_name_is_imported_from_another_subpackage() -> None:
                 ]
                 offences.extend(f"{module} imports {name} from {target}" for name in private)
     assert offences == []
+
+
+def test_the_root_says_which_of_its_modules_are_public() -> None:
+    doc = ast.get_docstring(ast.parse((PACKAGE / "__init__.py").read_text())) or ""
+    public_part, _, internal_part = doc.partition("Internal")
+    named = {
+        path.stem if path.is_file() else path.name
+        for path in PACKAGE.iterdir()
+        if (path.suffix == ".py" or (path / "__init__.py").exists())
+        and not path.name.startswith("__")
+    }
+    public = {name for name in named if f"`{name}`" in public_part}
+    internal = {name for name in named if f"`{name}`" in internal_part}
+    assert public | internal == named, named - public - internal  # each one is named
+    assert not public & internal
+
+
+def test_no_module_or_class_outgrows_a_room() -> None:
+    too_big = []
+    for module, path in MODULES.items():
+        text = path.read_text()
+        if len(text.splitlines()) > 450:
+            too_big.append(f"{module}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                size = node.end_lineno - node.lineno + 1
+                if size > 250:
+                    too_big.append(f"{module}.{node.name}: {size} lines")
+    assert too_big == []
+
+
+def test_no_context_variable_carries_policy() -> None:
+    carriers = [module for module, path in MODULES.items() if "ContextVar" in path.read_text()]
+    assert carriers == []

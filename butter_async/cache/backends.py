@@ -11,11 +11,12 @@ from __future__ import annotations
 import abc
 import secrets
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ..errors import ConfigurationError
+from .entries import Lookup
 
 if TYPE_CHECKING:
     from cashews.backends.memory import Memory
@@ -50,15 +51,6 @@ def memory_store(size: int) -> Memory:
 
 def new_token() -> bytes:
     return secrets.token_hex(8).encode()
-
-
-class Lookup(NamedTuple):
-    """What a backend found: the entry (or None), its tags' tokens, and whether the entry
-    is this process's copy (no network was used). A tuple: one is made per page view."""
-
-    entry: bytes | None
-    tokens: list[bytes | None]
-    local: bool = False
 
 
 @attrs.define(kw_only=True)

@@ -96,3 +96,12 @@ def decode_entry(raw: bytes) -> Entry | None:
     if not isinstance(entry.tokens, list):
         return None
     return entry
+
+
+class Lookup(NamedTuple):
+    """What a backend found: the entry (or None), its tags' tokens, and whether the entry
+    is this process's copy (no network was used). A tuple: one is made per page view."""
+
+    entry: bytes | None
+    tokens: list[bytes | None]
+    local: bool = False

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     APIError,
@@ -19,14 +19,16 @@ from ..errors import (
     RequestTimeoutError,
     TransportError,
 )
-from ..webhooks import WebhookEvent
-from .backends import CacheBackend, Lookup
 from .coalescing import Coalescer, Decode, Fetched
-from .entries import Entry, address_of, decode_entry, encode_entry, same_tokens, token_key
+from .entries import Entry, Lookup, address_of, decode_entry, encode_entry, same_tokens, token_key
 from .invalidation import InvalidationWindows
 from .refreshes import Refreshes
 from .stats import CacheStats
 from .tags import EVERYTHING, event_tags, write_tags
+
+if TYPE_CHECKING:
+    from ..webhooks import WebhookEvent
+    from .backends import CacheBackend
 
 logger = logging.getLogger("butter_async.cache")
 

@@ -21,7 +21,8 @@ import orjson
 from yarl import URL
 
 from ..errors import ConfigurationError
-from .backends import CacheBackend, Lookup, memory_store, new_token, positive
+from .backends import CacheBackend, memory_store, new_token, positive
+from .entries import Lookup
 
 if TYPE_CHECKING:
     from cashews.backends.memory import Memory

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..webhooks import (
-    CollectionItemEvent,
-    MediaEvent,
-    PageEvent,
-    PostEvent,
-    WebhookEvent,
-)
+if TYPE_CHECKING:
+    from ..webhooks import WebhookEvent
+
 
 #: Every entry carries it, so renewing it clears the whole cache.
 EVERYTHING = "all"
@@ -73,6 +69,9 @@ def event_tags(event: WebhookEvent, *, references: bool = True) -> tuple[str, ..
     collection read stale, as any of them may embed the changed one through a reference
     field; pass False for content without reference fields.
     """
+    # The event types load with the webhook parser, which made `event`; not with the cache.
+    from ..webhooks import CollectionItemEvent, MediaEvent, PageEvent, PostEvent
+
     data = event.data
     if isinstance(data, PageEvent):
         return page_tags(data.slug, data.page_type, references=references)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import aiohttp
 import attrs
 from yarl import URL
 
 from ..__version__ import __version__
-from ..cache.backends import CacheBackend
 from ..errors import ConfigurationError
 from ..retries import RetryPolicy
+
+if TYPE_CHECKING:  # the cache backends load with the first one made
+    from ..cache.backends import CacheBackend
 from .urls import DEFAULT_BASE_URL, check_token
 
 Auth = Literal["read", "write"]
