@@ -10,11 +10,11 @@ from .errors import ConfigurationError
 PublishStatus = Literal["draft", "published"]
 
 
-def require_text(*, error: type[ConfigurationError] = ConfigurationError, **values: object) -> None:
-    """Refuse empty or non-string identifiers (raising `error`, a ConfigurationError)."""
+def require_text(**values: object) -> None:
+    """Refuse empty or non-string identifiers (raising ConfigurationError)."""
     for name, value in values.items():
         if not isinstance(value, str) or not value or value.isspace():
-            raise error(f"{name} is required and must be a non-empty string")
+            raise ConfigurationError(f"{name} is required and must be a non-empty string")
 
 
 def is_mapping(value: object) -> bool:
@@ -22,16 +22,14 @@ def is_mapping(value: object) -> bool:
     return isinstance(value, (dict, Mapping))
 
 
-def check_status(status: object, *, error: type[ConfigurationError] = ConfigurationError) -> None:
+def check_status(status: object) -> None:
     """Refuse a publication status the Write API does not know (None means "not given")."""
     if status is not None and status not in ("draft", "published"):
-        raise error(f"status must be 'draft' or 'published', got {status!r}")
+        raise ConfigurationError(f"status must be 'draft' or 'published', got {status!r}")
 
 
-def check_method(
-    method: object, *, error: type[ConfigurationError] = ConfigurationError
-) -> Literal["PATCH", "PUT"]:
+def check_method(method: object) -> Literal["PATCH", "PUT"]:
     """The update method, refusing any other than PATCH or PUT."""
     if method == "PATCH" or method == "PUT":
         return method
-    raise error("method must be 'PATCH' or 'PUT'")
+    raise ConfigurationError("method must be 'PATCH' or 'PUT'")

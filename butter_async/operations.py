@@ -10,7 +10,7 @@ import attrs
 import orjson
 
 from .arguments import PublishStatus
-from .errors import InvalidOperationError
+from .errors import ConfigurationError, InvalidOperationError
 from .resources.collections import item_create, item_delete, item_update
 from .resources.pages import page_create, page_delete, page_update
 from .resources.posts import PostChanges, PostFields, post_create, post_delete, post_update
@@ -52,6 +52,16 @@ class WriteOperation:
     def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
         """The write to send, checked and encoded; InvalidOperationError if it cannot be
         sent (its body over `max_bytes` included)."""
+        try:
+            call = self.build()
+        except InvalidOperationError:
+            raise
+        except ConfigurationError as error:  # the builders' one error, said once as ours
+            raise InvalidOperationError(str(error)) from None
+        return _within(call, max_bytes)
+
+    def build(self) -> WriteCall:
+        """The write, its arguments checked (ConfigurationError if not)."""
         raise NotImplementedError
 
     def validate(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
@@ -99,18 +109,16 @@ class CreatePage(WriteOperation):
         """The identity of this operation within a job (and its journal)."""
         return f"page:{self.slug}"
 
-    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
-        """The page create to send, checked; InvalidOperationError if it cannot be sent."""
-        call = page_create(
+    def build(self) -> WriteCall:
+        """The page create to send."""
+        return page_create(
             self.page_type,
             self.slug,
             self.title,
             self.fields,
             status=self.status,
             locale=self.locale,
-            error=InvalidOperationError,
         )
-        return _within(call, max_bytes)
 
 
 @attrs.frozen
@@ -130,18 +138,16 @@ class UpdatePage(WriteOperation):
         """The identity of this operation within a job."""
         return f"page-update:{self.slug}:{_canonical_digest([self.fields, self.status])}"
 
-    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
-        """The page update to send, checked; InvalidOperationError if it cannot be sent."""
-        call = page_update(
+    def build(self) -> WriteCall:
+        """The page update to send."""
+        return page_update(
             self.page_type,
             self.slug,
             fields=self.fields,
             status=self.status,
             locale=self.locale,
             method=self.method,
-            error=InvalidOperationError,
         )
-        return _within(call, max_bytes)
 
 
 @attrs.frozen
@@ -157,9 +163,9 @@ class DeletePage(WriteOperation):
         """The identity of this operation within a job."""
         return f"page-delete:{self.slug}"
 
-    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
-        """The page delete to send, checked; InvalidOperationError if it cannot be sent."""
-        return page_delete(self.slug, page_type=self.page_type, error=InvalidOperationError)
+    def build(self) -> WriteCall:
+        """The page delete to send."""
+        return page_delete(self.slug, page_type=self.page_type)
 
 
 @attrs.frozen
@@ -176,10 +182,9 @@ class CreatePost(WriteOperation):
         """The identity of this operation within a job."""
         return f"post:{self.slug}"
 
-    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
-        """The post create to send, checked; InvalidOperationError if it cannot be sent."""
-        call = post_create(self.slug, self.title, self.fields, error=InvalidOperationError)
-        return _within(call, max_bytes)
+    def build(self) -> WriteCall:
+        """The post create to send."""
+        return post_create(self.slug, self.title, self.fields)
 
 
 @attrs.frozen
@@ -195,9 +200,9 @@ class UpdatePost(WriteOperation):
         """The identity of this operation within a job."""
         return f"post-update:{self.slug}:{_canonical_digest(self.fields)}"
 
-    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
-        """The post update to send, checked; InvalidOperationError if it cannot be sent."""
-        return _within(post_update(self.slug, self.fields, error=InvalidOperationError), max_bytes)
+    def build(self) -> WriteCall:
+        """The post update to send."""
+        return post_update(self.slug, self.fields)
 
 
 @attrs.frozen
@@ -212,9 +217,9 @@ class DeletePost(WriteOperation):
         """The identity of this operation within a job."""
         return f"post-delete:{self.slug}"
 
-    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
-        """The post delete to send, checked; InvalidOperationError if it cannot be sent."""
-        return post_delete(self.slug, error=InvalidOperationError)
+    def build(self) -> WriteCall:
+        """The post delete to send."""
+        return post_delete(self.slug)
 
 
 @attrs.frozen
@@ -239,17 +244,15 @@ class CreateItem(WriteOperation):
         identity = self.ref or _canonical_digest([self.fields, self.locale])
         return f"item:{self.collection}:{identity}"
 
-    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
-        """The item create to send, checked; InvalidOperationError if it cannot be sent."""
-        call = item_create(
+    def build(self) -> WriteCall:
+        """The item create to send."""
+        return item_create(
             self.collection,
             self.fields,
             status=self.status,
             locale=self.locale,
             match_on=self.match_on,
-            error=InvalidOperationError,
         )
-        return _within(call, max_bytes)
 
 
 @attrs.frozen
@@ -269,17 +272,11 @@ class UpdateItem(WriteOperation):
         digest = _canonical_digest([self.fields, self.status])
         return f"item-update:{self.collection}:{self.item_id}:{digest}"
 
-    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
-        """The item update to send, checked; InvalidOperationError if it cannot be sent."""
-        call = item_update(
-            self.collection,
-            self.item_id,
-            self.fields,
-            status=self.status,
-            locale=self.locale,
-            error=InvalidOperationError,
+    def build(self) -> WriteCall:
+        """The item update to send."""
+        return item_update(
+            self.collection, self.item_id, self.fields, status=self.status, locale=self.locale
         )
-        return _within(call, max_bytes)
 
 
 @attrs.frozen
@@ -295,9 +292,9 @@ class DeleteItem(WriteOperation):
         """The identity of this operation within a job."""
         return f"item-delete:{self.collection}:{self.item_id}"
 
-    def prepare(self, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> WriteCall:
-        """The item delete to send, checked; InvalidOperationError if it cannot be sent."""
-        return item_delete(self.collection, self.item_id, error=InvalidOperationError)
+    def build(self) -> WriteCall:
+        """The item delete to send."""
+        return item_delete(self.collection, self.item_id)
 
 
 Operation = (

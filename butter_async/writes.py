@@ -71,14 +71,12 @@ class WriteCall:
     look_first: bool = False
 
 
-def encode_body(
-    body: dict[str, Any], error: type[ConfigurationError] = ConfigurationError
-) -> bytes:
-    """`body` as the JSON the request sends; what JSON cannot hold raises `error`."""
+def encode_body(body: dict[str, Any]) -> bytes:
+    """`body` as the JSON the request sends; what JSON cannot hold raises ConfigurationError."""
     try:
         return orjson.dumps(body)
     except TypeError as failure:
-        raise error(f"payload is not JSON-serialisable: {failure}") from None
+        raise ConfigurationError(f"payload is not JSON-serialisable: {failure}") from None
 
 
 @attrs.frozen

@@ -395,9 +395,7 @@ def _joined(paths: list[str], what: str) -> str:
     return text
 
 
-def structure(
-    value: Any, cls: type[T] | Any, root: str = "$", redact: Redact = _unchanged
-) -> T:
+def structure(value: Any, cls: type[T] | Any, root: str = "$", redact: Redact = _unchanged) -> T:
     """Structure `value` into `cls`, raising `ResponseValidationError` if it does not fit:
     it names the model, each failing field's path under `root` and the offending value.
 

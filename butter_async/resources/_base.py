@@ -230,18 +230,17 @@ def _name(model: Any) -> str:
 def update_body(
     fields: Mapping[str, Any] | None,
     status: str | None,
-    error: type[ConfigurationError] = ConfigurationError,
 ) -> dict[str, Any]:
     """A partial update's body: the fields and the status given, at least one of them."""
     body: dict[str, Any] = {}
     if fields is not None:
         if not is_mapping(fields):
-            raise error("fields must be a mapping")
+            raise ConfigurationError("fields must be a mapping")
         body["fields"] = dict(fields)
     if status is not None:
         body["status"] = status
     if not body:
-        raise error("nothing to update: give fields and/or status")
+        raise ConfigurationError("nothing to update: give fields and/or status")
     return body
 
 

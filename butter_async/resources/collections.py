@@ -213,21 +213,20 @@ def item_create(
     status: PublishStatus = "draft",
     locale: str | None = None,
     match_on: str | None = None,
-    error: type[ConfigurationError] = ConfigurationError,
 ) -> WriteCall:
-    """An item create, its arguments checked (a bad one raises `error`); with `match_on`
+    """An item create, its arguments checked (a bad one raises ConfigurationError); with `match_on`
     the item is looked for by that field before it is sent."""
-    require_text(error=error, key=key)
-    check_status(status, error=error)
+    require_text(key=key)
+    check_status(status)
     if not is_mapping(fields) or not fields:
-        raise error("fields must be a non-empty mapping")
+        raise ConfigurationError("fields must be a non-empty mapping")
     if match_on is None:
         read_back = _item_lookup(key, fields, locale)
     else:
         first_locale, flat = one_locale(fields, locale)
         value = flat.get(match_on)
         if not isinstance(value, str | int | float) or isinstance(value, bool) or value == "":
-            raise error(
+            raise ConfigurationError(
                 f"{match_on}: is required to match existing items (match_on), as a "
                 f"non-empty text or number; got {value!r}"
             )
@@ -239,7 +238,7 @@ def item_create(
         "POST",
         ("content",),
         body,
-        encode_body(body, error),
+        encode_body(body),
         locale,
         read_back,
         look_first=match_on is not None,
@@ -253,16 +252,13 @@ def item_update(
     *,
     status: PublishStatus | None = None,
     locale: str | None = None,
-    error: type[ConfigurationError] = ConfigurationError,
 ) -> WriteCall:
-    """An item's partial update (PATCH), its arguments checked (a bad one raises `error`)."""
-    segments = _item_at(key, item_id, error)
-    check_status(status, error=error)
-    body = update_body(fields, status, error)
+    """An item's partial update (PATCH), its arguments checked (ConfigurationError if not)."""
+    segments = _item_at(key, item_id)
+    check_status(status)
+    body = update_body(fields, status)
     name = f"{key}/{segments[2]}"
-    return WriteCall(
-        "collection_item", name, "PATCH", segments, body, encode_body(body, error), locale
-    )
+    return WriteCall("collection_item", name, "PATCH", segments, body, encode_body(body), locale)
 
 
 def item_replace(
@@ -272,40 +268,35 @@ def item_replace(
     *,
     status: PublishStatus = "draft",
     locale: str | None = None,
-    error: type[ConfigurationError] = ConfigurationError,
 ) -> WriteCall:
-    """An item's whole replacement (PUT), its arguments checked (a bad one raises `error`)."""
-    segments = _item_at(key, item_id, error)
-    check_status(status, error=error)
+    """An item's whole replacement (PUT), its arguments checked (ConfigurationError if not)."""
+    segments = _item_at(key, item_id)
+    check_status(status)
     if not is_mapping(fields) or not fields:
-        raise error(
+        raise ConfigurationError(
             "replace_item() needs the complete item: every field, since a PUT clears "
             "the fields it leaves out"
         )
     body = {"status": status, "fields": dict(fields)}
     name = f"{key}/{segments[2]}"
-    return WriteCall(
-        "collection_item", name, "PUT", segments, body, encode_body(body, error), locale
-    )
+    return WriteCall("collection_item", name, "PUT", segments, body, encode_body(body), locale)
 
 
-def item_delete(
-    key: str, item_id: int, *, error: type[ConfigurationError] = ConfigurationError
-) -> WriteCall:
-    """An item delete, its arguments checked (a bad one raises `error`)."""
-    segments = _item_at(key, item_id, error)
+def item_delete(key: str, item_id: int) -> WriteCall:
+    """An item delete, its arguments checked (ConfigurationError if not)."""
+    segments = _item_at(key, item_id)
     return WriteCall("collection_item", f"{key}/{segments[2]}", "DELETE", segments)
 
 
-def _item_at(key: str, item_id: object, error: type[ConfigurationError]) -> tuple[str, str, int]:
+def _item_at(key: str, item_id: object) -> tuple[str, str, int]:
     """Where an item is written: its collection key and id, both checked."""
-    require_text(error=error, key=key)
+    require_text(key=key)
     try:
         number = int(item_id)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         number = -1
     if isinstance(item_id, bool) or number < 0:
-        raise error(f"item_id must be a non-negative integer, got {item_id!r}")
+        raise ConfigurationError(f"item_id must be a non-negative integer, got {item_id!r}")
     return ("content", key, number)
 
 

@@ -194,13 +194,12 @@ def page_create(
     *,
     status: PublishStatus = "draft",
     locale: str | None = None,
-    error: type[ConfigurationError] = ConfigurationError,
 ) -> WriteCall:
-    """A page create, its arguments checked (a bad one raises `error`)."""
-    require_text(error=error, page_type=page_type, slug=slug, title=title)
-    check_status(status, error=error)
+    """A page create, its arguments checked (ConfigurationError if not)."""
+    require_text(page_type=page_type, slug=slug, title=title)
+    check_status(status)
     if not is_mapping(fields):
-        raise error("fields must be a mapping")
+        raise ConfigurationError("fields must be a mapping")
     body = {
         "title": title,
         "slug": slug,
@@ -214,7 +213,7 @@ def page_create(
         "POST",
         ("pages",),
         body,
-        encode_body(body, error),
+        encode_body(body),
         locale,
         ReadBack(("pages", page_type, slug)),
     )
@@ -228,20 +227,17 @@ def page_update(
     status: PublishStatus | None = None,
     locale: str | None = None,
     method: str = "PATCH",
-    error: type[ConfigurationError] = ConfigurationError,
 ) -> WriteCall:
-    """A page update, its arguments checked (a bad one raises `error`)."""
-    require_text(error=error, page_type=page_type, slug=slug)
-    check_status(status, error=error)
-    verb = check_method(method, error=error)
-    body = update_body(fields, status, error)
+    """A page update, its arguments checked (ConfigurationError if not)."""
+    require_text(page_type=page_type, slug=slug)
+    check_status(status)
+    verb = check_method(method)
+    body = update_body(fields, status)
     segments = ("pages", page_type, slug)
-    return WriteCall("page", slug, verb, segments, body, encode_body(body, error), locale)
+    return WriteCall("page", slug, verb, segments, body, encode_body(body), locale)
 
 
-def page_delete(
-    slug: str, *, page_type: str = "*", error: type[ConfigurationError] = ConfigurationError
-) -> WriteCall:
-    """A page delete, its arguments checked (a bad one raises `error`)."""
-    require_text(error=error, page_type=page_type, slug=slug)
+def page_delete(slug: str, *, page_type: str = "*") -> WriteCall:
+    """A page delete, its arguments checked (ConfigurationError if not)."""
+    require_text(page_type=page_type, slug=slug)
     return WriteCall("page", slug, "DELETE", ("pages", page_type, slug))

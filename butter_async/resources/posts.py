@@ -281,16 +281,12 @@ def post_create(
     slug: str,
     title: str,
     fields: Mapping[str, Any],
-    *,
-    error: type[ConfigurationError] = ConfigurationError,
 ) -> WriteCall:
-    """A post create from `PostFields`, its arguments checked (a bad one raises `error`)."""
-    require_text(error=error, slug=slug, title=title)
+    """A post create from `PostFields`, its arguments checked (ConfigurationError if not)."""
+    require_text(slug=slug, title=title)
     if not is_mapping(fields):
-        raise error("fields must be a mapping")
-    body = post_body(
-        {"status": "draft", **fields, "title": title}, allowed=POST_CREATE_KEYS, error=error
-    )
+        raise ConfigurationError("fields must be a mapping")
+    body = post_body({"status": "draft", **fields, "title": title}, allowed=POST_CREATE_KEYS)
     body["slug"] = slug
     return WriteCall(
         "post",
@@ -298,7 +294,7 @@ def post_create(
         "POST",
         ("posts",),
         body,
-        encode_body(body, error),
+        encode_body(body),
         read_back=ReadBack(("posts", slug)),
     )
 
@@ -308,30 +304,29 @@ def post_update(
     changes: Mapping[str, Any],
     *,
     method: str = "PATCH",
-    error: type[ConfigurationError] = ConfigurationError,
 ) -> WriteCall:
     """A post update from `PostChanges` (its key is the slug the post ends up with), its
-    arguments checked (a bad one raises `error`)."""
-    require_text(error=error, slug=slug)
-    verb = check_method(method, error=error)
+    arguments checked (a bad one raises ConfigurationError)."""
+    require_text(slug=slug)
+    verb = check_method(method)
     if not is_mapping(changes):
-        raise error("fields must be a mapping")
+        raise ConfigurationError("fields must be a mapping")
     given = dict(changes)
     new_slug = given.pop("new_slug", None)
     if new_slug is not None:
-        require_text(error=error, new_slug=new_slug)
-    body = post_body(given, error=error)
+        require_text(new_slug=new_slug)
+    body = post_body(given)
     if new_slug is not None and new_slug != slug:
         body["slug"] = new_slug
     if not body:
-        raise error("nothing to update: give fields and/or status")
+        raise ConfigurationError("nothing to update: give fields and/or status")
     final_slug = body.get("slug", slug)
-    return WriteCall("post", final_slug, verb, ("posts", slug), body, encode_body(body, error))
+    return WriteCall("post", final_slug, verb, ("posts", slug), body, encode_body(body))
 
 
-def post_delete(slug: str, *, error: type[ConfigurationError] = ConfigurationError) -> WriteCall:
-    """A post delete, its arguments checked (a bad one raises `error`)."""
-    require_text(error=error, slug=slug)
+def post_delete(slug: str) -> WriteCall:
+    """A post delete, its arguments checked (ConfigurationError if not)."""
+    require_text(slug=slug)
     return WriteCall("post", slug, "DELETE", ("posts", slug))
 
 
@@ -339,28 +334,27 @@ def post_body(
     fields: Mapping[str, Any],
     *,
     allowed: frozenset[str] = POST_CHANGE_KEYS,
-    error: type[ConfigurationError] = ConfigurationError,
 ) -> dict[str, Any]:
     """The Write API body of a post from the fields that were given (None means not given).
 
-    Checks what it can before anything is sent, raising `error` (a ConfigurationError).
+    Checks what it can before anything is sent, raising ConfigurationError.
     """
     unknown = sorted(set(fields) - allowed)
     if unknown:
-        raise error(
+        raise ConfigurationError(
             f"unknown post field(s) {', '.join(unknown)}; "
             f"expected some of {', '.join(sorted(allowed))}"
         )
     given = {key: value for key, value in fields.items() if value is not None}
-    check_status(given.get("status"), error=error)
+    check_status(given.get("status"))
     author_slug, author_email = given.pop("author_slug", None), given.pop("author_email", None)
     if author_slug and author_email:
-        raise error("give the author by slug or by email, not both")
+        raise ConfigurationError("give the author by slug or by email, not both")
     for key in POST_TEXT_KEYS:
         if key in given and not isinstance(given[key], str):
-            raise error(f"{key} must be a string, got {type(given[key]).__name__}")
+            raise ConfigurationError(f"{key} must be a string, got {type(given[key]).__name__}")
     if "title" in given:
-        require_text(error=error, title=given["title"])
+        require_text(title=given["title"])
     payload: dict[str, Any] = dict(given)
     if author_slug:
         payload["author"] = {"slug": author_slug}
@@ -371,16 +365,14 @@ def post_body(
         if names is None:
             continue
         if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
-            raise error(f"{key} must be a list of non-empty names")
+            raise ConfigurationError(f"{key} must be a list of non-empty names")
         payload[key] = list(names)
     if "published" in given:
-        payload["published"] = published_timestamp(given["published"], error=error)
+        payload["published"] = published_timestamp(given["published"])
     return payload
 
 
-def published_timestamp(
-    published: object, *, error: type[ConfigurationError] = ConfigurationError
-) -> str:
+def published_timestamp(published: object) -> str:
     """A post's `published` as ISO 8601 with a timezone, refusing dates in the future."""
     when: datetime | None = published if isinstance(published, datetime) else None
     if isinstance(published, str):
@@ -389,7 +381,11 @@ def published_timestamp(
         except ValueError:
             when = None
     if when is None or when.tzinfo is None:
-        raise error(f"published must be an ISO 8601 date-time with a timezone, got {published!r}")
+        raise ConfigurationError(
+            f"published must be an ISO 8601 date-time with a timezone, got {published!r}"
+        )
     if when > datetime.now(UTC):
-        raise error("published is in the future: scheduling is not supported by the Write API")
+        raise ConfigurationError(
+            "published is in the future: scheduling is not supported by the Write API"
+        )
     return published if isinstance(published, str) else when.isoformat()
