@@ -8,8 +8,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import attrs
+import pytest
 from mypy import api
 
+from butter_async import ButterClient
 from butter_async.bulk import BulkOptions, BulkSettings, BulkWriter
 from butter_async.transport import ClientOptions, ClientSettings
 
@@ -98,3 +100,15 @@ def test_the_client_options_type_lists_exactly_the_clients_settings() -> None:
         if field.name in options:
             assert options[field.name] == field.type, field.name  # the settings' own types
     assert "secret" not in repr(ClientSettings(read_token="secret-read", write_token="secret-w"))
+
+
+def test_list_and_search_keywords_are_one_definition_checked_at_runtime_too() -> None:
+    butter = ButterClient("token-for-a-keyword-check")
+    assert butter.posts.list(page_size=10, pagination="offset").page_size == 10
+    with pytest.raises(TypeError, match="'page_sise'"):
+        butter.posts.list(page_sise=10)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'pagination'"):  # a search is ranked: pages only
+        butter.posts.search("soup", pagination="offset")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'prefech'"):
+        butter.pages.search("soup", prefech=2)  # type: ignore[call-arg]
+    assert butter.collections.list("products", prefetch=2).prefetch == 2

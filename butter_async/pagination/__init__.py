@@ -7,10 +7,12 @@ from .pages import (
     MAX_PAGE_SIZE,
     Cursor,
     InvalidItem,
+    ListOptions,
     PageReader,
     PaginationMode,
     RawItem,
     ResultPage,
+    SearchOptions,
     item_identity,
 )
 
@@ -20,9 +22,11 @@ __all__ = [
     "AsyncPager",
     "Cursor",
     "InvalidItem",
+    "ListOptions",
     "PageReader",
     "PaginationMode",
     "RawItem",
     "ResultPage",
+    "SearchOptions",
     "item_identity",
 ]

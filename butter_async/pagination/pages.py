@@ -4,7 +4,7 @@ that did not fit their model."""
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 import attrs
 
@@ -75,3 +75,20 @@ class ResultPage(Generic[T]):
 #: calls it only when the consumer reaches the page, so the window holds compact answer
 #: bodies and the items yielded die young (cheap for the garbage collector).
 PageReader = Callable[[], ResultPage[T]]
+
+
+class SearchOptions(TypedDict, total=False):
+    """How a search streams: keywords every search takes (`page_size` up to 100,
+    `prefetch` pages in flight, `resume_from` a cursor, `on_invalid_item` to skip items
+    that do not fit their model instead of raising)."""
+
+    page_size: int
+    prefetch: int | None
+    resume_from: Cursor | None
+    on_invalid_item: Callable[[InvalidItem], None] | None
+
+
+class ListOptions(SearchOptions, total=False):
+    """How a list streams: a search's keywords, and `pagination` ("page" or "offset")."""
+
+    pagination: PaginationMode

@@ -19,19 +19,23 @@ from ..models.converter import explain, structure
 from ..models.decoding import Answer, answer_decoder, envelope, exact_json, json_body
 from ..models.meta import ListMeta
 from ..pagination import (
+    MAX_PAGE_SIZE,
     AsyncPager,
-    Cursor,
     InvalidItem,
+    ListOptions,
     PageReader,
-    PaginationMode,
     RawItem,
     ResultPage,
+    SearchOptions,
     item_identity,
 )
 from ..transport import Params, QueryValue, Transport
 from ..writes import PREVIEW, Probe, WriteCall, WriteResult, send_call
 
 T = TypeVar("T")
+#: The keywords of every list and of every search (a TypedDict's keys, its bases' too).
+LIST_KEYWORDS = frozenset(ListOptions.__annotations__)
+SEARCH_KEYWORDS = frozenset(SearchOptions.__annotations__)
 
 
 class Resource:
@@ -46,22 +50,25 @@ class Resource:
         segments: Sequence[str | int],
         params: Params,
         item_type: Any,
+        options: Mapping[str, Any],
         *,
-        page_size: int,
-        prefetch: int | None,
-        pagination: PaginationMode,
-        resume_from: Cursor | None,
+        allowed: frozenset[str] = LIST_KEYWORDS,
         extract: Callable[[Any], Any] | None = None,
-        on_invalid_item: Callable[[InvalidItem], None] | None = None,
         stable_order: bool = True,
     ) -> AsyncPager[T]:
         """A pager over a list endpoint whose `data` (or `extract(data)`) is a list of items.
+
+        `options` are the caller's keywords, those of `allowed` (TypeError for another).
 
         An item that does not fit `item_type` raises a ResponseValidationError naming it
         and its failing fields; with `on_invalid_item` it is handed there and skipped.
         With `stable_order` (not a relevance-ranked search) the walk corrects for a list
         that moves under it.
         """
+        unknown = sorted(options.keys() - allowed)
+        if unknown:
+            raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
+        on_invalid_item = options.get("on_invalid_item")
         list_type = list[item_type]
         decode = answer_decoder(list_type) if extract is None else exact_json
 
@@ -97,12 +104,13 @@ class Resource:
             meta: ListMeta = self._structure(payload.get("meta") or {}, ListMeta)
             return ResultPage(items=items, meta=meta, position=position)
 
+        prefetch = options.get("prefetch")
         return AsyncPager(
             fetch,
-            page_size=page_size,
+            page_size=options.get("page_size", MAX_PAGE_SIZE),
             prefetch=self._prefetch if prefetch is None else prefetch,
-            mode=pagination,
-            resume_from=resume_from,
+            mode=options.get("pagination", "page"),
+            resume_from=options.get("resume_from"),
             identity=item_identity if stable_order else None,
             refetch=partial(fetch, fresh=True),
         )

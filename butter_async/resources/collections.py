@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
+
+from typing_extensions import Unpack
 
 from ..arguments import PublishStatus, check_status, is_mapping, require_text
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.content import CollectionItem, FieldsT, with_fields
 from ..models.decoding import envelope
-from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
+from ..pagination import (
+    AsyncPager,
+    ListOptions,
+)
 from ..transport import QueryValue
 from ..writes import ReadBack, WriteCall, WriteResult, encode_body, shows_scalars, shows_whole_item
 from ._base import Resource, read_params, update_body
@@ -30,11 +35,7 @@ class CollectionsResource(Resource):
         alt_media_text: bool | None = None,
         fields: Mapping[str, QueryValue] | None = None,
         order: str | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        prefetch: int | None = None,
-        pagination: PaginationMode = "page",
-        resume_from: Cursor | None = None,
-        on_invalid_item: Callable[[InvalidItem], None] | None = None,
+        **options: Unpack[ListOptions],
     ) -> AsyncPager[CollectionItem[FieldsT]]:
         """Stream the items of the collection `key`.
 
@@ -59,12 +60,8 @@ class CollectionsResource(Resource):
             ["content", key],
             params,
             with_fields(CollectionItem, fields_type),
-            page_size=page_size,
-            prefetch=prefetch,
-            pagination=pagination,
-            resume_from=resume_from,
+            options,
             extract=items_of_key,
-            on_invalid_item=on_invalid_item,
         )
 
     async def get_many(

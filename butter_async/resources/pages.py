@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
+
+from typing_extensions import Unpack
 
 from ..arguments import PublishStatus, check_method, check_status, is_mapping, require_text
 from ..errors import ConfigurationError
 from ..models.content import FieldsT, Page, with_fields
-from ..pagination import MAX_PAGE_SIZE, AsyncPager, Cursor, InvalidItem, PaginationMode
+from ..pagination import (
+    AsyncPager,
+    ListOptions,
+    SearchOptions,
+)
 from ..transport import QueryValue
 from ..writes import ReadBack, WriteCall, WriteResult, encode_body, shows_scalars
-from ._base import Resource, read_params, update_body
+from ._base import SEARCH_KEYWORDS, Resource, read_params, update_body
 
 
 class PagesResource(Resource):
@@ -28,11 +34,7 @@ class PagesResource(Resource):
         alt_media_text: bool | None = None,
         fields: Mapping[str, QueryValue] | None = None,
         order: str | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        prefetch: int | None = None,
-        pagination: PaginationMode = "page",
-        resume_from: Cursor | None = None,
-        on_invalid_item: Callable[[InvalidItem], None] | None = None,
+        **options: Unpack[ListOptions],
     ) -> AsyncPager[Page[FieldsT]]:
         """Stream the pages of `page_type` (`"*"` for single pages).
 
@@ -51,11 +53,7 @@ class PagesResource(Resource):
             ["pages", page_type],
             params,
             with_fields(Page, fields_type),
-            page_size=page_size,
-            prefetch=prefetch,
-            pagination=pagination,
-            resume_from=resume_from,
-            on_invalid_item=on_invalid_item,
+            options,
         )
 
     async def get(
@@ -94,10 +92,7 @@ class PagesResource(Resource):
         locale: str | None = None,
         levels: int | None = None,
         alt_media_text: bool | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        prefetch: int | None = None,
-        resume_from: Cursor | None = None,
-        on_invalid_item: Callable[[InvalidItem], None] | None = None,
+        **options: Unpack[SearchOptions],
     ) -> AsyncPager[Page[FieldsT]]:
         """Stream the pages matching `query`, most relevant first.
 
@@ -117,11 +112,8 @@ class PagesResource(Resource):
             ["pages", "search"],
             params,
             with_fields(Page, fields_type),
-            page_size=page_size,
-            prefetch=prefetch,
-            pagination="page",
-            resume_from=resume_from,
-            on_invalid_item=on_invalid_item,
+            options,
+            allowed=SEARCH_KEYWORDS,
             stable_order=False,  # ranked by relevance: no position is stable
         )
 

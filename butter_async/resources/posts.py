@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict, overload
 
@@ -13,15 +13,13 @@ from ..errors import ConfigurationError, ResponseValidationError
 from ..models.blog import Post, PostDetail, PostSummary
 from ..models.decoding import Neighbours, PostAnswer, answer_decoder, envelope
 from ..pagination import (
-    MAX_PAGE_SIZE,
     AsyncPager,
-    Cursor,
-    InvalidItem,
-    PaginationMode,
+    ListOptions,
     RawItem,
+    SearchOptions,
 )
 from ..writes import ReadBack, WriteCall, WriteResult, encode_body, shows_scalars
-from ._base import Resource
+from ._base import SEARCH_KEYWORDS, Resource
 
 
 class PostFields(TypedDict, total=False):
@@ -79,12 +77,8 @@ class PostsResource(Resource):
         category_slug: str | None = None,
         tag_slug: str | None = None,
         preview: bool | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        prefetch: int | None = None,
-        pagination: PaginationMode = "page",
-        resume_from: Cursor | None = None,
-        on_invalid_item: Callable[[InvalidItem], None] | None = None,
         raw: Literal[False] = False,
+        **options: Unpack[ListOptions],
     ) -> AsyncPager[Post]: ...
 
     @overload
@@ -96,12 +90,8 @@ class PostsResource(Resource):
         category_slug: str | None = None,
         tag_slug: str | None = None,
         preview: bool | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        prefetch: int | None = None,
-        pagination: PaginationMode = "page",
-        resume_from: Cursor | None = None,
-        on_invalid_item: Callable[[InvalidItem], None] | None = None,
         raw: Literal[True],
+        **options: Unpack[ListOptions],
     ) -> AsyncPager[RawItem]: ...
 
     def list(
@@ -112,12 +102,8 @@ class PostsResource(Resource):
         category_slug: str | None = None,
         tag_slug: str | None = None,
         preview: bool | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        prefetch: int | None = None,
-        pagination: PaginationMode = "page",
-        resume_from: Cursor | None = None,
-        on_invalid_item: Callable[[InvalidItem], None] | None = None,
         raw: bool = False,
+        **options: Unpack[ListOptions],
     ) -> AsyncPager[Post] | AsyncPager[RawItem]:
         """Stream posts, newest first, optionally filtered by author, category or tag.
 
@@ -134,11 +120,7 @@ class PostsResource(Resource):
             ["posts"],
             params,
             RawItem if raw else Post,
-            page_size=page_size,
-            prefetch=prefetch,
-            pagination=pagination,
-            resume_from=resume_from,
-            on_invalid_item=on_invalid_item,
+            options,
         )
 
     async def get(
@@ -178,11 +160,8 @@ class PostsResource(Resource):
         self,
         query: str,
         *,
-        page_size: int = MAX_PAGE_SIZE,
-        prefetch: int | None = None,
-        resume_from: Cursor | None = None,
-        on_invalid_item: Callable[[InvalidItem], None] | None = None,
         raw: Literal[False] = False,
+        **options: Unpack[SearchOptions],
     ) -> AsyncPager[Post]: ...
 
     @overload
@@ -190,22 +169,16 @@ class PostsResource(Resource):
         self,
         query: str,
         *,
-        page_size: int = MAX_PAGE_SIZE,
-        prefetch: int | None = None,
-        resume_from: Cursor | None = None,
-        on_invalid_item: Callable[[InvalidItem], None] | None = None,
         raw: Literal[True],
+        **options: Unpack[SearchOptions],
     ) -> AsyncPager[RawItem]: ...
 
     def search(
         self,
         query: str,
         *,
-        page_size: int = MAX_PAGE_SIZE,
-        prefetch: int | None = None,
-        resume_from: Cursor | None = None,
-        on_invalid_item: Callable[[InvalidItem], None] | None = None,
         raw: bool = False,
+        **options: Unpack[SearchOptions],
     ) -> AsyncPager[Post] | AsyncPager[RawItem]:
         """Stream the posts matching a full-text `query` (`raw=True`: the API's dicts)."""
         if not query:
@@ -214,11 +187,8 @@ class PostsResource(Resource):
             ["posts", "search"],
             {"query": query},
             RawItem if raw else Post,
-            page_size=page_size,
-            prefetch=prefetch,
-            pagination="page",
-            resume_from=resume_from,
-            on_invalid_item=on_invalid_item,
+            options,
+            allowed=SEARCH_KEYWORDS,
             stable_order=False,  # ranked by relevance: no position is stable
         )
 
