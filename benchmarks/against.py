@@ -24,7 +24,7 @@ from types import ModuleType
 
 import butter_async
 
-from .bulk import bench_slug, page_fields, plain_aiohttp_bulk
+from .bulk_contenders import bench_slug, page_fields, plain_aiohttp_bulk
 from .emulator_process import EmulatorProcess, add_pin_option
 from .host import child_environment
 from .table import print_table

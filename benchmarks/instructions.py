@@ -21,7 +21,7 @@ from typing import Any
 
 from butter_async import ButterClient, MemoryCache
 
-from .bulk import butter_bulk, plain_aiohttp_bulk
+from .bulk_contenders import butter_bulk, plain_aiohttp_bulk
 from .emulator_process import EmulatorProcess
 from .host import child_environment
 from .stream import butter_walk, gather_walk

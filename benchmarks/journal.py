@@ -28,7 +28,7 @@ from butter_async.operations import CreatePage, CreatePost
 from butter_async.transport import ClientStats, OnRateLimit
 from butter_async.writes import WriteCall, WriteResult
 
-from .bulk import page_fields
+from .bulk_contenders import page_fields
 from .emulator_process import READ_TOKEN, WRITE_TOKEN, EmulatorProcess, add_pin_option
 from .host import child_environment
 from .memory import peak_rss_mb

@@ -13,7 +13,7 @@ from pathlib import Path
 from butter_async import ButterClient
 from butter_async.operations import CreatePage
 
-from .bulk import page_fields
+from .bulk_contenders import page_fields
 from .emulator_process import READ_TOKEN, WRITE_TOKEN, EmulatorProcess, add_pin_option
 from .host import child_environment
 from .table import print_table

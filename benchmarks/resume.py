@@ -15,7 +15,7 @@ from pathlib import Path
 
 from butter_async import BulkProgress, ButterClient, RetryPolicy
 
-from .bulk import creates
+from .bulk_contenders import creates
 from .emulator_process import READ_TOKEN, WRITE_TOKEN, EmulatorProcess, add_pin_option
 from .table import print_table
 

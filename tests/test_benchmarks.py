@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bulk import Comparison
+from benchmarks.bulk_cpu import Comparison
 from benchmarks.emulator_process import EmulatorProcess
 from benchmarks.host import child_environment
 
@@ -133,7 +133,7 @@ def assert_sane(row: Comparison, writes: int) -> None:
 def test_cpu_per_write_across_fresh_processes_prints_each_process_and_the_median(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from benchmarks.bulk import cpu_across_processes
+    from benchmarks.bulk_cpu import cpu_across_processes
 
     result = cpu_across_processes(200, 0.02, 10, processes=2, rounds=1, pin_cores=False)
     out = capsys.readouterr().out
@@ -151,7 +151,7 @@ def test_cpu_per_write_across_fresh_processes_prints_each_process_and_the_median
 def test_cpu_per_write_one_job_a_process_prints_each_round_and_the_median(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from benchmarks.bulk import cpu_one_job_per_process
+    from benchmarks.bulk_cpu import cpu_one_job_per_process
 
     result = cpu_one_job_per_process(200, 0.02, 10, rounds=2, pin_cores=False, jitter=0.005)
     out = capsys.readouterr().out
