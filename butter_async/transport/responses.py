@@ -21,13 +21,7 @@ async def read_body(
     """The body, refused (InvalidResponseError) past `max_body_size`, declared or not."""
     declared = response.content_length
     if declared is not None and declared > max_body_size:
-        raise InvalidResponseError(
-            f"response body of {declared} bytes exceeds max_body_size={max_body_size}",
-            status=response.status,
-            method=method,
-            url=redact_url(url),
-            body="",
-        )
+        raise _too_big(f"of {declared} bytes ", max_body_size, response, method, url)
     if declared is not None and "Content-Encoding" not in response.headers:
         return await response.read()  # the declared size, already checked, is all we read
     chunks: list[bytes] = []
@@ -35,15 +29,21 @@ async def read_body(
     async for chunk in response.content.iter_any():
         size += len(chunk)
         if size > max_body_size:
-            raise InvalidResponseError(
-                f"response body exceeds max_body_size={max_body_size}",
-                status=response.status,
-                method=method,
-                url=redact_url(url),
-                body="",
-            )
+            raise _too_big("", max_body_size, response, method, url)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _too_big(
+    size: str, max_body_size: int, response: aiohttp.ClientResponse, method: str, url: URL
+) -> InvalidResponseError:
+    return InvalidResponseError(
+        f"response body {size}exceeds max_body_size={max_body_size}",
+        status=response.status,
+        method=method,
+        url=redact_url(url),
+        body="",
+    )
 
 
 def not_json(
