@@ -38,7 +38,7 @@ print(untouched, per_read())
 
 FAULTS_PER_BULK_WRITE = """
 import asyncio, resource
-from butter_async import CreatePage
+from butter_async import BulkWriter, CreatePage  # the writer loads on first use: load it now
 from butter_async.testing import Emulator, SeedSpec
 
 FIELDS = {"headline": "Soup", "servings": 2, "hero_image": "", "ingredients": [],
