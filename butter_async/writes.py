@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 import orjson
@@ -221,8 +221,7 @@ async def exists(read: Callable[[], Awaitable[object]]) -> bool:
     return True
 
 
-@attrs.frozen
-class _Landed:
+class _Landed(NamedTuple):
     """How a resolving loop learned that its write is done."""
 
     outcome: WriteOutcome
@@ -290,6 +289,12 @@ def _delete_landed(
     return _Landed("deleted", attempts, True)
 
 
+async def _cannot_look() -> bool:
+    raise AmbiguousWriteError(
+        "the create may have been applied and cannot be checked by reading back"
+    )
+
+
 async def create_resolving(
     transport: Transport,
     call: WriteCall,
@@ -301,19 +306,11 @@ async def create_resolving(
     reads of what it made stale. With `check_first` (resuming a job) the object is looked
     for before any send."""
     probe = None if call.read_back is None else partial(_found, transport, call.read_back)
-
-    async def look() -> bool:
-        if probe is None:
-            raise AmbiguousWriteError(
-                "the create may have been applied and cannot be checked by reading back"
-            )
-        return await probe()
-
     landed = await _resolving(
         transport,
         call,
         ambiguous=check_first,
-        look=look,
+        look=_cannot_look if probe is None else probe,
         recognise=_create_landed,
         done="created",
         on_rate_limit=on_rate_limit,

@@ -179,21 +179,23 @@ class BulkJob:
         A refused (429) request comes back here rather than being resent by the client,
         so that its next attempt waits for the gate's pace like every other send.
         """
-        ready, ledger = self.intake.ready, self.ledger
-        while ready or await self.intake.refill():
+        intake, ledger, sender, stops = self.intake, self.ledger, self.sender, self.stops
+        ready, recheck = intake.ready, intake.recheck
+        while ready or await intake.refill():
             index, call = ready.popleft()
             operation, key = ledger.taken[index]
-            missing = self.sender.missing_schema(operation)
-            if self.stops.stopping:
+            missing = sender.missing_schemas and sender.missing_schema(operation)
+            if stops.stopping:
                 self.finish(result_of(index, operation, key, "not_attempted", detail="job stopped"))
-            elif missing is not None:
+            elif missing:
                 # The API said the page type or collection does not exist: do not ask again.
                 detail = f"not sent: {missing}"
                 self.finish(result_of(index, operation, key, "failed", detail=detail))
             else:
-                check_first = index in self.intake.recheck
-                self.intake.recheck.discard(index)
-                sent = await self.sender.send(index, operation, key, call, check_first)
+                check_first = index in recheck
+                if check_first:
+                    recheck.discard(index)
+                sent = await sender.send(index, operation, key, call, check_first)
                 # send() marks the input executing once its request goes out; a send
                 # cancelled in flight stays marked, and is reported interrupted.
                 ledger.executing.discard(index)

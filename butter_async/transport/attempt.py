@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import NamedTuple
 
 import aiohttp
 from yarl import URL
@@ -22,47 +21,41 @@ from .urls import redact_url
 logger = logging.getLogger("butter_async")
 
 
-class Attempt(NamedTuple):
-    """What one attempt sends: `number` counts from 0 (logged from 1)."""
-
-    method: str
-    url: URL
-    query: dict[str, str]
-    body: bytes | None
-    auth: Auth
-    number: int
-
-
 async def send_once(
     shared: SharedSession,
     session: aiohttp.ClientSession,
-    attempt: Attempt,
+    method: str,
+    url: URL,
+    query: dict[str, str],
+    body: bytes | None,
+    auth: Auth,
     timeout: aiohttp.ClientTimeout,
     decode: Decode,
+    attempt: int = 0,
 ) -> Fetched:
-    """Send `attempt`, following redirects: what `decode` makes of the answer, and its body."""
-    method, query = attempt.method, attempt.query
-    headers: Mapping[str, str] = shared.headers(attempt.auth, attempt.body is not None)
-    if attempt.auth == "read" and shared.read_auth == "query":
+    """Send one attempt (`attempt` counts from 0), following redirects: what `decode`
+    makes of the answer, and its body."""
+    redact = shared.redact
+    headers: Mapping[str, str] = shared.request_headers[auth, body is not None]
+    if auth == "read" and shared.read_auth == "query":
         query = {**query, "auth_token": shared.read_token}
-    target = attempt.url.update_query(query) if query else attempt.url
+    target = url.update_query(query) if query else url
     started = time.perf_counter()
-    shared.stats.requests += 1
+    stats = shared.stats
+    stats.requests += 1
     for _hop in range(MAX_REDIRECTS + 1):
-        mapped = MappedFailures(session, method, target, timeout.total or 0, shared.redact)
+        mapped = MappedFailures(session, method, target, timeout.total or 0, redact)
         with mapped:
             async with session.request(
                 method,
                 target,
-                data=attempt.body,
+                data=body,
                 headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
             ) as response:
                 if response.status in REDIRECT_STATUSES and "Location" in response.headers:
-                    target, headers = follow_redirect(
-                        target, response, headers, method, shared.redact
-                    )
+                    target, headers = follow_redirect(target, response, headers, method, redact)
                     continue
                 raw = await read_body(response, shared.max_body_size, method, target)
                 status = response.status
@@ -72,18 +65,13 @@ async def send_once(
         break
     else:
         raise TransportError("too many redirects", method=method, url=redact_url(target))
-    _count(shared, status, raw)
-    if logger.isEnabledFor(logging.DEBUG):
-        elapsed = (time.perf_counter() - started) * 1000
-        where, number = redact_url(target), attempt.number + 1
-        logger.debug("%s %s -> %d in %.1f ms (attempt %d)", method, where, status, elapsed, number)
-    answer = payload_of(status, raw, response_headers, method, target, decode, shared.redact)
-    return answer, raw
-
-
-def _count(shared: SharedSession, status: int, raw: bytes) -> None:
-    stats = shared.stats
     stats.by_status[status] += 1
     if status != 429:
         stats.accepted += 1
     stats.bytes_received += len(raw)
+    if logger.isEnabledFor(logging.DEBUG):
+        elapsed = (time.perf_counter() - started) * 1000
+        where, number = redact_url(target), attempt + 1
+        logger.debug("%s %s -> %d in %.1f ms (attempt %d)", method, where, status, elapsed, number)
+    answer = payload_of(status, raw, response_headers, method, target, decode, redact)
+    return answer, raw

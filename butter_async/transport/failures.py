@@ -18,6 +18,8 @@ class MappedFailures:
     which the caller raises after the block. Raised there, it chains to nothing: aiohttp's
     exceptions carry the request URL, token included."""
 
+    __slots__ = ("_method", "_redact", "_session", "_target", "_timeout", "failure")
+
     def __init__(
         self,
         session: aiohttp.ClientSession,

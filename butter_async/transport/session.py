@@ -72,13 +72,14 @@ class SharedSession:
         self.rate_limit_listeners: list[Callable[[float | None], None]] = []
         tokens = (settings.read_token, settings.write_token)
         self._secrets = tuple(form for token in tokens if token for form in secret_forms(token))
-        self._headers = {
+        self.request_headers = {
             (auth, has_body): _request_headers(
                 self._token_header(auth), has_body, own_session=self.owns_session
             )
             for auth in ("read", "write")
             for has_body in (False, True)
         }
+        """The headers of a request beyond the session's own, by (auth, has a body)."""
         keep_socket_reads_on_heap()
 
     def __repr__(self) -> str:
@@ -108,10 +109,6 @@ class SharedSession:
             raise MissingWriteTokenError(
                 "this operation needs a write token: pass write_token= to ButterClient"
             )
-
-    def headers(self, auth: Auth, has_body: bool) -> CIMultiDictProxy[str]:
-        """The headers of a request beyond the session's own."""
-        return self._headers[auth, has_body]
 
     def url_for(self, segments: Sequence[str | int]) -> URL:
         """The endpoint URL for path segments, each percent-encoded; the last 1,024 are kept,

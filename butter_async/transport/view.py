@@ -23,7 +23,7 @@ from ..errors import (
 )
 from ..models.decoding import exact_json
 from ..retries import RetryPolicy
-from .attempt import Attempt, send_once
+from .attempt import send_once
 from .responses import not_json
 from .session import ClientStats, SharedSession
 from .settings import Auth, OnRateLimit, Params, QueryValue
@@ -62,6 +62,10 @@ class Transport:
         if timeout <= 0:
             raise ConfigurationError("timeout must be positive")
         self.session = session
+        # the shared session's, read on every call: plain attributes, not properties
+        self.base_url: URL = session.base_url
+        self.stats: ClientStats = session.stats
+        self.reads: ReadCache = session.reads
         self.timeout = timeout
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self.retry = retry
@@ -84,21 +88,6 @@ class Transport:
             retry=self.retry if retry is None else retry,
             preview=self.preview if preview is None else preview,
         )
-
-    @property
-    def base_url(self) -> URL:
-        """The API root."""
-        return self.session.base_url
-
-    @property
-    def stats(self) -> ClientStats:
-        """The counters of the shared session."""
-        return self.session.stats
-
-    @property
-    def reads(self) -> ReadCache:
-        """The shared read path: coalescing and the cache."""
-        return self.session.reads
 
     @property
     def closed(self) -> bool:
@@ -203,9 +192,14 @@ class Transport:
                 sending = send_once(
                     shared,
                     session,
-                    Attempt(method, url, query, content, auth, attempt),
+                    method,
+                    url,
+                    query,
+                    content,
+                    auth,
                     client_timeout,
                     decode,
+                    attempt,
                 )
                 if shared.owns_session:
                     return await sending  # closing our own session ends what is in flight
