@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import orjson
-from yarl import URL
 
-from ..errors import ConfigurationError
+from ..redis_client import check_redis_url, redacted_url, redis_client
 from .backends import CacheBackend, memory_store, new_token, positive
 from .entries import Lookup
 
@@ -39,44 +38,6 @@ RECONNECT_DELAY = 1.0
 MAX_MIRRORED_TOKENS = 100_000
 
 
-def _redacted_url(url: str) -> str:
-    """The Redis URL with its password masked, in the user part or the `password=` query
-    parameter redis-py also reads (the user name stays: it names the ACL user)."""
-    parsed = URL(url)
-    if parsed.password:
-        parsed = parsed.with_password("REDACTED")
-    if "password" in parsed.query:
-        parsed = parsed.update_query(password="REDACTED")
-    return repr(str(parsed))
-
-
-def _redis_url(_instance: object, _attribute: attrs.Attribute[str], url: str) -> None:
-    if URL(url).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigurationError("the Redis URL must start with redis://, rediss:// or unix://")
-
-
-def _redis_client(
-    url: str, *, socket_timeout: float | None, connect_timeout: float, max_connections: int
-) -> Redis:
-    """A redis-py client whose callers wait for a free connection rather than fail."""
-    try:
-        from redis.asyncio import BlockingConnectionPool, Redis
-    except ImportError:
-        raise ConfigurationError(
-            "the Redis cache needs redis-py: pip install 'butter-async[redis]'"
-        ) from None
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=connect_timeout,
-        socket_timeout=socket_timeout,
-        socket_connect_timeout=connect_timeout,
-        client_name="butter-async",
-    )
-    client: Redis = Redis.from_pool(pool)
-    return client
-
-
 @attrs.define(kw_only=True)
 class RedisCache(CacheBackend):
     """A cache in Redis, shared by every worker and machine that points at it: an entry
@@ -89,7 +50,7 @@ class RedisCache(CacheBackend):
     through the renewals it hears on Redis pub/sub.
     """
 
-    url: str = attrs.field(validator=_redis_url, repr=_redacted_url)
+    url: str = attrs.field(validator=check_redis_url, repr=redacted_url)
     prefix: str = "butter:"
     max_connections: int = attrs.field(default=50, validator=positive)
     socket_timeout: float = attrs.field(default=1.0, validator=positive)
@@ -173,7 +134,7 @@ class RedisCache(CacheBackend):
 
     def _open(self) -> Redis:
         if self._redis is None:
-            self._redis = _redis_client(
+            self._redis = redis_client(
                 self.url,
                 socket_timeout=self.socket_timeout,
                 connect_timeout=self.socket_timeout,
@@ -198,7 +159,7 @@ class RedisCache(CacheBackend):
     async def _listen(self) -> None:
         """Keep the mirror in step with the renewals channel, resubscribing when it drops."""
         while True:
-            client = _redis_client(
+            client = redis_client(
                 self.url,
                 socket_timeout=None,
                 connect_timeout=self.socket_timeout,
