@@ -6,7 +6,17 @@ import argparse
 import platform
 import time
 
-from . import bulk, import_time, journal, memory, resume, stream, structure, webapp
+from . import (
+    bulk,
+    bulk_processes,
+    import_time,
+    journal,
+    memory,
+    resume,
+    stream,
+    structure,
+    webapp,
+)
 from .emulator_process import add_pin_option
 from .host import cpu_check
 
@@ -23,7 +33,17 @@ def main() -> None:
     # The host is shared: the same fixed work, timed before and after, tells how fast it
     # was during this run, so that runs on different days can be compared.
     before = cpu_check()
-    for module in (stream, bulk, resume, structure, memory, journal, webapp, import_time):
+    for module in (
+        stream,
+        bulk,
+        bulk_processes,
+        resume,
+        structure,
+        memory,
+        journal,
+        webapp,
+        import_time,
+    ):
         started = time.perf_counter()
         module.main(flags)
         print(f"  ({module.__name__} took {time.perf_counter() - started:.1f} s)")

@@ -37,7 +37,7 @@ async def one_process(
     if redis:
         from butter_async.bulk import RedisPace
 
-        options["shared_pace"] = RedisPace(redis)
+        options["shared_pace"] = RedisPace(url=redis)
     async with ButterClient(READ_TOKEN, WRITE_TOKEN, base_url=url, retry=retry) as butter:
         await asyncio.sleep(max(0.0, start_at - time.time()))
         started = time.time()
@@ -59,10 +59,23 @@ def run_processes(
     share = n // processes
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.bulk_processes", "--inner", url,
-             f"{tag}p{k}", str(share), str(concurrency), str(start_at), redis or ""],
-            cwd=ROOT, env=child_environment(), stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.bulk_processes",
+                "--inner",
+                url,
+                f"{tag}p{k}",
+                str(share),
+                str(concurrency),
+                str(start_at),
+                redis or "",
+            ],
+            cwd=ROOT,
+            env=child_environment(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for k in range(processes)
     ]
     outputs = [child.communicate()[0] for child in children]

@@ -92,7 +92,6 @@ async def client() -> AsyncIterator[ButterClient]:
         yield butter
 
 
-
 @pytest.fixture(params=["memory", "redis"])
 def backend(request: pytest.FixtureRequest) -> Callable[..., CacheBackend]:
     """A factory of each cache backend (Redis: a real server, a fresh key prefix each)."""

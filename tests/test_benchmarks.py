@@ -50,6 +50,7 @@ def test_quick_benchmarks_print_every_table() -> None:
         "cache hits on a warm cache",
         "from a write to a fresh cached read, through the emulator's webhook",
         "import cost (fresh interpreter, bytecode cached",
+        "creates from K processes under one sliding 1 s window",
     ):
         assert title in out
     assert "official buttercms-python (sequential)" in out
@@ -58,6 +59,7 @@ def test_quick_benchmarks_print_every_table() -> None:
     assert "aiohttp + orjson + semaphore (best hand loop)" in out
     assert "x the orjson hand loop's" in out
     assert "lost 0, duplicates 0" in out
+    assert "2 x 200, shared pace" in out
     assert "200 concurrent identical gets: 1 upstream request(s)" in out
     assert "emulator pinned to CPU" in out or "placed by the OS scheduler" in out
     assert "Traceback" not in result.stderr

@@ -622,9 +622,7 @@ async def test_a_verified_write_reads_fresh_even_after_a_read_raced_it(
     async with emu, emu.client(cache=backend(ttl=3600)) as butter:
         await butter.pages.get("recipe", "recipe-000000")
         update = asyncio.ensure_future(
-            butter.pages.update(
-                "recipe", "recipe-000000", fields={"headline": "New"}, verify=True
-            )
+            butter.pages.update("recipe", "recipe-000000", fields={"headline": "New"}, verify=True)
         )
         # until the PATCH is accepted (not yet applied): the emulator's log has no event
         while not any(r.method == "PATCH" for r in emu.requests):  # noqa: ASYNC110

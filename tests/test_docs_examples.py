@@ -105,9 +105,7 @@ def test_single_page_events_carry_a_star_page_type() -> None:
 
 def test_a_localized_post_event_is_a_post_event_with_its_locale() -> None:
     # api-reference/post-events/localized-blog-post-deleted
-    event = parse_event(
-        example("webhook_post_localization_delete"), allow_unauthenticated=True
-    )
+    event = parse_event(example("webhook_post_localization_delete"), allow_unauthenticated=True)
     assert (event.kind, event.action) == ("post", "localization.delete")
     assert event.data == PostEvent(slug="outdated-announcement", buttercms_id=3456, locale="de")
 

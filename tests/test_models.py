@@ -124,7 +124,6 @@ def test_a_null_slug_is_an_error_not_the_text_none() -> None:
         structure({"slug": None}, Tag)
 
 
-
 FULL_PAGE = {
     "slug": "home",
     "name": "Home",

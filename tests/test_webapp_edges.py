@@ -240,9 +240,7 @@ async def test_a_bad_entry_in_redis_is_a_miss_and_is_replaced(
 
 
 @asynccontextmanager
-async def hook_route(
-    butter: ButterClient, **options: object
-) -> AsyncIterator[tuple[str, int]]:
+async def hook_route(butter: ButterClient, **options: object) -> AsyncIterator[tuple[str, int]]:
     """A real aiohttp server with the invalidation route; yields its host and port."""
     app = web.Application()
     app.router.add_post("/hooks", aiohttp_handler(invalidate=butter, **options))  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from .options import (
 )
 from .results import BulkOutcome, BulkProgress, BulkReport, BulkResult
 from .sender import RATE_LIMITED_ROUNDS
+from .shared_pace import RedisPace
 from .writer import BulkWriter
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "BulkSettings",
     "BulkWriter",
     "Operations",
+    "RedisPace",
 ]

@@ -137,6 +137,10 @@ class BulkJob:
         self.ledger.close(self.intake.untaken())
         if self.settings.progress:
             self.settings.progress(self.snapshot())
+        try:
+            await self.sender.close()  # after the accounting: it awaits Redis
+        except asyncio.CancelledError:
+            cancelled_again = True
         if cancelled_again:
             raise asyncio.CancelledError
         journal = self.ledger.journal

@@ -11,6 +11,7 @@ import attrs
 from ..errors import ConfigurationError
 from ..operations import DEFAULT_MAX_PAYLOAD_BYTES
 from .results import BulkProgress
+from .shared_pace import RedisPace
 
 DEFAULT_MAX_RATE_LIMIT_WAIT = 300.0
 """Seconds a job may spend paused by 429s in all before its remaining inputs fail fast."""
@@ -38,6 +39,7 @@ class BulkSettings:
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     max_rate_limit_wait: float | None = DEFAULT_MAX_RATE_LIMIT_WAIT
     max_identical_failures: int | None = DEFAULT_MAX_IDENTICAL_FAILURES
+    shared_pace: RedisPace | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.concurrency < 1:
@@ -74,3 +76,4 @@ class BulkOptions(TypedDict, total=False):
     max_payload_bytes: int
     max_rate_limit_wait: float | None
     max_identical_failures: int | None
+    shared_pace: RedisPace | None

@@ -123,20 +123,17 @@ class AdaptiveGate:
         accepted: Callable[[], int] | None = None,
         opening: bool = True,
     ) -> None:
-        """`clock` gives the time the pace is kept in: the running event loop's by default.
-        `accepted` counts the requests the server accepted (answered other than 429), all
-        told: the pace is learned from it, as a read-back before a resumed write or a
-        read beside the job counts against the limit too. By default, the sends.
-        With `opening`, the first send goes alone and each success lets one more in
-        flight, so a wrong token or a missing page type costs one request, not one per
-        worker."""
+        """`clock`: the time the pace is kept in (the running loop's by default).
+        `accepted`: the requests the server accepted (answered other than 429), all told,
+        which the pace is learned from (by default, the sends). With `opening` the first
+        send goes alone and each success lets one more in flight, so a wrong token or a
+        missing page type costs one request, not one per worker."""
         self.adaptive = adaptive
         self.in_flight = 0
         """Sends let through and not yet released (waiting for their turn included)."""
         self.waiting = 0
         """Sends held at the gate: by a pause, the opening, or for their paced turn."""
-        self._allowed: int | None = 1 if opening else None
-        """How many sends may be in flight while the job opens (None: as many as ask)."""
+        self._allowed: int | None = 1 if opening else None  # in flight while opening
         self._widened = asyncio.Event()
         self.paused = 0.0
         self.pace: float | None = None
@@ -240,6 +237,12 @@ class AdaptiveGate:
             self.waiting -= 1
         return True
 
+    def end_opening(self) -> None:
+        """Let as many sends in flight as ask (the server bounds the job now)."""
+        if self._allowed is not None:
+            self._allowed = None
+            self._widened.set()
+
     def release(self, *, succeeded: bool) -> None:
         """Count a send done, and sample what the server accepted: the pace is learned
         from it."""
@@ -266,9 +269,7 @@ class AdaptiveGate:
         """The server answered 429: pause for `retry_after`, or slow the pace a little."""
         if retry_after == 0:
             return  # "retry at once": no pause asked for, nothing to learn a rate from
-        if self._allowed is not None:  # the server bounds the job now: the opening is over
-            self._allowed = None
-            self._widened.set()
+        self.end_opening()  # the server bounds the job now
         now = self._now()
         wait = NO_RETRY_AFTER_PAUSE if retry_after is None else retry_after
         if self.pace is not None and wait <= 2 * self._window:

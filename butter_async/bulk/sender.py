@@ -21,6 +21,7 @@ from .ledger import Ledger
 from .options import BulkSettings
 from .pacing import AdaptiveGate
 from .results import BulkResult, failed_result, result_of
+from .shared_pace import SharedGate
 
 RATE_LIMITED_ROUNDS = 3
 """Rounds through the gate a refused (429) item gets beyond its client's retries."""
@@ -36,7 +37,16 @@ class Sender:
         self.ledger = ledger
         self.report = ledger.report
         stats = client.stats
-        self.gate = AdaptiveGate(adaptive=settings.adaptive, accepted=lambda: stats.accepted)
+        self.gate: AdaptiveGate | SharedGate
+        if settings.shared_pace is not None:
+            self.gate = settings.shared_pace.gate(
+                client.account_fingerprint,
+                str(client.base_url),
+                adaptive=settings.adaptive,
+                accepted=lambda: stats.accepted,
+            )
+        else:
+            self.gate = AdaptiveGate(adaptive=settings.adaptive, accepted=lambda: stats.accepted)
         self.limiter = AsyncLimiter(settings.rate_limit, 1) if settings.rate_limit else None
         self.limited = 0
         """Sends past the gate waiting for the fixed `rate_limit`."""
@@ -50,6 +60,11 @@ class Sender:
         if not self.missing_schemas:
             return None
         return self.missing_schemas.get(_schema_of(operation) or ("", ""))
+
+    async def close(self) -> None:
+        """Let the shared pace's connection go, if the job has one."""
+        if isinstance(self.gate, SharedGate):
+            await self.gate.close()
 
     def halted(self) -> bool:
         """Whether nothing more may be sent: the client closed, auth failed, 429s won."""

@@ -14,6 +14,7 @@ import orjson
 
 from ..bulk import BulkProgress, BulkReport, BulkWriter
 from ..bulk.options import DEFAULT_MAX_IDENTICAL_FAILURES
+from ..bulk.shared_pace import RedisPace
 from ..client import ButterClient
 from ..errors import ConfigurationError, ImportTargetError, JsonLinesError, NotFoundError
 from ..operations import CreateItem, CreatePage, CreatePost, Operation
@@ -261,9 +262,11 @@ class ImportJob:
         force_journal: bool = False,
         progress: Callable[[BulkProgress], None] | None = None,
         max_identical_failures: int | None = DEFAULT_MAX_IDENTICAL_FAILURES,
+        shared_pace: RedisPace | None = None,
     ) -> BulkReport:
         """Check the target, then write every valid line; failed lines are copied to
-        `failed_file` whether the job ends or is cancelled."""
+        `failed_file` whether the job ends or is cancelled. With `shared_pace`, imports in
+        other processes on the same account share one pace."""
         needs = await self.check(butter)
         # A resume needs no guard: the journal knows which items this job created.
         resuming = self.journal.exists() and self.journal.stat().st_size > 0
@@ -278,6 +281,7 @@ class ImportJob:
             job_id=f"import {self.kind} of {file_digest(self.source)}",
             progress=progress,
             max_identical_failures=max_identical_failures,
+            shared_pace=shared_pace,
         )
         try:
             return await self.writer.run(self.operations(), keep_results=False)

@@ -1,0 +1,175 @@
+"""Several writers on one account share one pace through a real Redis server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from butter_async import RetryPolicy
+from butter_async.bulk import BulkReport, RedisPace
+from butter_async.testing import Emulator, RedisServer, SeedSpec
+
+from .conftest import recipe_fields
+from .test_bulk import bulk_pages, creates, sends_seen_by
+
+RETRY = RetryPolicy(max_retries=30, retry_after_cap=5)
+
+
+async def write_together(
+    emu: Emulator, pace: RedisPace | None, writers: int, each: int
+) -> list[BulkReport]:
+    """`writers` clients, as if in as many processes, each writing its own `each` pages."""
+
+    async def one(k: int) -> BulkReport:
+        async with emu.client(retry=RETRY) as butter:
+            # A pause is counted once however many sends wait it out: the budget holds.
+            return await butter.bulk_run(
+                creates(each, start=k * each),
+                concurrency=20,
+                shared_pace=pace,
+                max_rate_limit_wait=8,
+            )
+
+    return list(await asyncio.gather(*(one(k) for k in range(writers))))
+
+
+async def test_writers_sharing_a_pace_send_together_at_the_limit_and_lose_nothing(
+    redis_url: str,
+) -> None:
+    emu = Emulator(seed=SeedSpec(pages=1), rate_limit=100, rate_limit_kind="window")
+    pace = RedisPace(url=redis_url, prefix=f"test-{time.monotonic_ns()}:")
+    async with emu:
+        sends = sends_seen_by(emu)
+        reports = await write_together(emu, pace, writers=3, each=200)
+    assert all(report.ok for report in reports)
+    assert sorted(bulk_pages(emu)) == [f"bulk-{i:05d}" for i in range(600)]  # each once
+    refused = sum(report.rate_limited for report in reports)
+    # Three writers pacing alone refuse far more: each learns a third of the window from
+    # its own acceptances and raises it alone. One schedule keeps them under it together.
+    alone_emu = Emulator(seed=SeedSpec(pages=1), rate_limit=100, rate_limit_kind="window")
+    async with alone_emu:
+        alone = await write_together(alone_emu, None, writers=3, each=200)
+    refused_alone = sum(report.rate_limited for report in alone)
+    assert refused < refused_alone, (refused, refused_alone)
+    # After the first window the server sees them send at its limit, not over it.
+    first = sends[0][0]
+    settled = [accepted for when, accepted in sends if when >= first + 3.0]
+    assert settled.count(False) <= 0.05 * len(settled), (settled.count(False), len(settled))
+
+
+async def test_the_shared_state_is_keyed_by_account_and_api_root_never_a_token(
+    redis_url: str,
+) -> None:
+    from redis.asyncio import Redis
+
+    emu = Emulator(seed=SeedSpec(pages=1), rate_limit=100, rate_limit_kind="window")
+    prefix = f"test-key-{time.monotonic_ns()}:"
+    pace = RedisPace(url=redis_url, prefix=prefix)
+    async with emu:
+        await write_together(emu, pace, writers=2, each=150)
+        async with emu.client() as butter:
+            expected = pace.key(butter.account_fingerprint, str(butter.base_url))
+    redis = Redis.from_url(redis_url)
+    try:
+        keys = sorted(key.decode() for key in await redis.keys(prefix + "*"))
+        state = {k.decode(): v.decode() for k, v in (await redis.hgetall(expected)).items()}
+        members = await redis.zrange(expected + ":accepted", 0, -1)
+        ttl = await redis.pttl(expected)
+    finally:
+        await redis.aclose()
+    assert keys == [expected, expected + ":accepted"]
+    assert 80 <= float(state["pace"]) <= 120  # the window's 100 a second, learned once
+    assert 0 < ttl <= 600_000  # idle state expires
+    stored = " ".join([*keys, *state.values(), *(m.decode() for m in members)])
+    for token in (emu.read_token, emu.write_token):
+        assert token not in stored
+
+
+async def test_a_redis_that_dies_mid_job_leaves_each_writer_pacing_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    emu = Emulator(seed=SeedSpec(pages=1), rate_limit=100, rate_limit_kind="window")
+    server = RedisServer()
+    url = server.__enter__()
+    pace = RedisPace(url=url, socket_timeout=0.3)
+    stopped = False
+    try:
+        async with emu:
+
+            async def kill_redis_soon() -> None:
+                nonlocal stopped
+                await asyncio.sleep(2.5)  # the pace is learned and shared by then
+                server.__exit__(None, None, None)
+                stopped = True
+
+            killer = asyncio.ensure_future(kill_redis_soon())
+            with caplog.at_level(logging.WARNING, logger="butter_async"):
+                reports = await write_together(emu, pace, writers=2, each=250)
+            await killer
+    finally:
+        if not stopped:
+            server.__exit__(None, None, None)
+    assert all(report.ok for report in reports), reports
+    assert sorted(bulk_pages(emu)) == [f"bulk-{i:05d}" for i in range(500)]
+    fell_back = [r for r in caplog.records if "paces alone" in r.getMessage()]
+    assert 1 <= len(fell_back) <= 2  # once a writer, never once a write
+
+
+async def test_an_unreachable_redis_costs_no_write() -> None:
+    emu = Emulator(seed=SeedSpec(pages=1), rate_limit=100, rate_limit_kind="window")
+    pace = RedisPace(url="redis://127.0.0.1:1/0", socket_timeout=0.2)
+    async with emu, emu.client(retry=RETRY) as butter:
+        report = await butter.bulk_run(creates(150), concurrency=20, shared_pace=pace)
+    assert report.ok and len(bulk_pages(emu)) == 150
+
+
+def test_the_shared_pace_never_shows_a_redis_password() -> None:
+    pace = RedisPace(url="redis://user:s3cret-pass@redis.example:6379/0")
+    assert "s3cret-pass" not in repr(pace)
+    assert "s3cret-pass" not in pace.key("account", "https://api.buttercms.com/v2/")
+
+
+def test_imports_share_a_pace_from_the_command_line(tmp_path: Path, redis_url: str) -> None:
+    from click.testing import CliRunner
+
+    from butter_async.cli import main
+    from butter_async.cli.imports import resume_command
+    from butter_async.testing import emulator_in_thread
+
+    source = tmp_path / "pages.jsonl"
+    source.write_bytes(
+        b"".join(
+            orjson.dumps(
+                {
+                    "page_type": "recipe",
+                    "slug": f"cli-{i}",
+                    "title": f"Cli {i}",
+                    "fields": recipe_fields(),
+                }
+            )
+            + b"\n"
+            for i in range(40)
+        )
+    )
+    with emulator_in_thread(seed=SeedSpec(pages=1)) as emu:
+        env = {
+            "BUTTER_READ_TOKEN": emu.read_token,
+            "BUTTER_WRITE_TOKEN": emu.write_token,
+            "BUTTER_BASE_URL": emu.url,
+            "BUTTER_SHARED_PACE": redis_url,
+        }
+        result = CliRunner().invoke(main, ["import", "pages", str(source)], env=env)
+        assert result.exit_code == 0, result.output
+        assert sum(slug.startswith("cli-") for slug in emu.store.page_slugs()) == 40
+    refused = CliRunner().invoke(
+        main, ["import", "pages", str(source), "--shared-pace", "http://not-redis"], env=env
+    )
+    assert refused.exit_code == 2 and "--shared-pace" in refused.output
+    # The printed resume command never shows a Redis URL (it may hold a password).
+    argv = ["butter-async", "import", "pages", "x.jsonl", "--shared-pace", "redis://:pw@h/0"]
+    assert "pw@" not in resume_command(argv)
