@@ -52,9 +52,16 @@ async def one_process(
 
 
 def run_processes(
-    url: str, processes: int, n: int, concurrency: int, tag: str, redis: str | None
-) -> list[dict[str, Any]]:
-    """Start `processes` fresh processes writing `n` creates in all; their reports."""
+    url: str,
+    processes: int,
+    n: int,
+    concurrency: int,
+    tag: str,
+    redis: str | None,
+    deadline: float,
+) -> list[dict[str, Any] | None]:
+    """Start `processes` fresh processes writing `n` creates in all; their reports (None
+    for a process still writing `deadline` seconds after the start, which is stopped)."""
     start_at = time.time() + 2.0  # every interpreter is up and connected by then
     share = n // processes
     children = [
@@ -78,30 +85,61 @@ def run_processes(
         )
         for k in range(processes)
     ]
-    outputs = [child.communicate()[0] for child in children]
-    return [json.loads(out.strip().splitlines()[-1]) for out in outputs]
+    reports: list[dict[str, Any] | None] = []
+    for child in children:
+        try:
+            out = child.communicate(timeout=max(0.0, start_at + deadline - time.time()))[0]
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        except subprocess.TimeoutExpired:  # stopped: what it wrote is read back instead
+            child.kill()
+            child.communicate()
+            reports.append(None)
+    return reports
 
 
 def measure(
-    processes: int, n: int, limit: float, latency: float, concurrency: int, shared: bool
+    processes: int,
+    n: int,
+    limit: float,
+    latency: float,
+    concurrency: int,
+    shared: bool,
+    deadline: float,
 ) -> list[object]:
     """One row: K processes against a fresh emulator (and Redis, when shared)."""
     options = {"pages": 1, "rate_limit": limit, "latency": latency}
     with EmulatorProcess(pin_cores=False, **options) as emu, RedisServer() as redis:
         tag = f"mp{processes}{'s' if shared else 'a'}"
-        reports = run_processes(emu.url, processes, n, concurrency, tag, redis if shared else None)
+        url = redis if shared else None
+        reports = run_processes(emu.url, processes, n, concurrency, tag, url, deadline)
         time.sleep(1.5)  # the window refills before the store is read back
         slugs = asyncio.run(stored_slugs(emu.url, emu.read_token, tag))
     share = n // processes
-    expected = {bench_slug(f"{tag}p{k}", i) for k in range(processes) for i in range(share)}
+    finished = [k for k, report in enumerate(reports) if report is not None]
+    expected = {bench_slug(f"{tag}p{k}", i) for k in finished for i in range(share)}
+    # lost: of the processes that finished; duplicated: of every process
     lost, duplicates = lost_and_duplicated(expected, slugs)
-    wall = max(r["finished"] for r in reports) - min(r["started"] for r in reports)
-    written = sum(r["done"] for r in reports)
-    refused = sum(r["rate_limited"] for r in reports)
+    done = [report for report in reports if report is not None]
+    if len(done) == processes:
+        wall = max(r["finished"] for r in done) - min(r["started"] for r in done)
+        stopped = ""
+    else:
+        wall = deadline
+        stopped = f", {processes - len(done)} stopped at {deadline:.0f} s"
+    written = len(set(slugs))
+    refused = sum(r["rate_limited"] for r in done)
     rate = written / wall
     label = f"{processes} x {share:,}" + (", shared pace" if shared else ", each alone")
-    return [label, wall, round(rate), f"{rate / limit:.1%}", refused, refused / written, lost,
-            duplicates]  # fmt: skip
+    return [
+        label + stopped,
+        wall,
+        round(rate),
+        f"{rate / limit:.1%}",
+        refused,
+        refused / written if written else 0.0,
+        lost,
+        duplicates,
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -111,6 +149,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=float, default=200.0)
     parser.add_argument("--latency", type=float, default=0.03)
     parser.add_argument("--concurrency", type=int, default=100, help="per process")
+    parser.add_argument(
+        "--deadline", type=float, default=90.0, help="seconds before a row's processes stop"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--no-pin", action="store_true", help="accepted, as by every benchmark")
     parser.add_argument("--inner", nargs=6, help=argparse.SUPPRESS)
@@ -126,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.n, counts = 400, [1, 2]
     rows = [
-        measure(k, args.n, args.limit, args.latency, args.concurrency, shared)
+        measure(k, args.n, args.limit, args.latency, args.concurrency, shared, args.deadline)
         for k in counts
         for shared in (False, True)
     ]

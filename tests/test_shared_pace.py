@@ -27,12 +27,13 @@ async def write_together(
 
     async def one(k: int) -> BulkReport:
         async with emu.client(retry=RETRY) as butter:
-            # A pause is counted once however many sends wait it out: the budget holds.
+            # A pause counts once however many sends wait it out, and a paced turn's wait
+            # is no pause (about 6 s of turns here): the budget holds.
             return await butter.bulk_run(
                 creates(each, start=k * each),
                 concurrency=20,
                 shared_pace=pace,
-                max_rate_limit_wait=8,
+                max_rate_limit_wait=4,
             )
 
     return list(await asyncio.gather(*(one(k) for k in range(writers))))
@@ -173,3 +174,11 @@ def test_imports_share_a_pace_from_the_command_line(tmp_path: Path, redis_url: s
     # The printed resume command never shows a Redis URL (it may hold a password).
     argv = ["butter-async", "import", "pages", "x.jsonl", "--shared-pace", "redis://:pw@h/0"]
     assert "pw@" not in resume_command(argv)
+
+
+def test_a_shared_pace_needs_the_adaptive_pace() -> None:
+    from butter_async import ConfigurationError
+    from butter_async.bulk import BulkSettings
+
+    with pytest.raises(ConfigurationError, match="adaptive"):
+        BulkSettings(adaptive=False, shared_pace=RedisPace(url="redis://127.0.0.1:6379/0"))

@@ -52,6 +52,8 @@ class BulkSettings:
             raise ConfigurationError("max_rate_limit_wait must not be negative (seconds)")
         if self.max_identical_failures is not None and self.max_identical_failures < 1:
             raise ConfigurationError("max_identical_failures must be at least 1 (or None)")
+        if self.shared_pace is not None and not self.adaptive:
+            raise ConfigurationError("shared_pace shares the adaptive pace: drop adaptive=False")
 
     @property
     def failure_limit(self) -> int | None:

@@ -40,6 +40,10 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state, accepted, ttl = KEYS[1], KEYS[2], tonumber(ARGV[1])
 local function get(field) return tonumber(redis.call('HGET', state, field)) end
 local function set(field, value) redis.call('HSET', state, field, tostring(value)) end
+local function pause_until(at)
+  set('tat', math.max(get('tat') or 0, at))
+  set('paused_until', math.max(get('paused_until') or 0, at))
+end
 local function accepted_between(since, till)
   local total = 0
   for _, member in ipairs(redis.call('ZRANGEBYSCORE', accepted, '(' .. since, till)) do
@@ -51,8 +55,9 @@ end
 
 #: A turn: learn the pace once its 429's pause is over; then hand out evenly spaced turns,
 #: raising the pace 1% after a quiet window whose turns kept to it. Returns {wait, pace,
-#: final}: a wait that is not final is a pause, after which the sender asks again (so
-#: that a pause's end is paced, not a burst of every sender that waited).
+#: final, paused}: a wait that is not final is a pause, after which the sender asks again
+#: (so that a pause's end is paced, not a burst of every sender that waited); `paused` is
+#: the part of the wait a 429 asked for (the rest is the queue for paced turns).
 _TURN = (
     _PRELUDE
     + """
@@ -91,7 +96,8 @@ else
   if wait > 0 then final = 0 end
 end
 redis.call('PEXPIRE', state, ttl)
-return {tostring(wait), tostring(pace or -1), final}
+local paused = math.max(0, math.min(wait, (get('paused_until') or 0) - now))
+return {tostring(wait), tostring(pace or -1), final, tostring(paused)}
 """
 )
 
@@ -115,14 +121,14 @@ if pace and get('provisional') and wait >= 1 and now - first_send >= window then
   set('quiet_since', now); set('quiet_turns', get('turns') or 0)
 elseif pace then
   if wait < window then
-    set('tat', math.max(tat, now + wait))
+    pause_until(now + wait)
     if now - lowered_at >= 0.25 * window then set('pace', pace * 0.98); set('lowered_at', now) end
   elseif now - lowered_at >= window then
     set('pace', pace * 0.99); set('lowered_at', now)
   end
   set('quiet_since', now); set('quiet_turns', get('turns') or 0)
 else
-  set('tat', math.max(tat, now + wait))
+  pause_until(now + wait)
   if not get('learn_at') then
     window = math.max(1, wait)
     if wait < 1 then window = wait end
@@ -237,13 +243,12 @@ class SharedGate:
                     self._alone.in_flight += 1
                     return True
                 try:
-                    wait, pace, final = await self._call("turn")
+                    wait, pace, final, paused = await self._turn()
                 except Exception as error:
                     self._fall_back(error)
                     continue
                 self.pace = pace if pace > 0 else None
-                if not final or wait > 2 / (self.pace or 1.0):
-                    self._count_pause(wait)
+                self._count_pause(paused)
                 while wait > 0:
                     if stopped():
                         self._local.release(succeeded=False)
@@ -256,8 +261,8 @@ class SharedGate:
         return True
 
     def _count_pause(self, wait: float) -> None:
-        """Add to `paused` the part of a pause (a 429's, not a paced turn) not yet counted:
-        every sender waiting out the same pause counts it once."""
+        """Add to `paused` the part of a 429's pause not yet counted: every sender waiting
+        out the same pause counts it once."""
         now = asyncio.get_running_loop().time()
         until = now + wait
         if until > self._paused_until:
@@ -323,7 +328,12 @@ class SharedGate:
             finally:
                 self._updates.task_done()
 
-    async def _call(self, name: str, *args: Any) -> tuple[float, float, bool]:
+    async def _turn(self) -> tuple[float, float, bool, float]:
+        """A turn of the shared schedule: (wait, pace or -1, final, paused part)."""
+        wait, pace, final, paused = await self._call("turn")
+        return float(wait), float(pace), bool(int(final)), float(paused)
+
+    async def _call(self, name: str, *args: Any) -> Any:
         if self._redis is None:
             self._redis = redis_client(
                 self._settings.url,
@@ -335,11 +345,7 @@ class SharedGate:
                 self._scripts[script_name] = self._redis.register_script(source)
             self._scripts["accepted"] = self._redis.register_script(_ACCEPTED)
         ttl = int(self._settings.idle_expiry * 1000)
-        answer = await self._scripts[name](keys=self._keys, args=[ttl, *args])
-        if name != "turn":
-            return 0.0, 0.0, True
-        wait, pace, final = answer
-        return float(wait), float(pace), bool(int(final))
+        return await self._scripts[name](keys=self._keys, args=[ttl, *args])
 
     def _fall_back(self, error: Exception) -> None:
         """Pace alone from now on: an adaptive gate of this process's own."""
