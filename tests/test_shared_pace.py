@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from butter_async import RetryPolicy
-from butter_async.bulk import BulkReport, RedisPace
+from butter_async.bulk import BulkProgress, BulkReport, RedisPace
 from butter_async.testing import Emulator, RedisServer, SeedSpec
 
 from .conftest import recipe_fields
@@ -182,3 +182,63 @@ def test_a_shared_pace_needs_the_adaptive_pace() -> None:
 
     with pytest.raises(ConfigurationError, match="adaptive"):
         BulkSettings(adaptive=False, shared_pace=RedisPace(url="redis://127.0.0.1:6379/0"))
+
+
+async def test_a_close_cut_short_by_a_cancellation_still_stops_its_task() -> None:
+    # A Redis that accepts and never answers: the last update hangs while the job closes.
+    connections: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await reader.read(1 << 20)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        pace = RedisPace(url=f"redis://127.0.0.1:{port}/0", socket_timeout=5.0)
+        gate = pace.gate("account", "http://127.0.0.1/v2/", adaptive=True, accepted=lambda: 0)
+        gate.rate_limited(1.0)  # an update on its way to Redis
+        await asyncio.sleep(0.05)
+        closing = asyncio.ensure_future(gate.close())
+        await asyncio.sleep(0.05)  # close() is waiting for the update to be told
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        left = [t for t in asyncio.all_tasks() if "_send_updates" in repr(t.get_coro())]
+        assert all(task.done() for task in left)
+    finally:
+        for connection in connections:
+            connection.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_shared_job_cancelled_twice_leaves_no_task_of_its_own_running(
+    redis_url: str,
+) -> None:
+    emu = Emulator(seed=SeedSpec(pages=1), rate_limit=100, rate_limit_kind="window")
+    pace = RedisPace(url=redis_url, prefix=f"test-cancel-{time.monotonic_ns()}:")
+    underway = asyncio.Event()
+
+    def watch(snapshot: BulkProgress) -> None:
+        if snapshot.done >= 50:
+            underway.set()
+
+    async with emu, emu.client(retry=RETRY) as butter:
+        job = asyncio.ensure_future(
+            butter.bulk_run(
+                creates(400), concurrency=20, shared_pace=pace, progress=watch, progress_interval=0
+            )
+        )
+        await underway.wait()
+        job.cancel()
+        await asyncio.sleep(0)
+        job.cancel()  # again, while the job accounts for its inputs and closes
+        with pytest.raises(asyncio.CancelledError):
+            await job
+        left = [
+            task
+            for task in asyncio.all_tasks()
+            if not task.done() and "_send_updates" in repr(task.get_coro())
+        ]
+    assert left == []

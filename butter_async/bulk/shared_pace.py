@@ -293,17 +293,21 @@ class SharedGate:
         self._update("limited", 1.0 if retry_after is None else retry_after)
 
     async def close(self) -> None:
-        """Tell Redis what is left and let the connection go."""
-        if self._updater is not None:
-            if self._alone is None:
+        """Tell Redis what is left and let the connection go; cut short by a cancellation,
+        it still stops its task."""
+        updater = self._updater
+        try:
+            if updater is not None and self._alone is None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._updates.join(), self._settings.socket_timeout)
-            self._updater.cancel()
-            await asyncio.gather(self._updater, return_exceptions=True)
-        redis, self._redis = self._redis, None
-        if redis is not None:
-            with contextlib.suppress(Exception):
-                await redis.aclose()
+        finally:
+            if updater is not None:
+                updater.cancel()
+                await asyncio.gather(updater, return_exceptions=True)
+            redis, self._redis = self._redis, None
+            if redis is not None:
+                with contextlib.suppress(Exception):
+                    await redis.aclose()
 
     def _update(self, kind: str, value: float) -> None:
         self._updates.put_nowait((kind, value))
