@@ -345,9 +345,8 @@ class SharedGate:
                 connect_timeout=self._settings.socket_timeout,
                 max_connections=4,
             )
-            for script_name, source in (("turn", _TURN), ("limited", _LIMITED)):
-                self._scripts[script_name] = self._redis.register_script(source)
-            self._scripts["accepted"] = self._redis.register_script(_ACCEPTED)
+            scripts = {"turn": _TURN, "limited": _LIMITED, "accepted": _ACCEPTED}
+            self._scripts = {n: self._redis.register_script(s) for n, s in scripts.items()}
         ttl = int(self._settings.idle_expiry * 1000)
         return await self._scripts[name](keys=self._keys, args=[ttl, *args])
 
