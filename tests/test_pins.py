@@ -11,7 +11,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-USER_EXTRAS = ("cli", "testing", "cache", "redis")
+USER_EXTRAS = ("cli", "testing", "cache", "redis", "queue")
 
 
 def pins(name: str) -> dict[str, Version]:

@@ -1,7 +1,7 @@
 """The `butter-async` command line: thin commands over the library's jobs (`demo`,
-`export`, `imports`, `schema`, `emulator`), sharing `common`; bars from `progress`."""
+`export`, `imports`, `worker`, `schema`, `emulator`), sharing `common`; bars from `progress`."""
 
-from . import demo, emulator, export, imports, schema
+from . import demo, emulator, export, imports, schema, worker
 from .common import main
 
-__all__ = ["demo", "emulator", "export", "imports", "main", "schema"]
+__all__ = ["demo", "emulator", "export", "imports", "main", "schema", "worker"]

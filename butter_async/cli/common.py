@@ -11,11 +11,9 @@ import click
 
 from ..client import ButterClient
 from ..errors import ButterError, ImportTargetError, JsonLinesError
+from ..jobs.environment import ENV_BASE, ENV_READ, ENV_WRITE
 
 T = TypeVar("T")
-ENV_READ = "BUTTER_READ_TOKEN"
-ENV_WRITE = "BUTTER_WRITE_TOKEN"
-ENV_BASE = "BUTTER_BASE_URL"
 
 
 def run(coroutine: Awaitable[T], *, verbose: bool) -> T:

@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from .common import ENV_WRITE, connection_options, fail_usage, main, run
+from ..jobs.environment import ENV_WRITE
+from .common import connection_options, fail_usage, main, run
 from .progress import progress_bar
 
 

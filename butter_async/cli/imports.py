@@ -16,10 +16,12 @@ import click
 
 from ..bulk import BulkReport, RedisPace
 from ..errors import ConfigurationError, JsonLinesError
+from ..jobs.environment import ENV_QUEUE, ENV_READ, ENV_SHARED_PACE, ENV_WRITE
+from ..jobs.import_queue import ShardedReport, ShardState, run_sharded
 from ..jobs.imports import ImportJob
 from ..jobs.jsonl import ImportKind
 from ..transport import DEFAULT_CONNECTOR_LIMIT
-from .common import ENV_READ, ENV_WRITE, connection_options, fail_usage, main, make_client, run
+from .common import connection_options, fail_usage, main, make_client, run
 from .progress import progress_bar
 
 #: The exit code of an import that finished but left out lines as invalid (--skip-invalid).
@@ -89,6 +91,29 @@ EXIT_SKIPPED_INVALID = 3
     help="Share one pace through this Redis with every import on the account (env "
     "BUTTER_SHARED_PACE): together they send at the rate one would.",
 )
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Split the import into N shards by a hash of each slug or key, run as jobs of "
+    "the queue (--queue) by `butter-async import-worker` processes; wait, then merge.",
+)
+@click.option(
+    "--queue",
+    "queue_url",
+    envvar=ENV_QUEUE,
+    metavar="REDIS_URL",
+    default=None,
+    help=f"The Redis of the import queue, for --shards (env {ENV_QUEUE}).",
+)
+@click.option(
+    "--shard-heartbeat",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Seconds without a heartbeat after which a shard's worker counts as dead and "
+    "the shard is run again from its journal.",
+)
 @click.pass_context
 def import_(
     context: click.Context,
@@ -110,8 +135,22 @@ def import_(
     match_on: str | None,
     allow_duplicates: bool,
     shared_pace: str | None,
+    shards: int | None,
+    queue_url: str | None,
+    shard_heartbeat: int,
 ) -> None:
     """Bulk-import JSON Lines of pages, posts or collection items."""
+    if shards is not None:
+        if not queue_url:
+            fail_usage(f"--shards needs --queue REDIS_URL or ${ENV_QUEUE}")
+        for name, given in (("--journal", journal), ("--failed", failed_path)):
+            if given is not None:
+                fail_usage(f"{name}: each shard has its own (SOURCE.shard-K-of-N...)")
+        if shared_pace or force_journal:
+            fail_usage(
+                "--shared-pace and --force-journal are the workers' own: with --shards, "
+                f"the workers share a pace through ${ENV_SHARED_PACE} or the queue's Redis"
+            )
     try:
         job = ImportJob(
             source,
@@ -147,6 +186,16 @@ def import_(
                 f"{source}: every line is valid (no token: the target was not checked)", err=True
             )
         return
+    if shards is not None:
+        assert queue_url is not None
+        sharded = run(
+            run_on_queue(
+                job, token, base_url, queue_url, shards, concurrency, rate_limit, shard_heartbeat
+            ),
+            verbose=verbose,
+        )
+        click.echo(describe_sharded(sharded))
+        context.exit(0 if sharded.ok else 1)
     if not write_token:
         fail_usage(f"import needs a write token: --write-token or ${ENV_WRITE}")
     try:
@@ -193,6 +242,53 @@ def import_(
         context.exit(EXIT_SKIPPED_INVALID)
 
 
+async def run_on_queue(
+    job: ImportJob,
+    token: str | None,
+    base_url: str | None,
+    queue_url: str,
+    shards: int,
+    concurrency: int,
+    rate_limit: float | None,
+    heartbeat: int,
+) -> ShardedReport:
+    """Queue the shards and wait for them, saying each change of a shard's state."""
+
+    def said(state: ShardState) -> None:
+        tried = f", attempt {state.attempts}" if state.attempts > 1 else ""
+        click.echo(f"{state.shard.name}: {state.status}, {state.done} done{tried}", err=True)
+
+    async with make_client(token, None, base_url) as butter:
+        try:
+            return await run_sharded(
+                job,
+                butter,
+                queue_url,
+                shards,
+                concurrency=concurrency,
+                rate_limit=rate_limit,
+                heartbeat=heartbeat,
+                on_change=said,
+            )
+        except asyncio.CancelledError:
+            click.echo("the shards stay queued: run the same command to wait for them", err=True)
+            raise
+
+
+def describe_sharded(sharded: ShardedReport) -> str:
+    """The merged report, then one line per shard."""
+    lines = [describe(sharded.merged, None)]
+    for outcome in sharded.shards:
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(outcome.report.counts.items()))
+        line = f"  {outcome.shard.name}: {outcome.status}" + (f": {counts}" if counts else "")
+        if outcome.error:
+            line += f" ({outcome.error})"
+        if outcome.failed_file:
+            line += f"; failed lines in {outcome.failed_file}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 @contextlib.contextmanager
 def stopped_by_signals(job: asyncio.Future[Any], received: list[str]) -> Iterator[None]:
     """On Ctrl-C or SIGTERM, cancel `job` (which then accounts for every input)."""
@@ -217,7 +313,8 @@ def stopped_by_signals(job: asyncio.Future[Any], received: list[str]) -> Iterato
 _SECRET_OPTIONS = {
     "--token": "$" + ENV_READ,
     "--write-token": "$" + ENV_WRITE,
-    "--shared-pace": "$BUTTER_SHARED_PACE",  # a Redis URL may hold a password
+    "--shared-pace": "$" + ENV_SHARED_PACE,  # a Redis URL may hold a password
+    "--queue": "$" + ENV_QUEUE,
 }
 
 
@@ -242,7 +339,7 @@ def resume_command(argv: list[str]) -> str:
     return " ".join(words)
 
 
-def describe(report: BulkReport, failed_file: Path) -> str:
+def describe(report: BulkReport, failed_file: Path | None) -> str:
     """A short human summary of a bulk report."""
     counts = ", ".join(f"{outcome} {n}" for outcome, n in sorted(report.counts.items()))
     taken = f" of {report.total} taken" if report.done != report.total else ""
@@ -255,6 +352,6 @@ def describe(report: BulkReport, failed_file: Path) -> str:
         lines.append(f"stopped early: {report.stopped_by} (nothing more was sent)")
     for failure in report.failures[:5]:
         lines.append(f"  #{failure.index + 1} {failure.key}: {failure.outcome}: {failure.detail}")
-    if report.failures:
+    if report.failures and failed_file is not None:
         lines.append(f"failed lines written to {failed_file}")
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..client import ButterClient
 from ..errors import ConfigurationError, ImportTargetError, JsonLinesError, NotFoundError
 from ..operations import CreateItem, CreatePage, CreatePost, Operation
 from .jsonl import ImportKind, json_lines, json_object, operation_from_line
+from .shards import Shard
 
 
 @attrs.define
@@ -35,18 +36,13 @@ class ImportNeeds:
 SHOWN_INVALID_LINES = 20
 
 
-def validate_file(
-    source: Path,
-    kind: ImportKind,
-    defaults: dict[str, str | None],
-    invalid_file: Path | None = None,
-) -> ImportNeeds:
-    """Check every line before anything is sent (`FILE:LINE: field: problem`): each must be
-    a JSON object that makes a valid operation, and no two may write the same content.
-
-    Raises JsonLinesError naming every invalid line (up to `SHOWN_INVALID_LINES`); with
-    `invalid_file`, bad lines go there (with their error) instead, and are left out.
-    """
+def check_lines(
+    source: Path, kind: ImportKind, defaults: dict[str, str | None]
+) -> tuple[ImportNeeds, dict[int, str]]:
+    """Check every line before anything is sent: each must be a JSON object that makes a
+    valid operation, and no two may write the same content. Returns what the valid lines
+    need of the target, and each invalid line's number with its problem
+    (`FILE:LINE: field: problem`)."""
     needs = ImportNeeds()
     problems: dict[int, str] = {}
     first_line_of: dict[str, int] = {}
@@ -67,16 +63,8 @@ def validate_file(
             problems.setdefault(earlier, f"{source}:{earlier}: {what}: also on line {number}")
             continue
         _note_needs(needs, operation)
-    if invalid_file is None:
-        if problems:
-            raise JsonLinesError(_listed(problems))
-        return needs
     needs.invalid = set(problems)
-    if problems:
-        _write_rejects(source, invalid_file, problems)
-    else:
-        invalid_file.unlink(missing_ok=True)
-    return needs
+    return needs, problems
 
 
 def _note_needs(needs: ImportNeeds, operation: Operation) -> None:
@@ -160,23 +148,18 @@ def valid_lines(source: Path, invalid: set[int]) -> Iterator[tuple[int, dict[str
             yield number, line
 
 
-def operations(
-    source: Path, kind: ImportKind, defaults: dict[str, str | None], invalid: set[int]
-) -> Iterator[Operation]:
-    """The file's valid lines as operations, read lazily."""
-    for number, line in valid_lines(source, invalid):
-        yield operation_from_line(kind, line, defaults, number)
-
-
-def write_failures(report: BulkReport, source: Path, failed_file: Path, invalid: set[int]) -> None:
-    """Copy the lines that failed, so the file can be fed back to `import`. Lines not
-    attempted or interrupted are not copied: the journal holds them for the resume."""
+def write_failures(
+    report: BulkReport, lines: Iterable[tuple[int, dict[str, Any]]], failed_file: Path
+) -> None:
+    """Copy the lines that failed (`lines`: those the job was given, in order), so the
+    file can be fed back to `import`. Lines not attempted or interrupted are not copied:
+    the journal holds them for the resume."""
     unfinished = {result.index for result in report.failures if result.outcome == "failed"}
     if not unfinished:
         failed_file.unlink(missing_ok=True)
         return
     with failed_file.open("wb") as sink:
-        for index, (_, line) in enumerate(valid_lines(source, invalid)):
+        for index, (_, line) in enumerate(lines):
             if index in unfinished:
                 sink.write(orjson.dumps(line) + b"\n")
 
@@ -195,7 +178,9 @@ class ImportJob:
     sent, `run(butter)` checks the target and writes with a journal (default
     `SOURCE.journal`; run again with it to resume), and failed lines go to `failed_file`
     (default `SOURCE.failed.jsonl`) to be fed back. With `skip_invalid`, invalid lines go
-    to `invalid_file` and the rest are imported."""
+    to `invalid_file` and the rest are imported. With `shard`, only the lines whose key
+    falls in that shard are written, and the default files are named after it
+    (`SOURCE.shard-2-of-4.journal`)."""
 
     def __init__(
         self,
@@ -210,6 +195,7 @@ class ImportJob:
         skip_invalid: bool = False,
         journal: Path | None = None,
         failed_file: Path | None = None,
+        shard: Shard | None = None,
     ) -> None:
         if kind == "collection" and not collection:
             raise ConfigurationError("import collection needs --collection KEY")
@@ -226,10 +212,12 @@ class ImportJob:
             "match_on": match_on,
         }
         self.allow_duplicates = allow_duplicates
+        self.shard = shard
+        part = f".{shard.name}" if shard is not None else ""
         self.invalid_file = source.with_name(source.name + ".invalid.jsonl")
         self.skip_invalid = skip_invalid
-        self.journal = journal or source.with_name(source.name + ".journal")
-        self.failed_file = failed_file or source.with_name(source.name + ".failed.jsonl")
+        self.journal = journal or source.with_name(f"{source.name}{part}.journal")
+        self.failed_file = failed_file or source.with_name(f"{source.name}{part}.failed.jsonl")
         self.needs: ImportNeeds | None = None
         self.writer: BulkWriter | None = None
 
@@ -239,12 +227,25 @@ class ImportJob:
         was cancelled."""
         return self.writer.report if self.writer is not None else BulkReport()
 
+    @property
+    def job_id(self) -> str:
+        """What the journal records of this import: its kind and the file's digest."""
+        return f"import {self.kind} of {file_digest(self.source)}"
+
     def validate(self) -> ImportNeeds:
         """Check every line (JsonLinesError naming the invalid ones, unless `skip_invalid`)
-        and say what the file needs of its target."""
-        invalid_file = self.invalid_file if self.skip_invalid else None
-        self.needs = validate_file(self.source, self.kind, self.defaults, invalid_file)
-        return self.needs
+        and say what the file needs of its target. A shard leaves the invalid file to the
+        whole import, so that shards never write one file at once."""
+        needs, problems = check_lines(self.source, self.kind, self.defaults)
+        if problems and not self.skip_invalid:
+            raise JsonLinesError(_listed(problems))
+        if self.skip_invalid and self.shard is None:
+            if problems:
+                _write_rejects(self.source, self.invalid_file, problems)
+            else:
+                self.invalid_file.unlink(missing_ok=True)
+        self.needs = needs
+        return needs
 
     async def check(self, butter: ButterClient) -> ImportNeeds:
         """Validate if not done, then raise ImportTargetError if the target lacks a page
@@ -252,6 +253,14 @@ class ImportJob:
         needs = self.needs or self.validate()
         await check_target(butter, self.source, needs, authors=True)
         return needs
+
+    async def guard_collection(self, butter: ButterClient) -> None:
+        """Refuse a collection import that would duplicate items (no `match_on`, items
+        already there), unless duplicates are allowed or the journal shows a resume."""
+        resuming = self.journal.exists() and self.journal.stat().st_size > 0
+        guarded = self.defaults["match_on"] is None and not self.allow_duplicates
+        if self.kind == "collection" and guarded and not resuming:
+            await refuse_duplicates(butter, self.defaults["collection"] or "")
 
     async def run(
         self,
@@ -266,19 +275,17 @@ class ImportJob:
     ) -> BulkReport:
         """Check the target, then write every valid line; failed lines are copied to
         `failed_file` whether the job ends or is cancelled. With `shared_pace`, imports in
-        other processes on the same account share one pace."""
-        needs = await self.check(butter)
-        # A resume needs no guard: the journal knows which items this job created.
-        resuming = self.journal.exists() and self.journal.stat().st_size > 0
-        guarded = self.defaults["match_on"] is None and not self.allow_duplicates
-        if self.kind == "collection" and guarded and not resuming:
-            await refuse_duplicates(butter, self.defaults["collection"] or "")
+        other processes on the same account share one pace. A shard leaves the collection
+        guard to the whole import: once one shard has written, the others would refuse."""
+        await self.check(butter)
+        if self.shard is None:
+            await self.guard_collection(butter)
         self.writer = butter.bulk(
             concurrency=concurrency,
             rate_limit=rate_limit,
             journal=self.journal,
             journal_override=force_journal,
-            job_id=f"import {self.kind} of {file_digest(self.source)}",
+            job_id=self.job_id,
             progress=progress,
             max_identical_failures=max_identical_failures,
             shared_pace=shared_pace,
@@ -286,9 +293,19 @@ class ImportJob:
         try:
             return await self.writer.run(self.operations(), keep_results=False)
         finally:
-            write_failures(self.report, self.source, self.failed_file, needs.invalid)
+            write_failures(self.report, self.lines(), self.failed_file)
+
+    def lines(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(line number, object) of the valid lines this job writes (its shard's only)."""
+        invalid = self.needs.invalid if self.needs is not None else set()
+        for number, line in valid_lines(self.source, invalid):
+            if self.shard is None or self.shard.holds(self._operation(number, line).key):
+                yield number, line
 
     def operations(self) -> Iterator[Operation]:
-        """The file's valid lines as operations, read lazily."""
-        invalid = self.needs.invalid if self.needs is not None else set()
-        return operations(self.source, self.kind, self.defaults, invalid)
+        """The operations this job writes, read lazily."""
+        for number, line in self.lines():
+            yield self._operation(number, line)
+
+    def _operation(self, number: int, line: dict[str, Any]) -> Operation:
+        return operation_from_line(self.kind, line, self.defaults, number)
