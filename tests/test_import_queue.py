@@ -20,7 +20,7 @@ import redis
 
 from butter_async.bulk import BulkReport, BulkResult
 from butter_async.jobs import ImportJob
-from butter_async.jobs.import_queue import merge, report_from_dict, report_to_dict
+from butter_async.jobs.shard_reports import merge, report_from_dict, report_to_dict
 from butter_async.jobs.shards import Shard, shard_number
 from butter_async.testing import Emulator, SeedSpec, emulator_in_thread
 
@@ -72,7 +72,7 @@ def test_a_shard_must_be_one_of_its_count() -> None:
 
 
 def test_a_merged_report_sums_the_shards_and_names_failures_by_line() -> None:
-    from butter_async.jobs.import_queue import ShardOutcome
+    from butter_async.jobs.shard_reports import ShardOutcome
 
     one = BulkReport(total=3, retries=2, rate_limited=1, elapsed=2.0)
     one.counts.update({"created": 2, "failed": 1})
@@ -154,11 +154,14 @@ def account_env(emu: Emulator, redis_url: str) -> dict[str, str]:
 
 
 def start_worker(
-    env: dict[str, str], processes: list[subprocess.Popen[str]]
+    env: dict[str, str], processes: list[subprocess.Popen[str]], *, saq: bool = False
 ) -> subprocess.Popen[str]:
+    """`butter-async import-worker`, or SAQ's own worker over our settings."""
+    settings = "butter_async.jobs.shard_worker.worker_settings"
+    words = [sys.executable, "-m", "saq", settings] if saq else command("import-worker")
     worker = subprocess.Popen(
-        command("import-worker", "--sweep", "1"),
-        env=env,
+        words,
+        env={**env, "BUTTER_QUEUE_SWEEP": "1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -249,7 +252,7 @@ def test_a_worker_refuses_a_shard_planned_for_another_account(
     source = pages_file(tmp_path / "pages.jsonl", 10, prefix="other")
     with emulator_in_thread(seed=SeedSpec(pages=1)) as emu:
         env = account_env(emu, redis_url)
-        start_worker({**env, "BUTTER_READ_TOKEN": "another-account"}, processes)
+        start_worker({**env, "BUTTER_READ_TOKEN": "another-account"}, processes, saq=True)
         planned = subprocess.run(
             command("import", "pages", str(source), "--shards", "1", "--shard-heartbeat", "2"),
             env=env,

@@ -17,9 +17,10 @@ import click
 from ..bulk import BulkReport, RedisPace
 from ..errors import ConfigurationError, JsonLinesError
 from ..jobs.environment import ENV_QUEUE, ENV_READ, ENV_SHARED_PACE, ENV_WRITE
-from ..jobs.import_queue import ShardedReport, ShardState, run_sharded
+from ..jobs.import_queue import ShardState, run_sharded
 from ..jobs.imports import ImportJob
 from ..jobs.jsonl import ImportKind
+from ..jobs.shard_reports import ShardedReport
 from ..transport import DEFAULT_CONNECTOR_LIMIT
 from .common import connection_options, fail_usage, main, make_client, run
 from .progress import progress_bar

@@ -45,7 +45,7 @@ def import_worker(
     sweep: int,
 ) -> None:
     """Run shards of `import --shards` as they are queued, one at a time, until stopped
-    (the same worker as `saq butter_async.jobs.import_queue.worker_settings`)."""
+    (the same worker as `saq butter_async.jobs.shard_worker.worker_settings`)."""
     if not token or not write_token:
         fail_usage("an import worker needs --token and --write-token (or their variables)")
     if not queue_url:
@@ -59,4 +59,4 @@ def import_worker(
     except ImportError:
         fail_usage("import-worker needs SAQ: pip install 'butter-async[queue]'")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    start("butter_async.jobs.import_queue.worker_settings")
+    start("butter_async.jobs.shard_worker.worker_settings")
