@@ -11,6 +11,7 @@ import orjson
 
 from .arguments import PublishStatus
 from .errors import ConfigurationError, InvalidOperationError
+from .models.typed_fields import write_fields, write_fields_or_none
 from .resources.collections import item_create, item_delete, item_update
 from .resources.pages import page_create, page_delete, page_update
 from .resources.posts import PostChanges, PostFields, post_create, post_delete, post_update
@@ -99,7 +100,7 @@ class CreatePage(WriteOperation):
     page_type: str
     slug: str
     title: str
-    fields: Mapping[str, Any]
+    fields: Mapping[str, Any] = attrs.field(converter=write_fields)
     status: PublishStatus = "draft"
     locale: str | None = None
     name: ClassVar[str] = "create_page"
@@ -126,7 +127,7 @@ class UpdatePage(WriteOperation):
     """Partially update a page."""
 
     slug: str
-    fields: Mapping[str, Any] | None = None
+    fields: Mapping[str, Any] | None = attrs.field(default=None, converter=write_fields_or_none)
     page_type: str = "*"
     status: PublishStatus | None = None
     locale: str | None = None
@@ -231,7 +232,7 @@ class CreateItem(WriteOperation):
     """
 
     collection: str
-    fields: Mapping[str, Any]
+    fields: Mapping[str, Any] = attrs.field(converter=write_fields)
     status: PublishStatus = "draft"
     locale: str | None = None
     ref: str | None = None
@@ -261,7 +262,7 @@ class UpdateItem(WriteOperation):
 
     collection: str
     item_id: int
-    fields: Mapping[str, Any] | None = None
+    fields: Mapping[str, Any] | None = attrs.field(default=None, converter=write_fields_or_none)
     status: PublishStatus | None = None
     locale: str | None = None
     name: ClassVar[str] = "update_item"

@@ -17,6 +17,7 @@ from cattrs.preconf.orjson import make_converter
 from ..errors import ResponseValidationError
 from .blog import Author, Category, Post, Tag
 from .content import CollectionItem, Page
+from .typed_fields import register as register_typed_fields
 
 T = TypeVar("T")
 Label = TypeVar("Label", Tag, Category)
@@ -415,3 +416,7 @@ def structure(value: Any, cls: type[T] | Any, root: str = "$", redact: Redact = 
     else:
         return result
     raise failure
+
+
+register_typed_fields(converter)
+register_typed_fields(_diagnostic)

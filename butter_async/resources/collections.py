@@ -6,12 +6,14 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from attrs import AttrsInstance
 from typing_extensions import Unpack
 
 from ..arguments import PublishStatus, check_status, is_mapping, require_text
 from ..errors import ConfigurationError, ResponseValidationError
 from ..models.content import CollectionItem, FieldsT, with_fields
 from ..models.decoding import envelope
+from ..models.typed_fields import write_fields, write_fields_or_none
 from ..pagination import (
     AsyncPager,
     ListOptions,
@@ -115,7 +117,7 @@ class CollectionsResource(Resource):
     async def create_item(
         self,
         key: str,
-        fields: Mapping[str, Any],
+        fields: Mapping[str, Any] | AttrsInstance,
         *,
         status: PublishStatus = "draft",
         locale: str | None = None,
@@ -134,7 +136,9 @@ class CollectionsResource(Resource):
         looking the item up (by `match_on`, else by its scalar field values).
         """
         self._transport.session.require_write_token()
-        call = item_create(key, fields, status=status, locale=locale, match_on=match_on)
+        call = item_create(
+            key, write_fields(fields), status=status, locale=locale, match_on=match_on
+        )
         return await self._send(
             call, check_first=check_first, verify=verify, verify_timeout=verify_timeout
         )
@@ -143,7 +147,7 @@ class CollectionsResource(Resource):
         self,
         key: str,
         item_id: int,
-        fields: Mapping[str, Any] | None = None,
+        fields: Mapping[str, Any] | AttrsInstance | None = None,
         *,
         status: PublishStatus | None = None,
         locale: str | None = None,
@@ -162,7 +166,7 @@ class CollectionsResource(Resource):
                 "clears the fields it leaves out; use replace_item() with every field"
             )
         self._transport.session.require_write_token()
-        call = item_update(key, item_id, fields, status=status, locale=locale)
+        call = item_update(key, item_id, write_fields_or_none(fields), status=status, locale=locale)
         wanted = (call.body or {}).get("fields", {})
         return await self._send(
             call,
@@ -175,7 +179,7 @@ class CollectionsResource(Resource):
         self,
         key: str,
         item_id: int,
-        fields: Mapping[str, Any],
+        fields: Mapping[str, Any] | AttrsInstance,
         *,
         status: PublishStatus = "draft",
         locale: str | None = None,
@@ -188,7 +192,7 @@ class CollectionsResource(Resource):
         reads back with exactly these values and every other field empty.
         """
         self._transport.session.require_write_token()
-        call = item_replace(key, item_id, fields, status=status, locale=locale)
+        call = item_replace(key, item_id, write_fields(fields), status=status, locale=locale)
         wanted = (call.body or {})["fields"]
         return await self._send(
             call,

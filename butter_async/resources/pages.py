@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from attrs import AttrsInstance
 from typing_extensions import Unpack
 
 from ..arguments import PublishStatus, check_method, check_status, is_mapping, require_text
 from ..errors import ConfigurationError
 from ..models.content import FieldsT, Page, with_fields
+from ..models.typed_fields import write_fields, write_fields_or_none
 from ..pagination import (
     AsyncPager,
     ListOptions,
@@ -122,7 +124,7 @@ class PagesResource(Resource):
         page_type: str,
         slug: str,
         title: str,
-        fields: Mapping[str, Any],
+        fields: Mapping[str, Any] | AttrsInstance,
         *,
         status: PublishStatus = "draft",
         locale: str | None = None,
@@ -137,7 +139,9 @@ class PagesResource(Resource):
         (for resumed jobs). `verify` waits until the page is readable.
         """
         self._transport.session.require_write_token()
-        call = page_create(page_type, slug, title, fields, status=status, locale=locale)
+        call = page_create(
+            page_type, slug, title, write_fields(fields), status=status, locale=locale
+        )
         return await self._send(
             call, check_first=check_first, verify=verify, verify_timeout=verify_timeout
         )
@@ -147,7 +151,7 @@ class PagesResource(Resource):
         page_type: str,
         slug: str,
         *,
-        fields: Mapping[str, Any] | None = None,
+        fields: Mapping[str, Any] | AttrsInstance | None = None,
         status: PublishStatus | None = None,
         locale: str | None = None,
         method: str = "PATCH",
@@ -162,7 +166,12 @@ class PagesResource(Resource):
         """
         self._transport.session.require_write_token()
         call = page_update(
-            page_type, slug, fields=fields, status=status, locale=locale, method=method
+            page_type,
+            slug,
+            fields=write_fields_or_none(fields),
+            status=status,
+            locale=locale,
+            method=method,
         )
         wanted = (call.body or {}).get("fields", {})
         return await self._send(

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from .state import state_of
 from .store import JSON, MAX_LEVELS, MIN_LEVELS, Listing, StoreError, paginate
+from .store.records import DEFAULT_LEVELS
 
 API_ROOT = "/v2/"
 PENDING: JSON = {"status": "pending"}
@@ -31,11 +32,12 @@ def field_params(request: web.Request) -> dict[str, str]:
     return {k[7:]: v for k, v in request.query.items() if k.startswith("fields.") and k[7:]}
 
 
-def check_levels(request: web.Request) -> None:
-    """400 for a `levels` outside 1-5, as the API answers (pages and collections)."""
+def check_levels(request: web.Request) -> int:
+    """The depth references are expanded to: `levels`, 400 outside 1-5 as the API answers
+    (pages and collections), `DEFAULT_LEVELS` when not given."""
     raw = request.query.get("levels")
     if raw is None:
-        return
+        return DEFAULT_LEVELS
     try:
         levels = int(raw)
     except ValueError:
@@ -44,6 +46,7 @@ def check_levels(request: web.Request) -> None:
         raise StoreError(
             400, {"levels": [f"levels must be between {MIN_LEVELS} and {MAX_LEVELS}."]}
         )
+    return levels
 
 
 def check_locale(request: web.Request) -> str | None:

@@ -29,13 +29,13 @@ async def get_collections(request: web.Request) -> web.Response:
             raise StoreError(404, {"detail": f"Content key {key} not found"})
     if len(keys) == 1:
         return await _collection_listing(request, keys[0])
-    check_levels(request)
+    levels = check_levels(request)
     locale = check_locale(request)
     preview = flag(request, "preview")
     alt = flag(request, "alt_media_text")
     data = {
         key: [
-            store.item_json(key, record, locale, alt_media_text=alt)
+            store.item_json(key, record, locale, alt_media_text=alt, levels=levels)
             for record in store.visible_items(
                 key, preview=preview, locale=locale, filters={}, order=None
             )
@@ -51,7 +51,7 @@ async def list_collection(request: web.Request) -> web.Response:
 
 async def _collection_listing(request: web.Request, key: str) -> web.Response:
     store = state_of(request).store
-    check_levels(request)
+    levels = check_levels(request)
     locale = check_locale(request)
     records = store.visible_items(
         key,
@@ -62,7 +62,12 @@ async def _collection_listing(request: web.Request, key: str) -> web.Response:
     )
     listing = paginate_request(records, request)
     alt = flag(request, "alt_media_text")
-    data = {key: [store.item_json(key, r, locale, alt_media_text=alt) for r in listing.items]}
+    data = {
+        key: [
+            store.item_json(key, r, locale, alt_media_text=alt, levels=levels)
+            for r in listing.items
+        ]
+    }
     return json_response({"meta": listing.meta, "data": data})
 
 
@@ -75,12 +80,14 @@ def _item_id(request: web.Request) -> int:
 
 async def get_collection_item(request: web.Request) -> web.Response:
     store = state_of(request).store
-    check_levels(request)
+    levels = check_levels(request)
     locale = check_locale(request)
     key = request.match_info["key"]
     record = store.get_item(key, _item_id(request), preview=flag(request, "preview"))
     alt = flag(request, "alt_media_text")
-    return json_response({"data": store.item_json(key, record, locale, alt_media_text=alt)})
+    return json_response(
+        {"data": store.item_json(key, record, locale, alt_media_text=alt, levels=levels)}
+    )
 
 
 async def create_collection_item(request: web.Request) -> web.Response:

@@ -38,14 +38,17 @@ async def list_pages(request: web.Request) -> web.Response:
 def _page_listing(request: web.Request, records: list[Any], locale: str | None) -> web.Response:
     store = state_of(request).store
     listing = paginate_request(records, request)
-    alt = flag(request, "alt_media_text")
-    data = [store.page_json(record, locale, alt_media_text=alt) for record in listing.items]
+    alt, levels = flag(request, "alt_media_text"), check_levels(request)
+    data = [
+        store.page_json(record, locale, alt_media_text=alt, levels=levels)
+        for record in listing.items
+    ]
     return json_response({"meta": listing.meta, "data": data})
 
 
 async def get_page(request: web.Request) -> web.Response:
     store = state_of(request).store
-    check_levels(request)
+    levels = check_levels(request)
     locale = check_locale(request)
     record = store.get_page(
         request.match_info["page_type"],
@@ -53,7 +56,8 @@ async def get_page(request: web.Request) -> web.Response:
         preview=flag(request, "preview"),
     )
     alt = flag(request, "alt_media_text")
-    return json_response({"data": store.page_json(record, locale, alt_media_text=alt)})
+    page = store.page_json(record, locale, alt_media_text=alt, levels=levels)
+    return json_response({"data": page})
 
 
 async def search_pages(request: web.Request) -> web.Response:

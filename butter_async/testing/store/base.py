@@ -84,35 +84,60 @@ class StoreBase:
         return schema
 
     def _with_references(
-        self, fields: JSON, kinds: Mapping[str, FieldKind], locale: str | None
+        self, fields: JSON, kinds: Mapping[str, FieldKind], locale: str | None, levels: int
     ) -> JSON:
-        """Reference fields showing the referenced items as they are now, not as they were
-        when the reference was written: an item `{"meta": {"id": N}, ...}` of any
-        collection is shown with its current fields (one level deep); one that no longer
-        exists is left as stored."""
+        """Reference fields showing what they refer to as it is now, not as it was when the
+        reference was written, `levels` deep (a referenced item's or page's own references
+        one level less): a collection item (written as its id or `{"meta": {"id": N}}`)
+        with its fields, a page (written as its slug) as a read shows it. What no longer
+        exists, and references below `levels`, are left as stored."""
         references = [key for key, kind in kinds.items() if kind == "reference"]
-        if not references or not any(key in fields for key in references):
+        if levels < 1 or not any(key in fields for key in references):
             return fields
         shown = dict(fields)
         for key in references:
             value = shown.get(key)
             if isinstance(value, list):
-                shown[key] = [self._referenced(item, locale) for item in value]
-            elif isinstance(value, dict):
-                shown[key] = self._referenced(value, locale)
+                shown[key] = [self._referenced(item, locale, levels) for item in value]
+            elif isinstance(value, dict | int | str) and not isinstance(value, bool):
+                shown[key] = self._referenced(value, locale, levels)
         return shown
 
-    def _referenced(self, value: Any, locale: str | None) -> Any:
-        """The collection item `value` refers to, as it is now; else `value` as stored."""
+    def _referenced(self, value: Any, locale: str | None, levels: int) -> Any:
+        """The item or page `value` refers to, its references `levels - 1` deep."""
+        if isinstance(value, str):
+            return self._referenced_page(value, locale, levels)
         meta = value.get("meta") if isinstance(value, dict) else None
-        item_id = meta.get("id") if isinstance(meta, dict) else None
-        if not isinstance(item_id, int):
+        item_id = meta.get("id") if isinstance(meta, dict) else value
+        if not isinstance(item_id, int) or isinstance(item_id, bool):
             return value
-        found = (records[item_id] for records in self.items.values() if item_id in records)
-        record = next(found, None)
-        if record is None:
-            return value
-        return {"meta": {"id": record.id}, **record.fields.get(self.resolve_locale(locale), {})}
+        for key, records in self.items.items():
+            record = records.get(item_id)
+            if record is not None:
+                fields = record.fields.get(self.resolve_locale(locale), {})
+                kinds = self.collections[key].fields if key in self.collections else {}
+                fields = self._with_references(fields, kinds, locale, levels - 1)
+                return {"meta": {"id": record.id}, **fields}
+        return value
+
+    def _referenced_page(self, slug: str, locale: str | None, levels: int) -> Any:
+        """The one page with `slug`, as a read shows it; else the slug."""
+        found = [record for record in self.pages.values() if record.slug == slug]
+        if len(found) != 1:
+            return slug
+        record = found[0]
+        fields = record.fields.get(self.resolve_locale(locale), {})
+        if record.page_type in self.page_types:
+            kinds = self.page_types[record.page_type].fields
+            fields = self._with_references(fields, kinds, locale, levels - 1)
+        return {
+            "slug": record.slug,
+            "name": record.name,
+            "published": record.published,
+            "updated": record.updated,
+            "page_type": record.page_type,
+            "fields": fields,
+        }
 
     def _with_alt_text(self, fields: JSON, kinds: Mapping[str, FieldKind]) -> JSON:
         """Media fields as `{"url", "alt"}` objects, as `alt_media_text=1` answers."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from .base import StoreBase
 from .records import (
+    DEFAULT_LEVELS,
     JSON,
     NOT_FOUND,
     WEBHOOK_EDITOR,
@@ -45,11 +46,12 @@ class CollectionsStore(StoreBase):
         locale: str | None,
         *,
         alt_media_text: bool = False,
+        levels: int = DEFAULT_LEVELS,
     ) -> JSON:
-        """An item as the read API shows it."""
+        """An item as the read API shows it, references `levels` deep."""
         fields = record.fields.get(self.resolve_locale(locale), {})
         kinds = self.collection(key).fields
-        fields = self._with_references(fields, kinds, locale)
+        fields = self._with_references(fields, kinds, locale, levels)
         if alt_media_text:
             fields = self._with_alt_text(fields, kinds)
         return {"meta": {"id": record.id}, **fields}

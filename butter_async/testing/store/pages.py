@@ -9,6 +9,7 @@ import orjson
 
 from .base import StoreBase
 from .records import (
+    DEFAULT_LEVELS,
     JSON,
     NOT_FOUND,
     PAGE_NOT_FOUND,
@@ -35,13 +36,18 @@ class PagesStore(StoreBase):
     """Page reads and validated page writes."""
 
     def page_json(
-        self, record: PageRecord, locale: str | None, *, alt_media_text: bool = False
+        self,
+        record: PageRecord,
+        locale: str | None,
+        *,
+        alt_media_text: bool = False,
+        levels: int = DEFAULT_LEVELS,
     ) -> JSON:
-        """A page as the read API shows it in `locale`."""
+        """A page as the read API shows it in `locale`, references `levels` deep."""
         fields = record.fields.get(self.resolve_locale(locale), {})
         if record.page_type in self.page_types:
             kinds = self.page_types[record.page_type].fields
-            fields = self._with_references(fields, kinds, locale)
+            fields = self._with_references(fields, kinds, locale, levels)
             if alt_media_text:
                 fields = self._with_alt_text(fields, kinds)
         return {

@@ -16,6 +16,8 @@ FieldKind = Literal[
     "text", "number", "media", "reference", "repeater", "component", "component_picker"
 ]
 FIELD_KINDS: tuple[FieldKind, ...] = get_args(FieldKind)
+#: How deep a read expands references when it gives no `levels` (the API's default).
+DEFAULT_LEVELS = 2
 JSON = dict[str, Any]
 #: A schema as users declare it: field keys (all text) or field key -> kind.
 SchemaFields = Iterable[str] | Mapping[str, FieldKind]

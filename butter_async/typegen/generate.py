@@ -1,0 +1,65 @@
+"""`types generate`: read every page and item of the named types through the client's
+streaming reads (or take an emulator schema), and write the module of classes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..__version__ import __version__
+from ..client import ButterClient
+from .emit import ContentType, Emitter, render
+from .shapes import FieldShape, ObjectShape
+
+
+async def read_content(
+    butter: ButterClient, page_types: Iterable[str], collections: Iterable[str]
+) -> list[ContentType]:
+    """The shape of every page of each page type (`*`: each single page on its own) and
+    every item of each collection, drafts included; memory grows with the schema only."""
+    types: list[ContentType] = []
+    for page_type in sorted(set(page_types)):
+        if page_type == "*":
+            singles: dict[str, ObjectShape] = {}
+            async for page in butter.pages.list("*", preview=True):
+                singles.setdefault(page.slug, ObjectShape()).add(page.fields)
+            types += [ContentType("single", slug, shape) for slug, shape in singles.items()]
+            continue
+        shape = ObjectShape()
+        async for page in butter.pages.list(page_type, preview=True):
+            shape.add(page.fields)
+        types.append(ContentType("page", page_type, shape))
+    for key in sorted(set(collections)):
+        shape = ObjectShape()
+        async for item in butter.collections.list(key, preview=True):
+            shape.add(item.fields)
+        types.append(ContentType("collection", key, shape))
+    return types
+
+
+def types_from_schema(schema: Mapping[str, Any]) -> list[ContentType]:
+    """The content types an emulator schema declares (`{"page_types": {...},
+    "collections": {...}}`, as `butter-async schema export` writes it): each field of the
+    kind it declares, required."""
+    types: list[ContentType] = []
+    for kind, section in (("page", "page_types"), ("collection", "collections")):
+        for name, fields in (schema.get(section) or {}).items():
+            declared = fields if isinstance(fields, Mapping) else dict.fromkeys(fields, "text")
+            shape = ObjectShape(count=1)
+            for key, field_kind in declared.items():
+                shape.fields[str(key)] = FieldShape(present=1, declared=str(field_kind))
+            types.append(ContentType(kind, str(name), shape))
+    return types
+
+
+def module_text(types: Iterable[ContentType], account: str | None) -> str:
+    """The generated module's text: the same content gives the same bytes."""
+    emitter = Emitter(types)
+    specs = emitter.specs()
+    source = f"account {account}" if account else "an emulator schema"
+    header = (
+        f'"""Content types of ButterCMS {source}, written by butter-async {__version__}\n'
+        "(`butter-async types generate`). Do not edit: generate again when the content\n"
+        'changes, and run `butter-async types check` before a deploy."""'
+    )
+    return render(specs, emitter.top, header)
