@@ -15,6 +15,7 @@ from . import (
     resume,
     stream,
     structure,
+    typegen,
     webapp,
 )
 from .emulator_process import add_pin_option
@@ -39,6 +40,7 @@ def main() -> None:
         bulk_processes,
         resume,
         structure,
+        typegen,
         memory,
         journal,
         webapp,

@@ -1,8 +1,9 @@
 """butter_async: an async, typed, streaming SDK for the ButterCMS API.
 
 Public: the names in `__all__`; the modules `client`, `errors`, `images`, `operations`,
-`retries`, `webhooks` and `writes`; the packages `bulk`, `cache`, `jobs`, `models`,
-`pagination`, `testing` and `transport`; and `cli`, the `butter-async` command line.
+`retries`, `typed` (what generated content modules build on), `webhooks` and `writes`;
+the packages `bulk`, `cache`, `jobs`, `models`, `pagination`, `testing`, `transport` and
+`typegen`; and `cli`, the `butter-async` command line.
 Internal, free to change: `arguments`, `content_schema`, `heap`, `redis_client` and
 `resources` (reached through `ButterClient`).
 """

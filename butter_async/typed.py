@@ -11,6 +11,7 @@ from typing import Any, Generic, TypedDict, TypeVar
 from attrs import AttrsInstance
 from typing_extensions import Unpack
 
+from .arguments import PublishStatus
 from .client import ButterClient
 from .models.content import CollectionItem, Page
 from .pagination import AsyncPager, ListOptions, SearchOptions
@@ -43,6 +44,7 @@ class SearchReadOptions(ReadOptions, SearchOptions, total=False):
 class WriteOptions(TypedDict, total=False):
     """What a typed create or update passes on to the client's write."""
 
+    status: PublishStatus
     locale: str | None
     verify: bool
     verify_timeout: float

@@ -51,6 +51,7 @@ def test_quick_benchmarks_print_every_table() -> None:
         "from a write to a fresh cached read, through the emulator's webhook",
         "import cost (fresh interpreter, bytecode cached",
         "creates from K processes under one sliding 1 s window",
+        "types generate against streaming the same pages",
     ):
         assert title in out
     assert "official buttercms-python (sequential)" in out

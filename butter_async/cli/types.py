@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import orjson
 
+from ..errors import ConfigurationError
 from ..typegen.changes import describe_changes
 from ..typegen.drift import drifts, load_module
 from ..typegen.emit import ContentType
@@ -120,6 +121,8 @@ def check(
     del write_token
     try:
         generated = load_module(module)
+    except ConfigurationError as error:
+        fail_usage(str(error))
     except (SyntaxError, ImportError) as error:
         fail_usage(f"{module}: cannot be imported: {error}")
 

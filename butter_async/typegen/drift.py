@@ -74,6 +74,9 @@ def walk(value: Any, kind: Any, path: str) -> Iterator[str]:
     origin, args = get_origin(kind), get_args(kind)
     if kind is object or kind is Any:
         return
+    if value is None and origin not in (Union, UnionType):
+        yield f"{path}: null where {_name(kind)} is required"
+        return
     if origin in (Union, UnionType):
         yield from _walk_union(value, kind, path)
     elif origin is Literal:

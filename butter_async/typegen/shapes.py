@@ -30,6 +30,9 @@ def is_date(text: str) -> bool:
     return _DATE.fullmatch(text) is not None
 
 
+_SCALARS = {bool: "bool", int: "int", float: "float"}
+
+
 @attrs.define
 class FieldShape:
     """The kinds one field's values showed, and in how many objects it had a value."""
@@ -53,20 +56,15 @@ class FieldShape:
     def add(self, value: Any) -> None:
         """Note one value (not None) of this field."""
         self.present += 1
-        if isinstance(value, bool):
-            self.kinds.add("bool")
-        elif isinstance(value, int):
-            self.kinds.add("int")
-        elif isinstance(value, float):
-            self.kinds.add("float")
-        elif isinstance(value, str):
+        kind = value.__class__  # JSON's own types: no subclass to look for
+        if kind is str:
             self._add_text(value)
-        elif isinstance(value, Mapping):
+        elif kind is dict:
             self._add_object(value)
-        elif isinstance(value, list):
+        elif kind is list:
             self._add_list(value)
         else:
-            self.kinds.add("text")
+            self.kinds.add(_SCALARS.get(kind, "text"))
 
     def _add_text(self, value: str) -> None:
         if not value:
@@ -136,8 +134,11 @@ class ObjectShape:
         self.count += 1
         if not isinstance(values, Mapping):
             return
+        fields = self.fields
         for key, value in values.items():
-            shape = self.fields.setdefault(str(key), FieldShape())
+            shape = fields.get(key)
+            if shape is None:
+                shape = fields[str(key)] = FieldShape()
             if value is not None:
                 shape.add(value)
 
