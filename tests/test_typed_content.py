@@ -537,3 +537,22 @@ async def test_single_pages_get_a_class_each_and_typed_reads_go_through_the_cach
             assert butter.cache.stats.hits >= 1
             assert again.fields == first.fields and type(again.fields) is module.Recipe
     assert "self.single_page_0000 = SinglePage(" in text and "PageType(" in text
+
+
+def test_a_page_type_and_a_collection_of_one_name_stay_apart(tmp_path: Path) -> None:
+    page, item, empty = ObjectShape(), ObjectShape(), ObjectShape()
+    page.add({"title": "a"})
+    item.add({"sku": 1})
+    types = [
+        ContentType("page", "recipe", page),
+        ContentType("collection", "recipe", item),
+        ContentType("page", "class", empty),  # no pages yet: a class with no fields
+        ContentType("collection", "none", empty),
+    ]
+    module = load(tmp_path / "apart.py", module_text(types, "a"))
+    fields = {cls: set(attrs.fields_dict(getattr(module, cls))) for cls in ("Recipe", "Recipe2")}
+    assert fields == {"Recipe": {"sku"}, "Recipe2": {"title"}}
+    content = module.Content(None)
+    assert content.recipe.key == "recipe" and content.recipe_.page_type == "recipe"
+    assert content.class_.page_type == "class" and attrs.fields(module.Class) == ()
+    assert content.none.fields_type is module.None_

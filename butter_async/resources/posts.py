@@ -77,6 +77,7 @@ class PostsResource(Resource):
         category_slug: str | None = None,
         tag_slug: str | None = None,
         preview: bool | None = None,
+        locale: str | None = None,
         raw: Literal[False] = False,
         **options: Unpack[ListOptions],
     ) -> AsyncPager[Post]: ...
@@ -90,6 +91,7 @@ class PostsResource(Resource):
         category_slug: str | None = None,
         tag_slug: str | None = None,
         preview: bool | None = None,
+        locale: str | None = None,
         raw: Literal[True],
         **options: Unpack[ListOptions],
     ) -> AsyncPager[RawItem]: ...
@@ -102,10 +104,12 @@ class PostsResource(Resource):
         category_slug: str | None = None,
         tag_slug: str | None = None,
         preview: bool | None = None,
+        locale: str | None = None,
         raw: bool = False,
         **options: Unpack[ListOptions],
     ) -> AsyncPager[Post] | AsyncPager[RawItem]:
-        """Stream posts, newest first, optionally filtered by author, category or tag.
+        """Stream posts, newest first, optionally filtered by author, category or tag, in
+        `locale` on an account with localization.
 
         `raw=True` yields the API's dicts unstructured, for callers that only pass them on.
         """
@@ -115,6 +119,7 @@ class PostsResource(Resource):
             "category_slug": category_slug,
             "tag_slug": tag_slug,
             "preview": 1 if preview else None,
+            "locale": locale,
         }
         return self._pager(
             ["posts"],
@@ -160,6 +165,7 @@ class PostsResource(Resource):
         self,
         query: str,
         *,
+        locale: str | None = None,
         raw: Literal[False] = False,
         **options: Unpack[SearchOptions],
     ) -> AsyncPager[Post]: ...
@@ -169,6 +175,7 @@ class PostsResource(Resource):
         self,
         query: str,
         *,
+        locale: str | None = None,
         raw: Literal[True],
         **options: Unpack[SearchOptions],
     ) -> AsyncPager[RawItem]: ...
@@ -177,15 +184,17 @@ class PostsResource(Resource):
         self,
         query: str,
         *,
+        locale: str | None = None,
         raw: bool = False,
         **options: Unpack[SearchOptions],
     ) -> AsyncPager[Post] | AsyncPager[RawItem]:
-        """Stream the posts matching a full-text `query` (`raw=True`: the API's dicts)."""
+        """Stream the posts matching a full-text `query`, in `locale` if given
+        (`raw=True`: the API's dicts)."""
         if not query:
             raise ConfigurationError("search query must not be empty")
         return self._pager(
             ["posts", "search"],
-            {"query": query},
+            {"query": query, "locale": locale},
             RawItem if raw else Post,
             options,
             allowed=SEARCH_KEYWORDS,

@@ -134,6 +134,12 @@ class Emulator:
         """Declare a collection: a list of field keys (text) or a mapping key -> kind."""
         return self.store.define_collection(key, fields)
 
+    def localize_post(self, slug: str, locale: str, **fields: str) -> None:
+        """Translate the post `slug` into `locale` (`title`, `body`, `summary`,
+        `seo_title`, `meta_description`, ...), as an editor does in the dashboard: reads
+        with `locale=` then show the translation. The emulator needs `locales=`."""
+        self.store.localize_post(slug, locale, fields)
+
     def add_webhook(
         self,
         url: str,

@@ -64,7 +64,9 @@ def pascal(text: str) -> str:
     """`landing-page` -> `LandingPage`; a leading digit gets a `T` before it."""
     words = re.split(r"[^0-9A-Za-z]+", text)
     name = "".join(word[:1].upper() + word[1:] for word in words if word)
-    return name if name and not name[0].isdigit() else f"T{name}"
+    if not name or name[0].isdigit():
+        name = f"T{name}"
+    return f"{name}_" if keyword.iskeyword(name) else name  # `none` -> `None_`
 
 
 def identifier(key: str) -> str:
@@ -217,12 +219,16 @@ def _scalar(kinds: set[str]) -> str:
 def render(specs: list[ClassSpec], types: Mapping[tuple[str, str], str], header: str) -> str:
     """The module: a header, the classes, and `Content` giving typed access to each type."""
     factory = {"page": "PageType", "single": "SinglePage", "collection": "CollectionType"}
-    access = []
+    access, taken = [], set()
     for (kind, name), cls in sorted(types.items()):
-        line = f"        self.{identifier(name)} = {factory[kind]}(butter, {quoted(name)}, {cls})"
+        attribute = identifier(name)
+        while attribute in taken:  # a collection named as a page type: `recipe_`
+            attribute += "_"
+        taken.add(attribute)
+        line = f"        self.{attribute} = {factory[kind]}(butter, {quoted(name)}, {cls})"
         if len(line) > _WIDTH:
             line = (
-                f"        self.{identifier(name)} = {factory[kind]}(\n"
+                f"        self.{attribute} = {factory[kind]}(\n"
                 f"            butter, {quoted(name)}, {cls}\n        )"
             )
         access.append(line)

@@ -13,10 +13,11 @@ from ..wire import check_locale, json_response
 
 async def get_feed(request: web.Request) -> web.Response:
     store = state_of(request).store
-    check_locale(request)
+    locale = check_locale(request)
     kind = request.match_info["kind"]
     filters = {k: request.query[k] for k in ("category_slug", "tag_slug") if request.query.get(k)}
-    posts = [record.data for record in store.visible_posts(preview=False, filters=filters)][:20]
+    visible = store.visible_posts(preview=False, filters=filters)[:20]
+    posts = [store.post_json(record, locale) for record in visible]
     if kind == "rss":
         xml = _rss(posts)
     elif kind == "atom":

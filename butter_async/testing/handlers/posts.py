@@ -27,6 +27,7 @@ def _list_post_json(data: JSON, *, exclude_body: bool) -> JSON:
 
 async def list_posts(request: web.Request) -> web.Response:
     store = state_of(request).store
+    locale = check_locale(request)
     filters = {
         key: request.query[key]
         for key in ("author_slug", "category_slug", "tag_slug")
@@ -35,28 +36,35 @@ async def list_posts(request: web.Request) -> web.Response:
     records = store.visible_posts(preview=flag(request, "preview"), filters=filters)
     listing = paginate_request(records, request)
     exclude_body = flag(request, "exclude_body")
-    data = [_list_post_json(record.data, exclude_body=exclude_body) for record in listing.items]
+    data = [
+        _list_post_json(store.post_json(record, locale), exclude_body=exclude_body)
+        for record in listing.items
+    ]
     return json_response({"meta": listing.meta, "data": data})
 
 
 async def search_posts(request: web.Request) -> web.Response:
     store = state_of(request).store
+    locale = check_locale(request)
     query = request.query.get("query", "")
-    records = store.search_posts(query, preview=flag(request, "preview"))
+    records = store.search_posts(query, preview=flag(request, "preview"), locale=locale)
     listing = paginate_request(records, request)
-    data = [{**r.data, "rank": store.search_rank(r, query)} for r in listing.items]
+    data = [
+        {**store.post_json(r, locale), "rank": store.search_rank(r, query, locale)}
+        for r in listing.items
+    ]
     return json_response({"meta": listing.meta, "data": data})
 
 
 async def get_post(request: web.Request) -> web.Response:
     store = state_of(request).store
-    check_locale(request)
+    locale = check_locale(request)
     record = store.get_post(request.match_info["slug"])
     next_post, previous_post = store.post_neighbours(
-        record.data["slug"], preview=flag(request, "preview")
+        record.data["slug"], preview=flag(request, "preview"), locale=locale
     )
     meta = {"next_post": next_post, "previous_post": previous_post}
-    return json_response({"meta": meta, "data": record.data})
+    return json_response({"meta": meta, "data": store.post_json(record, locale)})
 
 
 async def create_post(request: web.Request) -> web.Response:

@@ -65,28 +65,52 @@ class BlogStore(StoreBase):
         tag_slug = filters.get("tag_slug")
         return not tag_slug or tag_slug in {t["slug"] for t in data["tags"]}
 
-    @staticmethod
-    def _searchable(record: PostRecord) -> str:
-        parts = ("title", "summary", "body")
-        return " ".join(str(record.data.get(part) or "") for part in parts).lower()
+    def post_json(self, record: PostRecord, locale: str | None) -> JSON:
+        """A post as reads show it in `locale`: its translation's text fields over the
+        post as written (the default locale's, and any locale it has no translation in)."""
+        if not record.locales:
+            return record.data
+        translated = record.locales.get(self.resolve_locale(locale) or "")
+        return {**record.data, **translated} if translated else record.data
 
-    def search_posts(self, query: str, *, preview: bool) -> list[PostRecord]:
-        """Posts whose title, summary or body contains every word of `query`."""
+    def localize_post(self, slug: str, locale: str, fields: Mapping[str, Any]) -> None:
+        """Give the post `slug` a translation into `locale` of its text fields, as an
+        editor does in the dashboard (the Write API takes no locale for posts)."""
+        record = self.get_post(slug)
+        if locale not in self.locales:
+            raise ValueError(f"the account has no locale {locale!r} (locales: {self.locales})")
+        unknown = sorted(set(fields) - set(_POST_TEXT_FIELDS))
+        if unknown:
+            raise ValueError(f"not a post text field: {', '.join(unknown)}")
+        record.locales[locale] = {**record.locales.get(locale, {}), **fields}
+        self.changed()
+
+    def _searchable(self, record: PostRecord, locale: str | None) -> str:
+        data = self.post_json(record, locale)
+        parts = ("title", "summary", "body")
+        return " ".join(str(data.get(part) or "") for part in parts).lower()
+
+    def search_posts(
+        self, query: str, *, preview: bool, locale: str | None = None
+    ) -> list[PostRecord]:
+        """Posts whose title, summary or body (in `locale`) contains every word of `query`."""
         words = query.lower().split()
         return [
             record
             for record in self.visible_posts(preview=preview, filters={})
-            if all(word in self._searchable(record) for word in words)
+            if all(word in self._searchable(record, locale) for word in words)
         ]
 
-    def search_rank(self, record: PostRecord, query: str) -> float:
+    def search_rank(self, record: PostRecord, query: str, locale: str | None = None) -> float:
         """A relevance score in (0, 1]: the share of the post's words that match the query."""
-        text = self._searchable(record).split()
+        text = self._searchable(record, locale).split()
         words = set(query.lower().split())
         hits = sum(1 for word in text if any(w in word for w in words))
         return round(hits / max(1, len(text)), 8)
 
-    def post_neighbours(self, slug: str, *, preview: bool) -> tuple[JSON | None, JSON | None]:
+    def post_neighbours(
+        self, slug: str, *, preview: bool, locale: str | None = None
+    ) -> tuple[JSON | None, JSON | None]:
         """(next_post, previous_post): the newer and the older published neighbour."""
         posts = self.visible_posts(preview=preview, filters={})
         index = next((i for i, record in enumerate(posts) if record.data["slug"] == slug), None)
@@ -96,7 +120,7 @@ class BlogStore(StoreBase):
         def summary(i: int) -> JSON | None:
             if not 0 <= i < len(posts):
                 return None
-            data = posts[i].data
+            data = self.post_json(posts[i], locale)
             return {k: data.get(k) for k in ("slug", "title", "featured_image")}
 
         return summary(index - 1), summary(index + 1)

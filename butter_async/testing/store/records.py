@@ -140,6 +140,8 @@ class PostRecord:
     data: JSON
     status: str
     id: int = attrs.field(factory=lambda: next(_record_ids))
+    locales: dict[str, JSON] = attrs.field(factory=dict)
+    """Translations by locale: the text fields that differ from the post as written."""
 
 
 @attrs.frozen
