@@ -242,3 +242,34 @@ async def test_a_shared_job_cancelled_twice_leaves_no_task_of_its_own_running(
             if not task.done() and "_send_updates" in repr(task.get_coro())
         ]
     assert left == []
+
+
+async def test_senders_queued_for_a_connection_do_not_read_as_redis_failing(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A hundred sends ask Redis for a turn at once and queue for the pool's few
+    # connections. While Redis is slow (here: DEBUG SLEEP 0.3 s, four times, each within
+    # the 0.5 s socket timeout), the queue waits longer than the pool's own timeout: that
+    # wait is in this process and must not read as Redis failing (it did, and the job
+    # went on alone).
+    import redis as redis_py
+
+    async def slow_redis() -> None:
+        client = redis_py.Redis.from_url(redis_url)
+        await asyncio.sleep(0.1)
+        for _ in range(4):  # back to back: a queued call waits through several
+            await asyncio.to_thread(client.execute_command, "DEBUG", "SLEEP", "0.3")
+        client.close()
+
+    async with Emulator(seed=SeedSpec(pages=1), latency=0.03) as emu:
+        with caplog.at_level(logging.WARNING, logger="butter_async"):
+            async with emu.client(retry=RETRY) as butter:
+                slowing = asyncio.create_task(slow_redis())
+                report = await butter.bulk_run(
+                    creates(3000, start=50_000),
+                    concurrency=100,
+                    shared_pace=RedisPace(url=redis_url),
+                )
+                await slowing
+    assert report.ok and report.counts["created"] == 3000
+    assert not [r for r in caplog.records if "paces alone" in r.getMessage()]

@@ -164,6 +164,10 @@ return 1
 )
 
 
+#: Connections to Redis a job's gate uses at most.
+_CONNECTIONS = 4
+
+
 @attrs.define(kw_only=True)
 class RedisPace:
     """Where bulk writers in several processes share one pace: `BulkWriter(...,
@@ -204,6 +208,11 @@ class SharedGate:
         self._local = AdaptiveGate(adaptive=False, accepted=accepted)  # opening, in flight
         self._alone: AdaptiveGate | None = None
         self._redis: Redis | None = None
+        # Turns take all the pool's connections but one, which the 429s and acceptances
+        # (sent one at a time) always find free: a turn waits for a connection here, in
+        # this process, where the pool's timeout cannot take the wait for Redis failing,
+        # and a 429 reaches Redis at once, not behind a hundred turns.
+        self._turns = asyncio.Semaphore(_CONNECTIONS - 1)
         self._scripts: dict[str, AsyncScript] = {}
         self._unsent = 0  # acceptances not yet told to Redis
         self._sent = 0
@@ -334,7 +343,10 @@ class SharedGate:
 
     async def _turn(self) -> tuple[float, float, bool, float]:
         """A turn of the shared schedule: (wait, pace or -1, final, paused part)."""
-        wait, pace, final, paused = await self._call("turn")
+        async with self._turns:
+            if self._alone is not None:  # Redis failed while this turn waited
+                raise ConnectionError("the shared pace is no longer used")
+            wait, pace, final, paused = await self._call("turn")
         return float(wait), float(pace), bool(int(final)), float(paused)
 
     async def _call(self, name: str, *args: Any) -> Any:
@@ -343,7 +355,7 @@ class SharedGate:
                 self._settings.url,
                 socket_timeout=self._settings.socket_timeout,
                 connect_timeout=self._settings.socket_timeout,
-                max_connections=4,
+                max_connections=_CONNECTIONS,
             )
             scripts = {"turn": _TURN, "limited": _LIMITED, "accepted": _ACCEPTED}
             self._scripts = {n: self._redis.register_script(s) for n, s in scripts.items()}
