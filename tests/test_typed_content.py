@@ -26,7 +26,7 @@ from butter_async.typegen.emit import ContentType
 from butter_async.typegen.generate import module_text, read_content, types_from_schema
 from butter_async.typegen.shapes import ObjectShape
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "recorded"
+FIXTURES = Path(__file__).parent / "fixtures" / "recorded"
 
 SCHEMA: dict[str, dict[str, Any]] = {
     "page_types": {

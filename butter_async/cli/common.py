@@ -11,7 +11,7 @@ import click
 
 from ..client import ButterClient
 from ..errors import ButterError, ImportTargetError, JsonLinesError
-from ..jobs.environment import ENV_BASE, ENV_READ, ENV_WRITE
+from ..jobs.environment import ENV_BASE, ENV_QUEUE, ENV_READ, ENV_WRITE
 
 T = TypeVar("T")
 
@@ -72,3 +72,14 @@ def make_client(
     if base_url:
         options["base_url"] = base_url
     return ButterClient(token, write_token, **options)
+
+
+#: `--queue`: the Redis of the sharded imports' queue, from `$BUTTER_QUEUE` when not given.
+queue_option = click.option(
+    "--queue",
+    "queue_url",
+    envvar=ENV_QUEUE,
+    metavar="REDIS_URL",
+    default=None,
+    help=f"The Redis of the import queue, for sharded imports (env {ENV_QUEUE}).",
+)

@@ -22,7 +22,7 @@ from ..jobs.imports import ImportJob
 from ..jobs.jsonl import ImportKind
 from ..jobs.shard_reports import ShardedReport
 from ..transport import DEFAULT_CONNECTOR_LIMIT
-from .common import connection_options, fail_usage, main, make_client, run
+from .common import connection_options, fail_usage, main, make_client, queue_option, run
 from .progress import progress_bar
 
 #: The exit code of an import that finished but left out lines as invalid (--skip-invalid).
@@ -99,14 +99,7 @@ EXIT_SKIPPED_INVALID = 3
     help="Split the import into N shards by a hash of each slug or key, run as jobs of "
     "the queue (--queue) by `butter-async import-worker` processes; wait, then merge.",
 )
-@click.option(
-    "--queue",
-    "queue_url",
-    envvar=ENV_QUEUE,
-    metavar="REDIS_URL",
-    default=None,
-    help=f"The Redis of the import queue, for --shards (env {ENV_QUEUE}).",
-)
+@queue_option
 @click.option(
     "--shard-heartbeat",
     type=click.IntRange(min=1),

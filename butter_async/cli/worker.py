@@ -8,19 +8,12 @@ import os
 import click
 
 from ..jobs.environment import ENV_BASE, ENV_QUEUE, ENV_READ, ENV_SHARED_PACE, ENV_SWEEP, ENV_WRITE
-from .common import connection_options, fail_usage, main
+from .common import connection_options, fail_usage, main, queue_option
 
 
 @main.command(name="import-worker")
 @connection_options
-@click.option(
-    "--queue",
-    "queue_url",
-    envvar=ENV_QUEUE,
-    metavar="REDIS_URL",
-    default=None,
-    help=f"The Redis of the import queue (env {ENV_QUEUE}).",
-)
+@queue_option
 @click.option(
     "--shared-pace",
     envvar=ENV_SHARED_PACE,

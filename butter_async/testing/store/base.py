@@ -130,14 +130,7 @@ class StoreBase:
         if record.page_type in self.page_types:
             kinds = self.page_types[record.page_type].fields
             fields = self._with_references(fields, kinds, locale, levels - 1)
-        return {
-            "slug": record.slug,
-            "name": record.name,
-            "published": record.published,
-            "updated": record.updated,
-            "page_type": record.page_type,
-            "fields": fields,
-        }
+        return page_shown(record, fields)
 
     def _with_alt_text(self, fields: JSON, kinds: Mapping[str, FieldKind]) -> JSON:
         """Media fields as `{"url", "alt"}` objects, as `alt_media_text=1` answers."""
@@ -164,3 +157,15 @@ class StoreBase:
                     raise bad_request("fields", "Each locale's fields must be an object.")
             return dict(fields)
         return {self.locales[0]: fields}
+
+
+def page_shown(record: PageRecord, fields: JSON) -> JSON:
+    """A page as reads show it, with `fields` as they are to be shown."""
+    return {
+        "slug": record.slug,
+        "name": record.name,
+        "published": record.published,
+        "updated": record.updated,
+        "page_type": record.page_type,
+        "fields": fields,
+    }

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from .base import StoreBase
+from .base import StoreBase, page_shown
 from .records import (
     DEFAULT_LEVELS,
     JSON,
@@ -50,14 +50,7 @@ class PagesStore(StoreBase):
             fields = self._with_references(fields, kinds, locale, levels)
             if alt_media_text:
                 fields = self._with_alt_text(fields, kinds)
-        return {
-            "slug": record.slug,
-            "name": record.name,
-            "published": record.published,
-            "updated": record.updated,
-            "page_type": record.page_type,
-            "fields": fields,
-        }
+        return page_shown(record, fields)
 
     def find_pages(self, slug: str) -> list[PageRecord]:
         """Every page with `slug`, whatever its type (the API allows one per type)."""
