@@ -8,12 +8,13 @@ page of a page type or item of a collection. The result is the structure that
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 
 from .client import ButterClient
+from .typegen.shapes import ObjectShape, shape_json
 
 #: The kinds the emulator knows, from the most specific evidence to the least.
 _KIND_ORDER = ("component_picker", "reference", "repeater", "component", "media", "number")
@@ -83,32 +84,29 @@ class FieldKinds:
         }
 
 
-async def infer_kinds(fields_of_each: AsyncIterable[Mapping[str, Any]]) -> dict[str, str]:
-    """The schema of a page type or collection from the fields of each page or item."""
-    kinds = FieldKinds()
-    async for fields in fields_of_each:
-        kinds.add(fields)
-    return kinds.schema()
-
-
 async def export_schema(
     butter: ButterClient, page_types: Iterable[str], collections: Iterable[str]
-) -> dict[str, dict[str, dict[str, str]]]:
+) -> dict[str, Any]:
     """The emulator schema of `page_types` and `collections`, read through `butter`
-    (drafts included), streaming: memory does not grow with the content."""
-
-    async def page_fields(page_type: str) -> AsyncIterator[Mapping[str, Any]]:
-        async for page in butter.pages.list(page_type, preview=True):
-            yield page.fields
-
-    async def item_fields(key: str) -> AsyncIterator[Mapping[str, Any]]:
+    (drafts included), streaming: memory does not grow with the content. Beside the
+    kinds the emulator takes, `types` keeps what each field showed, from which
+    `types generate --schema` writes the classes it would write from the account."""
+    schema: dict[str, Any] = {"page_types": {}, "collections": {}}
+    shapes: dict[str, Any] = {"page_types": {}, "collections": {}}
+    for name in page_types:
+        kinds, shape = FieldKinds(), ObjectShape()
+        async for page in butter.pages.list(name, preview=True):
+            kinds.add(page.fields)
+            shape.add(page.fields)
+        schema["page_types"][name], shapes["page_types"][name] = kinds.schema(), shape_json(shape)
+    for key in collections:
+        kinds, shape = FieldKinds(), ObjectShape()
         async for item in butter.collections.list(key, preview=True):
-            yield item.fields
-
-    return {
-        "page_types": {name: await infer_kinds(page_fields(name)) for name in page_types},
-        "collections": {key: await infer_kinds(item_fields(key)) for key in collections},
-    }
+            kinds.add(item.fields)
+            shape.add(item.fields)
+        schema["collections"][key], shapes["collections"][key] = kinds.schema(), shape_json(shape)
+    schema["types"] = shapes
+    return schema
 
 
 def schema_json(schema: Mapping[str, Any]) -> bytes:

@@ -117,8 +117,11 @@ def test_schema_export_infers_every_kind_from_the_content(tmp_path: Path) -> Non
         assert result.exit_code == 0, result.output
         again = cli(emu, "schema", "export", "--page-type", "dish", "--collection", "suppliers")
     exported = orjson.loads(output.read_bytes())
+    shapes = exported.pop("types")  # what each field showed, for `types generate --schema`
     assert exported == {"page_types": {"dish": EVERY_KIND}, "collections": {"suppliers": {
         "name": "text"}}}  # fmt: skip
+    assert shapes["page_types"]["dish"]["count"] == 2
+    assert shapes["page_types"]["dish"]["fields"]["servings"] == {"present": 1, "kinds": ["float"]}
     assert again.output.encode() == output.read_bytes()  # the same content, the same bytes
     emulator = Emulator(page_types=exported["page_types"], collections=exported["collections"])
     assert emulator.store.page_types["dish"].fields == EVERY_KIND  # it takes what was exported

@@ -556,3 +556,52 @@ def test_a_page_type_and_a_collection_of_one_name_stay_apart(tmp_path: Path) -> 
     assert content.recipe.key == "recipe" and content.recipe_.page_type == "recipe"
     assert content.class_.page_type == "class" and attrs.fields(module.Class) == ()
     assert content.none.fields_type is module.None_
+
+
+def test_a_schema_file_exported_from_the_content_gives_the_same_classes(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from butter_async.cli import main
+    from butter_async.testing import emulator_in_thread
+    from butter_async.testing.command import read_schema
+
+    async def seeded(url: str, read: str, write: str) -> None:
+        async with ButterClient(read, write, base_url=url) as butter:
+            await seed(butter)
+
+    runner = CliRunner()
+    names = ["--page-type", "dish", "--collection", "chefs"]
+    schema_file, from_account = tmp_path / "schema.json", tmp_path / "from_account.py"
+    with emulator_in_thread(
+        page_types=SCHEMA["page_types"], collections=SCHEMA["collections"]
+    ) as emu:
+        env = {
+            "BUTTER_READ_TOKEN": emu.read_token,
+            "BUTTER_WRITE_TOKEN": emu.write_token,
+            "BUTTER_BASE_URL": emu.url,
+        }
+        asyncio.run(seeded(emu.url, emu.read_token, emu.write_token))
+        exported = runner.invoke(
+            main, ["schema", "export", *names, "-o", str(schema_file)], env=env
+        )
+        assert exported.exit_code == 0, exported.output
+        made = runner.invoke(
+            main, ["types", "generate", *names, "--out", str(from_account)], env=env
+        )
+        assert made.exit_code == 0, made.output
+    from_schema = tmp_path / "from_schema.py"
+    offline = runner.invoke(
+        main,
+        ["types", "generate", *names, "--schema", str(schema_file), "--out", str(from_schema)],
+        env={"BUTTER_READ_TOKEN": ""},
+    )
+    assert offline.exit_code == 0, offline.output
+
+    def body(path: Path) -> str:
+        return path.read_text().split('"""', 2)[2]  # after the header, which names the source
+
+    assert body(from_schema) == body(from_account)
+    # The emulator's command line takes the same file, and declares the kinds it names.
+    declared = read_schema(schema_file)
+    assert declared["page_types"]["dish"]["servings"] == "number"
+    assert "types" not in declared

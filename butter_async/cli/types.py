@@ -79,18 +79,11 @@ def generate(
         types, account = run(from_account(), verbose=context.obj["verbose"])
         text = module_text(types, account)
     elif schema:
-        wanted = {
-            "page_types": {
-                k: v
-                for k, v in (schema.get("page_types") or {}).items()
-                if k in names["page_types"]
-            },
-            "collections": {
-                k: v
-                for k, v in (schema.get("collections") or {}).items()
-                if k in names["collections"]
-            },
+        wanted: dict[str, object] = {
+            section: {k: v for k, v in (schema.get(section) or {}).items() if k in names[section]}
+            for section in ("page_types", "collections")
         }
+        wanted["types"] = schema.get("types") or {}
         text = module_text(types_from_schema(wanted), None)
     else:
         fail_usage("a read token is required (--token or $BUTTER_READ_TOKEN), or --schema")

@@ -138,7 +138,9 @@ def read_schema(path: Path) -> dict[str, dict[str, SchemaFields]]:
         raise ValueError(f"cannot read the schema file {path}: {error.strerror}") from None
     except orjson.JSONDecodeError as error:
         raise ValueError(f"{path}: not JSON ({error})") from None
-    if not isinstance(schema, dict) or not set(schema) <= {"page_types", "collections"}:
+    # `types` (what `schema export` saw of each field, for `types generate`) is not the
+    # emulator's: it declares kinds from `page_types` and `collections` only.
+    if not isinstance(schema, dict) or not set(schema) <= {"page_types", "collections", "types"}:
         raise ValueError(f"{path}: want an object with 'page_types' and 'collections'")
     checked: dict[str, dict[str, SchemaFields]] = {}
     for part in ("page_types", "collections"):

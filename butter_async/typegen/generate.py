@@ -9,7 +9,7 @@ from typing import Any
 from ..__version__ import __version__
 from ..client import ButterClient
 from .emit import ContentType, Emitter, render
-from .shapes import FieldShape, ObjectShape
+from .shapes import FieldShape, ObjectShape, shape_from_json
 
 
 async def read_content(
@@ -38,12 +38,19 @@ async def read_content(
 
 
 def types_from_schema(schema: Mapping[str, Any]) -> list[ContentType]:
-    """The content types an emulator schema declares (`{"page_types": {...},
-    "collections": {...}}`, as `butter-async schema export` writes it): each field of the
-    kind it declares, required."""
+    """The content types of an emulator schema (`{"page_types": {...}, "collections":
+    {...}}`): from what each field showed where `schema export` kept it (`types`: the
+    classes generating from the account writes), else each field of the kind it
+    declares, required."""
     types: list[ContentType] = []
+    seen = schema.get("types") or {}
     for kind, section in (("page", "page_types"), ("collection", "collections")):
         for name, fields in (schema.get(section) or {}).items():
+            kept = (seen.get(section) or {}).get(name)
+            if kept is not None:
+                where = f"types.{section}.{name}"
+                types.append(ContentType(kind, str(name), shape_from_json(kept, where)))
+                continue
             declared = fields if isinstance(fields, Mapping) else dict.fromkeys(fields, "text")
             shape = ObjectShape(count=1)
             for key, field_kind in declared.items():

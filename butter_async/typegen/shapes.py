@@ -183,3 +183,51 @@ def fits(part: ObjectShape | None, whole: ObjectShape) -> bool:
             if kind not in full.picks or not fits(picked, full.picks[kind]):
                 return False
     return True
+
+
+def shape_json(shape: ObjectShape) -> dict[str, Any]:
+    """An object's shape as JSON (kinds sorted: the same shape, the same text)."""
+    return {
+        "count": shape.count,
+        "fields": {key: _field_json(shape.fields[key]) for key in sorted(shape.fields)},
+    }
+
+
+def _field_json(field: FieldShape) -> dict[str, Any]:
+    data: dict[str, Any] = {"present": field.present, "kinds": sorted(field.kinds)}
+    if field.nested is not None:
+        data["nested"] = shape_json(field.nested)
+    if field.picks:
+        data["picks"] = {kind: shape_json(field.picks[kind]) for kind in sorted(field.picks)}
+    if field.page_types:
+        data["page_types"] = sorted(field.page_types)
+    if field.many:
+        data["many"] = True
+    return data
+
+
+def shape_from_json(data: Any, where: str = "types") -> ObjectShape:
+    """An object's shape read back from `shape_json`; ValueError names what is wrong."""
+    try:
+        fields = {
+            str(key): _field_from_json(value, f"{where}.{key}")
+            for key, value in dict(data.get("fields") or {}).items()
+        }
+        return ObjectShape(count=int(data["count"]), fields=fields)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{where}: not a shape written by schema export ({error})") from None
+
+
+def _field_from_json(data: Any, where: str) -> FieldShape:
+    nested = data.get("nested")
+    return FieldShape(
+        present=int(data["present"]),
+        kinds={str(kind) for kind in data["kinds"]},
+        nested=None if nested is None else shape_from_json(nested, f"{where}.nested"),
+        picks={
+            str(kind): shape_from_json(value, f"{where}.{kind}")
+            for kind, value in dict(data.get("picks") or {}).items()
+        },
+        page_types={str(name) for name in data.get("page_types") or ()},
+        many=bool(data.get("many", False)),
+    )
