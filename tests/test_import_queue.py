@@ -284,3 +284,29 @@ def test_sharding_needs_a_queue_and_keeps_per_shard_files(tmp_path: Path) -> Non
         ["import", "pages", str(source), "--shards", "2", "--queue", "redis://h", "--journal", "j"],
     )
     assert journal.exit_code == 2 and "each shard has its own" in journal.output
+
+
+def test_a_sharded_import_skips_invalid_lines_once_and_says_so(
+    tmp_path: Path, redis_url: str, processes: list[subprocess.Popen[str]]
+) -> None:
+    source = pages_file(tmp_path / "pages.jsonl", 30, prefix="skip")
+    with source.open("ab") as lines:
+        lines.write(b'{"page_type": "recipe", "title": "no slug"}\nnot json\n')
+    with emulator_in_thread(seed=SeedSpec(pages=1)) as emu:
+        env = account_env(emu, redis_url)
+        start_worker(env, processes)
+        planned = subprocess.run(
+            command("import", "pages", str(source), "--shards", "3", "--skip-invalid"),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        written = Counter(s for s in emu.store.page_slugs() if s.startswith("skip-"))
+    assert planned.returncode == 3, planned.stdout + planned.stderr  # done, lines left out
+    assert "2 invalid line(s) written to" in planned.stderr
+    invalid = (tmp_path / "pages.jsonl.invalid.jsonl").read_bytes().splitlines()
+    assert [orjson.loads(line)["line"] for line in invalid] == [31, 32]
+    assert len(written) == 30 and set(written.values()) == {1}
+    assert planned.stdout.startswith("30 operations done") and planned.stdout.count("complete") == 3
+    assert not list(tmp_path.glob("*.shard-*.invalid.jsonl"))  # shards write no copy of it

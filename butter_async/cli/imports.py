@@ -189,7 +189,9 @@ def import_(
             verbose=verbose,
         )
         click.echo(describe_sharded(sharded))
-        context.exit(0 if sharded.ok else 1)
+        if not sharded.ok:
+            context.exit(1)
+        context.exit(EXIT_SKIPPED_INVALID if needs.invalid else 0)
     if not write_token:
         fail_usage(f"import needs a write token: --write-token or ${ENV_WRITE}")
     try:
