@@ -310,3 +310,40 @@ def test_a_sharded_import_skips_invalid_lines_once_and_says_so(
     assert len(written) == 30 and set(written.values()) == {1}
     assert planned.stdout.startswith("30 operations done") and planned.stdout.count("complete") == 3
     assert not list(tmp_path.glob("*.shard-*.invalid.jsonl"))  # shards write no copy of it
+
+
+async def test_a_retried_item_shard_without_its_journal_is_refused(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from butter_async.jobs.imports import file_digest
+    from butter_async.jobs.shard_worker import WorkerAccount, import_shard
+
+    source = tmp_path / "items.jsonl"
+    source.write_bytes(b'{"fields": {"name": "a"}}\n{"fields": {"name": "b"}}\n')
+    account = WorkerAccount("read", "write", "http://127.0.0.1:9", "redis://127.0.0.1:9")
+
+    async def run(attempts: int, match_on: str | None) -> dict[str, object]:
+        context = {"account": account, "job": SimpleNamespace(attempts=attempts, heartbeat=0)}
+        defaults = {"page_type": None, "collection": "products", "status": None}
+        return await import_shard(
+            context,
+            source=str(source),
+            kind="collection",
+            digest=file_digest(source),
+            defaults={**defaults, "match_on": match_on},
+            skip_invalid=False,
+            account="someone",
+            api_root="http://127.0.0.1:9/",
+            concurrency=2,
+            rate_limit=None,
+            shard=1,
+            shards=2,
+        )
+
+    refused = await run(attempts=2, match_on=None)
+    assert refused["ok"] is False and "could duplicate" in str(refused["refused"])
+    assert "--match-on FIELD" in str(refused["refused"])
+    # A first run, or items identified by a field, go on (here to the account check).
+    for attempts, match_on in ((1, None), (2, "name")):
+        answer = await run(attempts, match_on)
+        assert "this worker writes to" in str(answer["refused"])

@@ -113,6 +113,7 @@ async def import_shard(
         )
         if file_digest(job.source) != digest:
             raise ImportTargetError(f"{source}: the file changed since the import was planned")
+        _refuse_duplicating_retry(job, context["job"].attempts)
         options: dict[str, Any] = {"connector_limit": max(DEFAULT_CONNECTOR_LIMIT, concurrency)}
         if writer.base_url:
             options["base_url"] = writer.base_url
@@ -142,6 +143,20 @@ async def import_shard(
         "journal": str(job.journal),
         "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
+
+
+def _refuse_duplicating_retry(job: ImportJob, attempts: int) -> None:
+    """Refuse to run a shard of collection items with no `match_on` again without the
+    journal of its earlier run (on a disk this worker does not share?): items have no
+    slug, so nothing else tells which of them that run created."""
+    unmatched = job.kind == "collection" and not job.defaults["match_on"]
+    if attempts > 1 and unmatched and not job.journal.exists():
+        raise ImportTargetError(
+            f"{job.journal} is missing on this worker, and this shard ran before: writing "
+            "its items again could duplicate what that run created (items have no slug). "
+            "Give every worker the folder of the file and its journals, or import with "
+            "--match-on FIELD"
+        )
 
 
 async def _run_when_free(
