@@ -13,7 +13,7 @@ import attrs
 
 from ..client import ButterClient
 from ..errors import ConfigurationError, ImportTargetError
-from .imports import ImportJob, file_digest
+from .imports import ImportJob
 from .shard_reports import ShardedReport, ShardOutcome, merge, report_from_dict
 from .shards import Shard
 
@@ -49,7 +49,7 @@ class ShardState:
 def shard_key(job: ImportJob, account: str, shard: Shard) -> str:
     """The queue's key of one shard: the same import planned again finds its jobs."""
     target = job.defaults["collection"] or job.defaults["page_type"] or "-"
-    return f"{file_digest(job.source)}:{job.kind}:{target}:{account}:{shard.name}"
+    return f"{job.digest}:{job.kind}:{target}:{account}:{shard.name}"
 
 
 async def run_sharded(
@@ -111,7 +111,7 @@ def _shard_arguments(
     return {
         "source": str(job.source.resolve()),
         "kind": job.kind,
-        "digest": file_digest(job.source),
+        "digest": job.digest,
         "defaults": job.defaults,
         "skip_invalid": job.skip_invalid,
         "account": butter.account_fingerprint,

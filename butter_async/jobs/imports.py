@@ -4,6 +4,7 @@ first write, the target checked, then a journaled bulk job; failed lines copied 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -227,10 +228,15 @@ class ImportJob:
         was cancelled."""
         return self.writer.report if self.writer is not None else BulkReport()
 
+    @functools.cached_property
+    def digest(self) -> str:
+        """The file's sha256, read once: it names the input in the journal and the queue."""
+        return file_digest(self.source)
+
     @property
     def job_id(self) -> str:
         """What the journal records of this import: its kind and the file's digest."""
-        return f"import {self.kind} of {file_digest(self.source)}"
+        return f"import {self.kind} of {self.digest}"
 
     def validate(self) -> ImportNeeds:
         """Check every line (JsonLinesError naming the invalid ones, unless `skip_invalid`)
@@ -297,15 +303,16 @@ class ImportJob:
 
     def lines(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(line number, object) of the valid lines this job writes (its shard's only)."""
-        invalid = self.needs.invalid if self.needs is not None else set()
-        for number, line in valid_lines(self.source, invalid):
-            if self.shard is None or self.shard.holds(self._operation(number, line).key):
-                yield number, line
+        return ((number, line) for number, line, _ in self._entries())
 
     def operations(self) -> Iterator[Operation]:
         """The operations this job writes, read lazily."""
-        for number, line in self.lines():
-            yield self._operation(number, line)
+        return (operation for _, _, operation in self._entries())
 
-    def _operation(self, number: int, line: dict[str, Any]) -> Operation:
-        return operation_from_line(self.kind, line, self.defaults, number)
+    def _entries(self) -> Iterator[tuple[int, dict[str, Any], Operation]]:
+        """Each valid line this job writes with its operation, made once."""
+        invalid = self.needs.invalid if self.needs is not None else set()
+        for number, line in valid_lines(self.source, invalid):
+            operation = operation_from_line(self.kind, line, self.defaults, number)
+            if self.shard is None or self.shard.holds(operation.key):
+                yield number, line, operation

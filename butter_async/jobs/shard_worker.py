@@ -22,7 +22,7 @@ from ..errors import ConfigurationError, ImportTargetError, JournalLockedError, 
 from ..transport import DEFAULT_CONNECTOR_LIMIT
 from .environment import ENV_BASE, ENV_QUEUE, ENV_READ, ENV_SHARED_PACE, ENV_SWEEP, ENV_WRITE
 from .import_queue import open_queue
-from .imports import ImportJob, file_digest
+from .imports import ImportJob
 from .jsonl import ImportKind
 from .shard_reports import report_to_dict
 from .shards import Shard
@@ -111,7 +111,7 @@ async def import_shard(
             skip_invalid=skip_invalid,
             shard=part,
         )
-        if file_digest(job.source) != digest:
+        if job.digest != digest:
             raise ImportTargetError(f"{source}: the file changed since the import was planned")
         _refuse_duplicating_retry(job, context["job"].attempts)
         options: dict[str, Any] = {"connector_limit": max(DEFAULT_CONNECTOR_LIMIT, concurrency)}
