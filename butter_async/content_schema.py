@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from .client import ButterClient
+from .typegen.generate import content_fields
 from .typegen.shapes import ObjectShape, shape_json
 
 #: The kinds the emulator knows, from the most specific evidence to the least.
@@ -93,18 +94,16 @@ async def export_schema(
     `types generate --schema` writes the classes it would write from the account."""
     schema: dict[str, Any] = {"page_types": {}, "collections": {}}
     shapes: dict[str, Any] = {"page_types": {}, "collections": {}}
-    for name in page_types:
-        kinds, shape = FieldKinds(), ObjectShape()
-        async for page in butter.pages.list(name, preview=True):
-            kinds.add(page.fields)
-            shape.add(page.fields)
-        schema["page_types"][name], shapes["page_types"][name] = kinds.schema(), shape_json(shape)
-    for key in collections:
-        kinds, shape = FieldKinds(), ObjectShape()
-        async for item in butter.collections.list(key, preview=True):
-            kinds.add(item.fields)
-            shape.add(item.fields)
-        schema["collections"][key], shapes["collections"][key] = kinds.schema(), shape_json(shape)
+    for section, kind, names in (
+        ("page_types", "page", page_types),
+        ("collections", "collection", collections),
+    ):
+        for name in names:
+            kinds, shape = FieldKinds(), ObjectShape()
+            async for fields in content_fields(butter, kind, name):
+                kinds.add(fields)
+                shape.add(fields)
+            schema[section][name], shapes[section][name] = kinds.schema(), shape_json(shape)
     schema["types"] = shapes
     return schema
 

@@ -3,7 +3,7 @@ streaming reads (or take an emulator schema), and write the module of classes.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from ..__version__ import __version__
@@ -12,28 +12,38 @@ from .emit import ContentType, Emitter, render
 from .shapes import FieldShape, ObjectShape, shape_from_json
 
 
+async def content_fields(
+    butter: ButterClient, kind: str, name: str
+) -> AsyncIterator[Mapping[str, Any]]:
+    """The fields of every page of the page type `name` (`kind` "page") or item of the
+    collection `name` ("collection"), drafts included, streamed."""
+    if kind == "page":
+        async for page in butter.pages.list(name, preview=True):
+            yield page.fields
+    else:
+        async for item in butter.collections.list(name, preview=True):
+            yield item.fields
+
+
 async def read_content(
     butter: ButterClient, page_types: Iterable[str], collections: Iterable[str]
 ) -> list[ContentType]:
     """The shape of every page of each page type (`*`: each single page on its own) and
     every item of each collection, drafts included; memory grows with the schema only."""
     types: list[ContentType] = []
-    for page_type in sorted(set(page_types)):
-        if page_type == "*":
-            singles: dict[str, ObjectShape] = {}
-            async for page in butter.pages.list("*", preview=True):
-                singles.setdefault(page.slug, ObjectShape()).add(page.fields)
-            types += [ContentType("single", slug, shape) for slug, shape in singles.items()]
-            continue
+    named = set(page_types)
+    if "*" in named:
+        singles: dict[str, ObjectShape] = {}
+        async for page in butter.pages.list("*", preview=True):
+            singles.setdefault(page.slug, ObjectShape()).add(page.fields)
+        types += [ContentType("single", slug, shape) for slug, shape in singles.items()]
+    wanted = [("page", name) for name in sorted(named - {"*"})]
+    wanted += [("collection", key) for key in sorted(set(collections))]
+    for kind, name in wanted:
         shape = ObjectShape()
-        async for page in butter.pages.list(page_type, preview=True):
-            shape.add(page.fields)
-        types.append(ContentType("page", page_type, shape))
-    for key in sorted(set(collections)):
-        shape = ObjectShape()
-        async for item in butter.collections.list(key, preview=True):
-            shape.add(item.fields)
-        types.append(ContentType("collection", key, shape))
+        async for fields in content_fields(butter, kind, name):
+            shape.add(fields)
+        types.append(ContentType(kind, name, shape))
     return types
 
 
