@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 import attrs
+import pytest
 
 from butter_async import ButterClient, CollectionItem, CreatePage, Media, Page
 from butter_async.models.converter import converter
@@ -605,3 +606,56 @@ def test_a_schema_file_exported_from_the_content_gives_the_same_classes(tmp_path
     declared = read_schema(schema_file)
     assert declared["page_types"]["dish"]["servings"] == "number"
     assert "types" not in declared
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ('{"page_types": {"dish": {"a": "te', "not JSON"),
+        ('{"page_types": [1]}', "page_types must be an object"),
+        ('{"page_types": {"dish": 5}}', "page_types.dish"),
+        ('{"page_types": {"dish": {"a": "nonsense"}}}', "kind must be one of"),
+        ('{"types": [1]}', "types must be an object"),
+        (
+            '{"page_types": {"dish": {"a": "text"}}, '
+            '"types": {"page_types": {"dish": {"count": "x"}}}}',
+            "types.page_types.dish: not a shape written by schema export",
+        ),
+    ],
+)
+def test_a_damaged_schema_file_is_one_clear_error(tmp_path: Path, content: str, said: str) -> None:
+    from click.testing import CliRunner
+
+    from butter_async.cli import main
+
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(content)
+    out = tmp_path / "out.py"
+    result = CliRunner().invoke(
+        main, ["types", "generate", "--all", "--schema", str(schema_file), "--out", str(out)]
+    )
+    assert result.exit_code == 2 and said in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not out.exists()
+
+
+def test_generate_never_overwrites_a_file_it_did_not_write(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from butter_async.cli import main
+
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps(SCHEMA))
+    out = tmp_path / "models.py"
+    out.write_text("MY_OWN_CODE = 1\n")
+    words = ["types", "generate", "--all", "--schema", str(schema_file), "--out", str(out)]
+    refused = CliRunner().invoke(main, words)
+    assert refused.exit_code == 2 and "was not written by" in refused.output
+    assert out.read_text() == "MY_OWN_CODE = 1\n"
+    # A generated module someone broke is ours: replaced, and said so.
+    out.unlink()
+    assert CliRunner().invoke(main, words).exit_code == 0
+    out.write_text(out.read_text() + "\nclass Broken(:\n")
+    again = CliRunner().invoke(main, words)
+    assert again.exit_code == 0 and "did not parse" in again.output
+    assert "class Broken(" not in out.read_text()

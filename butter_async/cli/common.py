@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -28,7 +28,7 @@ def run(coroutine: Awaitable[T], *, verbose: bool) -> T:
         raise click.ClickException(str(error)) from None
 
 
-def fail_usage(message: str) -> None:
+def fail_usage(message: str) -> NoReturn:
     """A bad-input error: one line, exit code 2."""
     raise click.UsageError(message)
 

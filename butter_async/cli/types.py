@@ -6,15 +6,15 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
-import orjson
 
 from ..errors import ConfigurationError
 from ..typegen.changes import describe_changes
 from ..typegen.drift import drifts, load_module
 from ..typegen.emit import ContentType
-from ..typegen.generate import module_text, read_content, types_from_schema
+from ..typegen.generate import GENERATED, module_text, read_content, types_from_schema
 from .common import connection_options, fail_usage, main, make_client, run
 
 
@@ -62,6 +62,7 @@ def generate(
 ) -> None:
     """Write a module of frozen attrs classes for the named types, read from the content."""
     del write_token
+    old = _generated_before(out)
     schema = _schema(schema_file) if schema_file else {}
     names = {"page_types": set(page_types), "collections": set(collections)}
     if everything:
@@ -83,16 +84,22 @@ def generate(
             section: {k: v for k, v in (schema.get(section) or {}).items() if k in names[section]}
             for section in ("page_types", "collections")
         }
-        wanted["types"] = schema.get("types") or {}
-        text = module_text(types_from_schema(wanted), None)
+        wanted["types"] = schema["types"]
+        try:
+            text = module_text(types_from_schema(wanted), None)
+        except ValueError as error:  # a `types` section schema export did not write
+            fail_usage(f"{schema_file}: {error}")
     else:
         fail_usage("a read token is required (--token or $BUTTER_READ_TOKEN), or --schema")
-    old = out.read_text(encoding="utf-8") if out.exists() else None
     _write_atomically(out, text)
     if old is None:
         click.echo(f"wrote {out}", err=True)
         return
-    changes = describe_changes(old, text)
+    try:
+        changes = describe_changes(old, text)
+    except SyntaxError:
+        click.echo(f"{out}: the module it replaced did not parse; no changes listed", err=True)
+        return
     for line in changes:
         click.echo(line)
     click.echo(f"{out}: {len(changes)} change(s)" if changes else f"{out}: no changes", err=True)
@@ -134,14 +141,28 @@ def check(
     click.echo(f"every page and item fits {module}", err=True)
 
 
-def _schema(path: Path) -> dict[str, dict[str, object]]:
+def _generated_before(out: Path) -> str | None:
+    """The module `--out` names, if one is there; a usage error if something else is,
+    which is never overwritten."""
+    if not out.exists():
+        return None
     try:
-        schema = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as error:
-        fail_usage(f"{path}: not JSON: {error}")
-    if not isinstance(schema, dict):
-        fail_usage(f"{path}: a schema is an object of page_types and collections")
-    return schema  # type: ignore[no-any-return]
+        text = out.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        fail_usage(f"{out}: cannot be read to be replaced ({error})")
+    if GENERATED not in text.partition("\n\n")[0]:
+        fail_usage(f"{out} exists and was not written by {GENERATED}: it is left as it is")
+    return text
+
+
+def _schema(path: Path) -> dict[str, Any]:
+    """The schema file, checked as the emulator checks it (and its `types`)."""
+    from ..testing.command import read_schema_file
+
+    try:
+        return read_schema_file(path)
+    except ValueError as error:
+        fail_usage(str(error))
 
 
 def _write_atomically(path: Path, text: str) -> None:

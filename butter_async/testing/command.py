@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -132,6 +133,14 @@ def parse_args(
 
 def read_schema(path: Path) -> dict[str, dict[str, SchemaFields]]:
     """A schema file's page types and collections, checked; ValueError says what is wrong."""
+    schema = read_schema_file(path)
+    return {part: schema[part] for part in ("page_types", "collections")}
+
+
+def read_schema_file(path: Path) -> dict[str, Any]:
+    """A whole schema file, checked: `page_types` and `collections` (the emulator's) and
+    `types` (what `schema export` saw of each field, for `types generate`), each an object
+    (empty when absent); ValueError says what is wrong."""
     try:
         schema = orjson.loads(path.read_bytes())
     except OSError as error:
@@ -142,7 +151,11 @@ def read_schema(path: Path) -> dict[str, dict[str, SchemaFields]]:
     # emulator's: it declares kinds from `page_types` and `collections` only.
     if not isinstance(schema, dict) or not set(schema) <= {"page_types", "collections", "types"}:
         raise ValueError(f"{path}: want an object with 'page_types' and 'collections'")
-    checked: dict[str, dict[str, SchemaFields]] = {}
+    checked: dict[str, Any] = {}
+    kept = schema.get("types") or {}
+    if not isinstance(kept, dict) or not all(isinstance(v, dict) for v in kept.values()):
+        raise ValueError(f"{path}: types must be an object, as schema export writes it")
+    checked["types"] = kept
     for part in ("page_types", "collections"):
         declared = schema.get(part) or {}
         if not isinstance(declared, dict):

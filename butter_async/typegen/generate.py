@@ -11,6 +11,9 @@ from ..client import ButterClient
 from .emit import ContentType, Emitter, render
 from .shapes import FieldShape, ObjectShape, shape_from_json
 
+#: What the header of every generated module says wrote it.
+GENERATED = "`butter-async types generate`"
+
 
 async def content_fields(
     butter: ButterClient, kind: str, name: str
@@ -76,7 +79,7 @@ def module_text(types: Iterable[ContentType], account: str | None) -> str:
     source = f"account {account}" if account else "an emulator schema"
     header = (
         f'"""Content types of ButterCMS {source}, written by butter-async {__version__}\n'
-        "(`butter-async types generate`). Do not edit: generate again when the content\n"
+        f"({GENERATED}). Do not edit: generate again when the content\n"
         'changes, and run `butter-async types check` before a deploy."""'
     )
     return render(specs, emitter.top, header)
