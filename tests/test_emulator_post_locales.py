@@ -37,5 +37,7 @@ async def test_a_translation_needs_a_known_locale_and_post_text_fields() -> None
         await butter.posts.create("soup", "Soup", status="published")
         with pytest.raises(ValueError, match="no locale 'de'"):
             emu.localize_post("soup", "de", title="Suppe")
+        with pytest.raises(ValueError, match="no post 'stew'"):
+            emu.localize_post("stew", "fr", title="Ragoût")
         with pytest.raises(ValueError, match="not a post text field: author"):
             emu.localize_post("soup", "fr", author="someone")

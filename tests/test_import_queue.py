@@ -347,3 +347,17 @@ async def test_a_retried_item_shard_without_its_journal_is_refused(tmp_path: Pat
     for attempts, match_on in ((1, None), (2, "name")):
         answer = await run(attempts, match_on)
         assert "this worker writes to" in str(answer["refused"])
+
+
+def test_a_damaged_result_in_the_queue_is_named_not_counted() -> None:
+    from types import SimpleNamespace
+
+    from saq.job import Status
+
+    from butter_async.jobs.import_queue import _outcome
+
+    damaged = {"ok": True, "report": {"total": 3, "failures": [{"line": 2}]}}
+    job = SimpleNamespace(result=damaged, error=None, status=Status.COMPLETE)
+    outcome = _outcome(Shard(1, 2), job)  # type: ignore[arg-type]
+    assert (outcome.status, outcome.report.total, outcome.ok) == ("damaged", 0, False)
+    assert merge([outcome]).merged.stopped_by == "shard-1-of-2: its result in the queue is damaged"

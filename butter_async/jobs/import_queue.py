@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..bulk import BulkReport
 from ..client import ButterClient
 from ..errors import ConfigurationError, ImportTargetError
 from .imports import ImportJob
@@ -169,10 +170,17 @@ def _outcome(shard: Shard, ended: Job) -> ShardOutcome:
     error_lines = (ended.error or "").strip().splitlines()
     failed_file = result.get("failed_file")
     refused = result.get("refused")
+    try:
+        report = report_from_dict(result.get("report") or {})
+    except (KeyError, TypeError, ValueError):
+        # Not a result a worker wrote: say so rather than count it.
+        return ShardOutcome(
+            shard, "damaged", BulkReport(), error="its result in the queue is damaged"
+        )
     return ShardOutcome(
         shard=shard,
         status="refused" if refused else ended.status.value,
-        report=report_from_dict(result.get("report") or {}),
-        failed_file=Path(failed_file) if failed_file else None,
-        error=refused or (error_lines[-1] if error_lines else None),
+        report=report,
+        failed_file=Path(str(failed_file)) if failed_file else None,
+        error=str(refused) if refused else (error_lines[-1] if error_lines else None),
     )

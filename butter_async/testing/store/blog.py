@@ -76,7 +76,9 @@ class BlogStore(StoreBase):
     def localize_post(self, slug: str, locale: str, fields: Mapping[str, Any]) -> None:
         """Give the post `slug` a translation into `locale` of its text fields, as an
         editor does in the dashboard (the Write API takes no locale for posts)."""
-        record = self.get_post(slug)
+        record = self.posts.get(slug)
+        if record is None:
+            raise ValueError(f"no post {slug!r} to translate")
         if locale not in self.locales:
             raise ValueError(f"the account has no locale {locale!r} (locales: {self.locales})")
         unknown = sorted(set(fields) - set(_POST_TEXT_FIELDS))
