@@ -142,6 +142,7 @@ class AdaptiveGate:
         self._window = 1.0
         self._tickets = 0
         """Paced sends that have taken a turn so far."""
+        self._taken = 0  # of those, the ones gone on at their turn (or stopped)
         self._anchor_ticket = 0.0
         self._anchor_time = 0.0
         """Turn k comes at `_anchor_time + (k - _anchor_ticket) / pace`; pauses and pace
@@ -235,6 +236,7 @@ class AdaptiveGate:
                 await asyncio.sleep(min(wait, STOP_CHECK_INTERVAL))
         finally:
             self.waiting -= 1
+            self._taken += 1
         return True
 
     def end_opening(self) -> None:
@@ -321,6 +323,8 @@ class AdaptiveGate:
         `start` is `now`), so that the pace from here applies to every one of them."""
         if self.pace is not None and now > self._anchor_time:
             due = self._anchor_ticket + (now - self._anchor_time) * self.pace
+            if start > now:  # a pause holds turns that came (the loop busy) but were not gone
+                due = min(due, self._taken)
             self._anchor_ticket, self._anchor_time = min(due, self._tickets), now
         self._anchor_time = max(self._anchor_time, start)
 
