@@ -2,7 +2,8 @@
 
 `writer` holds BulkWriter; a run is a `job`, whose `intake` takes and checks inputs, whose
 `ledger` holds each until its result is in the report (`results`), paced by the gate of
-`pacing` and recorded in the `journal`; `options` defines every setting once.
+`pacing` (its sends' turns in `turns`) and recorded in the `journal`; `options` defines
+every setting once.
 """
 
 from .client import BulkClient

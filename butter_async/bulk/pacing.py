@@ -26,6 +26,8 @@ from collections.abc import Callable
 
 import attrs
 
+from .turns import Turns
+
 STOP_CHECK_INTERVAL = 0.25
 """Longest sleep between checks of a job's `stopped()` while waiting at the gate."""
 
@@ -140,13 +142,7 @@ class AdaptiveGate:
         """Sends per second once learned from a 429 (None: unpaced)."""
         self._resume_at = 0.0
         self._window = 1.0
-        self._tickets = 0
-        """Paced sends that have taken a turn so far."""
-        self._taken = 0  # of those, the ones gone on at their turn (or stopped)
-        self._anchor_ticket = 0.0
-        self._anchor_time = 0.0
-        """Turn k comes at `_anchor_time + (k - _anchor_ticket) / pace`; pauses and pace
-        changes move the anchor, so turns already taken move with them."""
+        self._turns = Turns()
         self._last_change = 0.0
         self._lowered_at = 0.0  # when the pace last went down
         self._quiet_since = 0.0
@@ -223,20 +219,21 @@ class AdaptiveGate:
         """Sleep until this send's evenly spaced turn, however the pace and pauses move it."""
         assert self.pace is not None
         now = self._now()
-        if self._turn(self._tickets) < now:  # nobody waiting: no catching up on idle time
-            self._reanchor(now, now)
-        ticket = self._tickets
-        self._tickets += 1
+        turns = self._turns
+        if turns.at(turns.taken, self.pace) < now:  # nobody waiting: no catching up on idle
+            turns.reanchor(now, now, self.pace)
+        ticket = turns.taken
+        turns.taken += 1
         self.waiting += 1
         try:
-            while (wait := self._turn(ticket) - self._now()) > 0:
+            while (wait := turns.at(ticket, self.pace) - self._now()) > 0:
                 if stopped():
                     self.release(succeeded=False)
                     return False
                 await asyncio.sleep(min(wait, STOP_CHECK_INTERVAL))
         finally:
             self.waiting -= 1
-            self._taken += 1
+            turns.gone += 1
         return True
 
     def end_opening(self) -> None:
@@ -313,37 +310,22 @@ class AdaptiveGate:
                 return
             learner.expect(now, resume_at)
 
-    def _turn(self, ticket: int) -> float:
-        """When the paced send holding `ticket` may go."""
-        assert self.pace is not None
-        return self._anchor_time + (ticket - self._anchor_ticket) / self.pace
-
-    def _reanchor(self, now: float, start: float) -> None:
-        """Hold the turns not yet come from `now` until `start` (a pause, or none when
-        `start` is `now`), so that the pace from here applies to every one of them."""
-        if self.pace is not None and now > self._anchor_time:
-            due = self._anchor_ticket + (now - self._anchor_time) * self.pace
-            if start > now:  # a pause holds turns that came (the loop busy) but were not gone
-                due = min(due, self._taken)
-            self._anchor_ticket, self._anchor_time = min(due, self._tickets), now
-        self._anchor_time = max(self._anchor_time, start)
-
     def _set_pace(self, pace: float, now: float) -> None:
         """Pace the turns not yet come at `pace` from now on."""
-        self._reanchor(now, now)
+        self._turns.reanchor(now, now, self.pace)
         self.pace = pace
         self._last_change = now
         self._start_quiet_spell(now)
 
     def _start_quiet_spell(self, now: float) -> None:
         """Measure the sends from `now` for the next raise of the pace."""
-        self._quiet_since, self._quiet_tickets = now, self._tickets
+        self._quiet_since, self._quiet_tickets = now, self._turns.taken
 
     def _probe(self, now: float) -> None:
         """After a quiet spell, raise the pace 1% if the sends kept to it; else measure
         the next spell."""
         assert self.pace is not None
-        sent = self._tickets - self._quiet_tickets
+        sent = self._turns.taken - self._quiet_tickets
         if sent >= PACE_BOUND_SHARE * self.pace * (now - self._quiet_since):
             self._set_pace(self.pace * PACE_INCREASE, now)
         else:
@@ -355,14 +337,14 @@ class AdaptiveGate:
         if resume_at > self._resume_at:
             self.paused += resume_at - max(self._resume_at, now)
             self._resume_at = resume_at
-            self._reanchor(now, resume_at)
+            self._turns.reanchor(now, resume_at, self.pace)
 
     def _learn(self, now: float) -> None:
         """Take the rate the server accepted up to the first 429 as the pace."""
         pace = self._learner.learn(now, self._window)
         self._counted = self._accepted()
         if pace is not None:
-            self._anchor_ticket, self._anchor_time = self._tickets, now
+            self._turns.restart(now)
             self._set_pace(pace, now)
 
 
